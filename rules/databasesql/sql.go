@@ -1,0 +1,137 @@
+// Client spans for database/sql: woven into package database/sql.
+
+package sql
+
+import (
+	"context"
+	"database/sql/driver"
+	"errors"
+	"fmt"
+	"reflect"
+	"unsafe"
+)
+
+// weftDBInfo is what every span of one DB shares; computed once.
+type weftDBInfo struct {
+	system, host, namespace string
+	port                    int
+}
+
+type weftOpenState struct{ dsn string }
+
+func weftOpenBefore(_ *string, dsn *string) (weftOpenState, bool) {
+	return weftOpenState{dsn: *dsn}, true
+}
+
+func weftOpenAfter(st weftOpenState, db **DB, err *error) {
+	defer func() { _ = recover() }()
+	if *err == nil && *db != nil {
+		(*db).weftInfo.Store(weftInfoFor(*db, st.dsn))
+	}
+}
+
+func weftInfoFor(db *DB, dsn string) *weftDBInfo {
+	info := &weftDBInfo{system: "other_sql"}
+	if db.connector != nil {
+		if d := db.connector.Driver(); d != nil {
+			t := reflect.TypeOf(d)
+			for t.Kind() == reflect.Pointer {
+				t = t.Elem()
+			}
+			info.system = weftDBSystem(t.PkgPath())
+		}
+	}
+	if dsn != "" {
+		info.host, info.port, info.namespace = weftDSNInfo(info.system, dsn)
+	}
+	return info
+}
+
+func (db *DB) weftInfoOf() *weftDBInfo {
+	if info := db.weftInfo.Load(); info != nil {
+		return info
+	}
+	// Opened with OpenDB(connector): no DSN to read.
+	info := weftInfoFor(db, "")
+	db.weftInfo.CompareAndSwap(nil, info)
+	return db.weftInfo.Load()
+}
+
+type weftDBState struct{ span unsafe.Pointer }
+
+func weftDBStart(ctx context.Context, db *DB, query string) (weftDBState, bool) {
+	defer func() { _ = recover() }()
+	if db == nil || !weftEnabled() {
+		return weftDBState{}, false
+	}
+	info := db.weftInfoOf()
+	op, target, text := weftSQLInfo(query)
+	name := info.system
+	switch {
+	case op != "" && target != "":
+		name = op + " " + target
+	case op != "":
+		name = op
+	}
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	_, span := weftStartSpan(ctx, "weft/database/sql", name, 3)
+	if span == nil {
+		return weftDBState{}, false
+	}
+	weftSetString(span, "db.system.name", info.system)
+	if op != "" {
+		weftSetString(span, "db.operation.name", op)
+	}
+	if target != "" {
+		weftSetString(span, "db.collection.name", target)
+	}
+	if text != "" {
+		weftSetString(span, "db.query.text", text)
+	}
+	if info.namespace != "" {
+		weftSetString(span, "db.namespace", info.namespace)
+	}
+	if info.host != "" {
+		weftSetString(span, "server.address", info.host)
+		if info.port > 0 {
+			weftSetInt(span, "server.port", int64(info.port))
+		}
+	}
+	return weftDBState{span: span}, true
+}
+
+func weftQueryDCBefore(db **DB, ctx *context.Context, _ *context.Context, _ **driverConn, _ *func(error), query *string, _ *[]any) (weftDBState, bool) {
+	return weftDBStart(*ctx, *db, *query)
+}
+
+func weftExecDCBefore(db **DB, ctx *context.Context, _ **driverConn, _ *func(error), query *string, _ *[]any) (weftDBState, bool) {
+	return weftDBStart(*ctx, *db, *query)
+}
+
+func weftStmtQueryBefore(s **Stmt, ctx *context.Context, _ *[]any) (weftDBState, bool) {
+	if *s == nil {
+		return weftDBState{}, false
+	}
+	return weftDBStart(*ctx, (*s).db, (*s).query)
+}
+
+func weftStmtExecBefore(s **Stmt, ctx *context.Context, _ *[]any) (weftDBState, bool) {
+	if *s == nil {
+		return weftDBState{}, false
+	}
+	return weftDBStart(*ctx, (*s).db, (*s).query)
+}
+
+func weftQueryAfter(st weftDBState, _ **Rows, err *error) { weftDBEnd(st, *err) }
+
+func weftExecAfter(st weftDBState, _ *Result, err *error) { weftDBEnd(st, *err) }
+
+func weftDBEnd(st weftDBState, err error) {
+	defer func() { _ = recover() }()
+	defer weftEnd(st.span)
+	if err != nil && !errors.Is(err, driver.ErrSkip) {
+		weftSetError(st.span, fmt.Sprintf("%T", err), err.Error())
+	}
+}

@@ -1,0 +1,96 @@
+// Client spans for net/http: woven into package net/http, around send,
+// which every request of an http.Client passes (each redirect hop too).
+
+package http
+
+import (
+	"context"
+	"fmt"
+	"net/url"
+	"strconv"
+	"time"
+	"unsafe"
+)
+
+type weftClientState struct {
+	span unsafe.Pointer
+}
+
+func weftClientBefore(ireq **Request, _ *RoundTripper, _ *time.Time) (st weftClientState, ok bool) {
+	defer func() { _ = recover() }()
+	r := *ireq
+	if r == nil || r.URL == nil || !weftEnabled() {
+		return st, false
+	}
+	method, original := weftMethod(r.Method)
+	parent := r.Context()
+	ctx, span := weftStartSpan(parent, "weft/net/http", method, 3)
+	if ctx == nil || (span == nil && weftSameContext(ctx, parent)) {
+		return st, false // tracing off, or the exporter's own request
+	}
+	// Inject into a copy: the caller's request and headers stay untouched.
+	r2 := r.WithContext(ctx)
+	r2.Header = r.Header.Clone()
+	if r2.Header == nil {
+		r2.Header = make(Header)
+	}
+	weftInject(ctx, r2.Header)
+	*ireq = r2
+	if span == nil {
+		return st, false
+	}
+	weftSetString(span, "http.request.method", method)
+	if original != "" {
+		weftSetString(span, "http.request.method_original", original)
+	}
+	weftSetString(span, "url.full", weftRedactURL(r.URL))
+	host := r.URL.Host
+	if r.Host != "" {
+		host = r.Host
+	}
+	addr, port := weftHostPort(host, r.URL.Scheme)
+	weftSetString(span, "server.address", addr)
+	weftSetInt(span, "server.port", port)
+	return weftClientState{span: span}, true
+}
+
+func weftClientAfter(st weftClientState, resp **Response, _ *func() bool, err *error) {
+	defer func() { _ = recover() }()
+	defer weftEnd(st.span)
+	if e := *err; e != nil {
+		t := fmt.Sprintf("%T", e)
+		if ue, ok := e.(*url.Error); ok && ue.Timeout() {
+			t = "timeout"
+		}
+		weftSetError(st.span, t, e.Error())
+		return
+	}
+	if r := *resp; r != nil {
+		weftSetInt(st.span, "http.response.status_code", int64(r.StatusCode))
+		weftSetString(st.span, "network.protocol.version", weftProtoVersion(r.ProtoMajor, r.ProtoMinor))
+		if r.StatusCode >= 400 {
+			weftSetError(st.span, strconv.Itoa(r.StatusCode), "")
+		}
+	}
+}
+
+// weftRedactURL drops credentials and query values (semconv url.full).
+func weftRedactURL(u *url.URL) string {
+	c := *u
+	if c.User != nil {
+		c.User = url.UserPassword("REDACTED", "REDACTED")
+	}
+	if c.RawQuery != "" {
+		c.RawQuery = weftRedactQuery(c.RawQuery)
+	}
+	c.Fragment, c.RawFragment = "", ""
+	return c.String()
+}
+
+// weftSameContext reports whether StartSpan handed back the parent unchanged
+// (a suppressed context). Comparing contexts can panic for exotic types:
+// then they are not the same.
+func weftSameContext(a, b context.Context) (same bool) {
+	defer func() { _ = recover() }()
+	return a == b
+}

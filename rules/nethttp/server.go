@@ -1,0 +1,119 @@
+// Server spans for net/http: woven into package net/http, around
+// serverHandler.ServeHTTP, which every HTTP/1 and HTTP/2 request passes.
+
+package http
+
+import (
+	"net"
+	"strconv"
+	"strings"
+	"unsafe"
+)
+
+type weftServerState struct {
+	span unsafe.Pointer
+	req  *Request
+	rw   ResponseWriter
+}
+
+func weftServerBefore(_ *serverHandler, rw *ResponseWriter, req **Request) (st weftServerState, ok bool) {
+	defer func() { _ = recover() }()
+	r := *req
+	if r == nil || !weftEnabled() {
+		return st, false
+	}
+	method, original := weftMethod(r.Method)
+	ctx := weftExtract(r.Context(), r.Header)
+	ctx, span := weftStartSpan(ctx, "weft/net/http", method, 2)
+	if ctx == nil {
+		return st, false
+	}
+	r = r.WithContext(ctx)
+	*req = r
+	st = weftServerState{span: span, req: r, rw: *rw}
+	if span == nil {
+		return st, false
+	}
+	weftSetString(span, "http.request.method", method)
+	if original != "" {
+		weftSetString(span, "http.request.method_original", original)
+	}
+	scheme := "http"
+	if r.TLS != nil {
+		scheme = "https"
+	}
+	weftSetString(span, "url.scheme", scheme)
+	if r.URL != nil {
+		weftSetString(span, "url.path", r.URL.Path)
+		if r.URL.RawQuery != "" {
+			weftSetString(span, "url.query", weftRedactQuery(r.URL.RawQuery))
+		}
+	}
+	if r.Host != "" {
+		host, port := weftHostPort(r.Host, scheme)
+		weftSetString(span, "server.address", host)
+		weftSetInt(span, "server.port", port)
+	}
+	weftSetString(span, "network.protocol.version", weftProtoVersion(r.ProtoMajor, r.ProtoMinor))
+	if ua := r.Header.Get("User-Agent"); ua != "" {
+		weftSetString(span, "user_agent.original", ua)
+	}
+	if host, port, err := net.SplitHostPort(r.RemoteAddr); err == nil {
+		weftSetString(span, "network.peer.address", host)
+		if p, err := strconv.ParseInt(port, 10, 64); err == nil {
+			weftSetInt(span, "network.peer.port", p)
+		}
+		client := host
+		if fwd := r.Header.Get("X-Forwarded-For"); fwd != "" {
+			client = strings.TrimSpace(strings.Split(fwd, ",")[0])
+		}
+		weftSetString(span, "client.address", client)
+	}
+	return st, true
+}
+
+func weftServerAfter(st weftServerState) {
+	defer func() { _ = recover() }()
+	defer weftEnd(st.span)
+	if route := weftRoute(st.req); route != "" {
+		method, _ := weftMethod(st.req.Method)
+		weftSetString(st.span, "http.route", route)
+		weftSetName(st.span, method+" "+route)
+	}
+	status := 0
+	switch w := st.rw.(type) {
+	case *response:
+		status = w.status
+		if !w.wroteHeader {
+			status = StatusOK
+		}
+	case *http2responseWriter:
+		if w.rws != nil {
+			status = w.rws.status
+			if !w.rws.wroteHeader {
+				status = StatusOK
+			}
+		}
+	}
+	if status > 0 {
+		weftSetInt(st.span, "http.response.status_code", int64(status))
+		if status >= 500 {
+			weftSetError(st.span, strconv.Itoa(status), "")
+		}
+	}
+}
+
+// weftRoute is the path part of the ServeMux pattern that matched, if any.
+func weftRoute(r *Request) string {
+	if r == nil || r.pat == nil {
+		return ""
+	}
+	p := r.pat.str
+	if i := strings.IndexAny(p, " \t"); i >= 0 {
+		p = strings.TrimLeft(p[i:], " \t")
+	}
+	if i := strings.IndexByte(p, '/'); i > 0 {
+		p = p[i:]
+	}
+	return p
+}

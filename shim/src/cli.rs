@@ -1,0 +1,143 @@
+//! The `weft` command line (clap).
+
+use crate::rules::RuleSet;
+use crate::{gomode, sdk};
+use anyhow::{Context, Result};
+use clap::{Parser, Subcommand};
+use std::ffi::OsString;
+use std::os::unix::process::CommandExt;
+use std::path::PathBuf;
+
+#[derive(Parser)]
+#[command(name = "weft", version, about = "Zero-code OpenTelemetry for Go: builds your program with tracing woven in")]
+struct Cli {
+    #[command(subcommand)]
+    cmd: Cmd,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Run the go command through weft's wrapped SDK: `weft go build ./cmd/server`.
+    ///
+    /// Every argument goes to go untouched. `weft go run` with no
+    /// OTEL_EXPORTER_OTLP_ENDPOINT set receives the program's spans itself
+    /// and prints each finished trace.
+    #[command(disable_help_flag = true)]
+    Go {
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<OsString>,
+    },
+    /// Write a wrapped Go SDK (a GOROOT whose bin/go instruments every build).
+    Sdk {
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Receive OTLP/HTTP and print each finished trace as a tree.
+    View {
+        #[arg(long, default_value = "127.0.0.1:4318")]
+        listen: String,
+    },
+    /// The rule set.
+    Rules {
+        #[command(subcommand)]
+        cmd: RulesCmd,
+    },
+}
+
+#[derive(Subcommand)]
+enum RulesCmd {
+    /// Every rule: id, target package, versions, hash.
+    List,
+    /// One rule in full.
+    Show { id: String },
+    /// Validate a folder of user rules.
+    Check { dir: PathBuf },
+}
+
+pub fn main(_argv0: OsString, args: Vec<OsString>) -> i32 {
+    let cli = match Cli::try_parse_from(std::iter::once(OsString::from("weft")).chain(args)) {
+        Ok(c) => c,
+        Err(e) => {
+            let _ = e.print();
+            return if e.use_stderr() { 2 } else { 0 };
+        }
+    };
+    match run(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("weft: {e:#}");
+            1
+        }
+    }
+}
+
+fn run(cli: Cli) -> Result<i32> {
+    match cli.cmd {
+        Cmd::Go { args } => go(args),
+        Cmd::Sdk { out } => {
+            sdk::create(&out)?;
+            println!("wrapped Go SDK written to {}; use {}/bin/go like go", out.display(), out.display());
+            Ok(0)
+        }
+        Cmd::View { listen } => crate::view::serve(&listen),
+        Cmd::Rules { cmd } => rules(cmd),
+    }
+}
+
+fn go(args: Vec<OsString>) -> Result<i32> {
+    let root = sdk::ensure_cached()?;
+    let is_run = args.first().is_some_and(|a| a == "run");
+    let has_endpoint = ["OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"]
+        .iter()
+        .any(|k| std::env::var_os(k).is_some_and(|v| !v.is_empty()));
+    let disabled = std::env::var("OTEL_SDK_DISABLED").is_ok_and(|v| v.eq_ignore_ascii_case("true"));
+    let mut cmd = gomode::command(&root, args)?;
+    if is_run && !has_endpoint && !disabled {
+        return crate::view::run_with_receiver(cmd);
+    }
+    let err = cmd.exec();
+    Err(err).context("running the go command")
+}
+
+fn rules(cmd: RulesCmd) -> Result<i32> {
+    match cmd {
+        RulesCmd::List => {
+            let rs = RuleSet::load()?;
+            println!("rule set {}", rs.hash);
+            for r in &rs.rules {
+                println!(
+                    "{:<24} {:<28} {:<10} {}",
+                    r.id,
+                    r.package,
+                    r.versions.as_deref().unwrap_or("any"),
+                    &r.hash[..16]
+                );
+            }
+            Ok(0)
+        }
+        RulesCmd::Show { id } => {
+            let rs = RuleSet::load()?;
+            let r = rs.rules.iter().find(|r| r.id == id).with_context(|| format!("no rule {id:?} (see `weft rules list`)"))?;
+            println!("id:       {}\norigin:   {}\npackage:  {}\nversions: {}\nhash:     {}", r.id, r.origin, r.package, r.versions.as_deref().unwrap_or("any"), r.hash);
+            if !r.description.is_empty() {
+                println!("about:    {}", r.description);
+            }
+            for f in &r.functions {
+                let recv = f.recv.as_deref().map(|r| format!("({r}).")).unwrap_or_default();
+                println!("hook:     {recv}{} {}  before={} after={}", f.func, f.signature, f.before, f.after.as_deref().unwrap_or("-"));
+            }
+            for s in &r.struct_fields {
+                println!("field:    {}.{} {}", s.struct_name, s.name, s.ty);
+            }
+            for (name, _) in &r.file_contents {
+                println!("adds:     {name}");
+            }
+            Ok(0)
+        }
+        RulesCmd::Check { dir } => {
+            let rs = RuleSet::load_with(Some(&dir))?;
+            println!("ok: {} rules, rule set {}", rs.rules.len(), rs.hash);
+            Ok(0)
+        }
+    }
+}

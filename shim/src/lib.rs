@@ -1,0 +1,19 @@
+//! weft: zero-code OpenTelemetry for Go.
+//!
+//! * [`cli`] the `weft` command line.
+//! * [`sdk`] the wrapped Go SDK; [`gomode`] its `bin/go`; [`compile`] its compile shim.
+//! * [`rules`] the rule set; [`weave`] the source rewriting.
+//! * [`receiver`] the built-in OTLP receiver and trace printer.
+pub mod cli;
+pub mod compile;
+pub mod embedded {
+    //! The runtime and rules, embedded at build time (see build.rs).
+    include!(concat!(env!("OUT_DIR"), "/embedded.rs"));
+}
+pub mod gomode;
+pub mod hookapi;
+pub mod receiver;
+pub mod rules;
+pub mod sdk;
+pub mod view;
+pub mod weave;

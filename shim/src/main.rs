@@ -1,0 +1,17 @@
+//! The `weft` binary. One file plays three parts, chosen by argv[0]:
+//! `compile` (the shim in a wrapped SDK), `go` (the SDK's bin/go), or the
+//! `weft` command line.
+use std::ffi::OsString;
+use std::path::Path;
+
+fn main() {
+    let mut args = std::env::args_os();
+    let argv0 = args.next().unwrap_or_else(|| OsString::from("weft"));
+    let rest: Vec<OsString> = args.collect();
+    let name = Path::new(&argv0).file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    match name.as_str() {
+        "compile" | "compile.exe" => weft::compile::main(argv0, rest),
+        "go" | "go.exe" => weft::gomode::main(argv0, rest),
+        _ => std::process::exit(weft::cli::main(argv0, rest)),
+    }
+}

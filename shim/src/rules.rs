@@ -1,0 +1,268 @@
+//! The rule set: rule JSON files (serde_json) plus the Go files they add.
+//!
+//! Built-in rules are embedded from `rules/` at build time; a user folder
+//! given by `WEFT_RULES` is loaded on top. The rule-set hash covers both, so a
+//! changed rule changes the compiler's `-V=full` line and rebuilds.
+//! See rules/README.md for the format.
+
+use crate::embedded;
+use anyhow::{bail, Context, Result};
+use serde::Deserialize;
+use sha2::{Digest, Sha256};
+use std::collections::BTreeMap;
+use std::path::Path;
+
+/// One rule: what it targets and what it weaves there.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Rule {
+    pub id: String,
+    #[serde(default)]
+    pub description: String,
+    /// Import path of the package to weave (`net/http`).
+    pub package: String,
+    /// Version requirement (semver syntax, e.g. `>=1.22`) on the module
+    /// version, or on the Go version for standard-library packages.
+    #[serde(default)]
+    pub versions: Option<String>,
+    /// Go files (beside the rule JSON) added to the package.
+    #[serde(default)]
+    pub files: Vec<String>,
+    #[serde(default)]
+    pub functions: Vec<FuncHook>,
+    #[serde(default)]
+    pub struct_fields: Vec<StructField>,
+    /// Filled by the loader: the added files' names and bytes.
+    #[serde(skip)]
+    pub file_contents: Vec<(String, Vec<u8>)>,
+    /// Filled by the loader: where the rule came from (for messages).
+    #[serde(skip)]
+    pub origin: String,
+    /// Filled by the loader: sha256 of the rule JSON and its files.
+    #[serde(skip)]
+    pub hash: String,
+}
+
+/// A trampoline on one function: `before` runs at entry with pointers to the
+/// receiver and parameters and returns `(state, ok)`; `after` is deferred when
+/// ok and gets the state and pointers to the (named) results.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FuncHook {
+    pub func: String,
+    /// Receiver type as written in source (`*DB`, `serverHandler`); absent for functions.
+    #[serde(default)]
+    pub recv: Option<String>,
+    /// The pinned signature, e.g. `func(ResponseWriter, *Request)`.
+    pub signature: String,
+    pub before: String,
+    #[serde(default)]
+    pub after: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StructField {
+    #[serde(rename = "struct")]
+    pub struct_name: String,
+    pub name: String,
+    #[serde(rename = "type")]
+    pub ty: String,
+}
+
+/// All rules, sorted by id, and the hash over them.
+#[derive(Debug, Clone)]
+pub struct RuleSet {
+    pub rules: Vec<Rule>,
+    pub hash: String,
+}
+
+impl RuleSet {
+    /// The built-in rules plus `WEFT_RULES`, if set.
+    pub fn load() -> Result<RuleSet> {
+        let user = std::env::var_os("WEFT_RULES").filter(|v| !v.is_empty());
+        Self::load_with(user.as_deref().map(Path::new))
+    }
+
+    pub fn load_with(user_dir: Option<&Path>) -> Result<RuleSet> {
+        let mut files: BTreeMap<String, Vec<u8>> = BTreeMap::new();
+        for (path, bytes) in embedded::FILES {
+            if let Some(rel) = path.strip_prefix("rules/") {
+                files.insert(format!("builtin:{rel}"), bytes.to_vec());
+            }
+        }
+        let mut rules = parse_tree(&files, "builtin:")?;
+        let mut hash = embedded::RULESET_HASH.to_string();
+        if let Some(dir) = user_dir {
+            let user = read_dir_tree(dir)?;
+            let prefix = format!("{}/", dir.display());
+            let user_rules = parse_tree(&user, &prefix)?;
+            let mut h = Sha256::new();
+            h.update(hash.as_bytes());
+            for (p, b) in &user {
+                h.update(p.strip_prefix(&prefix).unwrap_or(p).as_bytes());
+                h.update((b.len() as u64).to_le_bytes());
+                h.update(b);
+            }
+            hash = hex::encode(h.finalize());
+            rules.extend(user_rules);
+        }
+        rules.sort_by(|a, b| a.id.cmp(&b.id));
+        for w in rules.windows(2) {
+            if w[0].id == w[1].id {
+                bail!("duplicate rule id {:?} in {} and {}", w[0].id, w[0].origin, w[1].origin);
+            }
+        }
+        Ok(RuleSet { rules, hash })
+    }
+
+    /// Rules targeting this import path.
+    pub fn for_package<'a>(&'a self, import_path: &'a str) -> impl Iterator<Item = &'a Rule> + 'a {
+        self.rules.iter().filter(move |r| r.package == import_path)
+    }
+
+    /// The short form used in `compile -V=full`.
+    pub fn short_hash(&self) -> &str {
+        &self.hash[..16]
+    }
+}
+
+/// Reads every file below `dir`, keyed by `dir/rel` path.
+fn read_dir_tree(dir: &Path) -> Result<BTreeMap<String, Vec<u8>>> {
+    fn walk(dir: &Path, out: &mut BTreeMap<String, Vec<u8>>) -> Result<()> {
+        let rd = std::fs::read_dir(dir).with_context(|| format!("reading rule folder {}", dir.display()))?;
+        for e in rd {
+            let p = e?.path();
+            if p.is_dir() {
+                walk(&p, out)?;
+            } else {
+                out.insert(p.display().to_string(), std::fs::read(&p)?);
+            }
+        }
+        Ok(())
+    }
+    let mut out = BTreeMap::new();
+    walk(dir, &mut out)?;
+    Ok(out)
+}
+
+/// Parses every `*.json` in the tree as a rule; `files` are looked up beside it.
+fn parse_tree(files: &BTreeMap<String, Vec<u8>>, prefix: &str) -> Result<Vec<Rule>> {
+    let mut rules = Vec::new();
+    for (path, bytes) in files {
+        if !path.ends_with(".json") {
+            continue;
+        }
+        let shown = path.strip_prefix("builtin:").map(|p| format!("rules/{p}")).unwrap_or(path.clone());
+        let mut rule: Rule = serde_json::from_slice(bytes).map_err(|e| {
+            anyhow::anyhow!("{}:{}:{}: invalid rule: {}", shown, e.line(), e.column(), strip_pos(&e.to_string()))
+        })?;
+        let dir = match path.rfind('/') {
+            Some(i) => &path[..=i],
+            None => prefix,
+        };
+        let mut h = Sha256::new();
+        h.update(bytes);
+        for f in &rule.files {
+            let key = format!("{dir}{f}");
+            let content = files
+                .get(&key)
+                .with_context(|| format!("{shown}: rule {:?} names file {:?}, which is not beside it", rule.id, f))?;
+            h.update(f.as_bytes());
+            h.update(content);
+            rule.file_contents.push((f.clone(), content.clone()));
+        }
+        validate(&rule).with_context(|| format!("{shown}: rule {:?}", rule.id))?;
+        rule.hash = hex::encode(h.finalize());
+        rule.origin = shown;
+        rules.push(rule);
+    }
+    Ok(rules)
+}
+
+fn strip_pos(msg: &str) -> &str {
+    msg.rfind(" at line ").map(|i| &msg[..i]).unwrap_or(msg)
+}
+
+fn validate(rule: &Rule) -> Result<()> {
+    if rule.id.is_empty() || rule.package.is_empty() {
+        bail!("id and package must not be empty");
+    }
+    if let Some(v) = &rule.versions {
+        semver::VersionReq::parse(v).with_context(|| format!("versions {v:?} is not a version requirement"))?;
+    }
+    for f in &rule.functions {
+        if f.func.is_empty() || f.before.is_empty() {
+            bail!("a function hook needs func and before");
+        }
+        crate::weave::parse_signature(&f.signature)
+            .with_context(|| format!("signature {:?} of {} does not parse as a Go func type", f.signature, f.func))?;
+    }
+    Ok(())
+}
+
+/// Parses a Go version (`go1.26.8`, `go1.22`, `go1.23rc1`) or a module version
+/// (`v1.2.3`, `v2.0.0+incompatible`) into semver.
+pub fn parse_version(v: &str) -> Option<semver::Version> {
+    let v = v.trim();
+    if let Some(go) = v.strip_prefix("go") {
+        let (num, pre) = match go.find(|c: char| c.is_ascii_alphabetic()) {
+            Some(i) => (&go[..i], Some(&go[i..])),
+            None => (go, None),
+        };
+        let mut parts: Vec<&str> = num.split('.').collect();
+        while parts.len() < 3 {
+            parts.push("0");
+        }
+        let mut s = parts[..3].join(".");
+        if let Some(p) = pre {
+            s.push('-');
+            s.push_str(p);
+        }
+        return semver::Version::parse(&s).ok();
+    }
+    semver::Version::parse(v.strip_prefix('v').unwrap_or(v)).ok()
+}
+
+impl Rule {
+    /// Whether this rule applies to the given version (None: unknown, which
+    /// matches only rules without a version requirement).
+    pub fn matches_version(&self, version: Option<&str>) -> bool {
+        let Some(req) = &self.versions else { return true };
+        let Ok(req) = semver::VersionReq::parse(req) else { return false };
+        let Some(v) = version.and_then(parse_version) else { return false };
+        // Compare without pre-release/build tags: a +incompatible or rc still counts.
+        let plain = semver::Version::new(v.major, v.minor, v.patch);
+        req.matches(&plain)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn go_versions_parse() {
+        assert_eq!(parse_version("go1.26.8").unwrap().to_string(), "1.26.8");
+        assert_eq!(parse_version("go1.22").unwrap().to_string(), "1.22.0");
+        assert_eq!(parse_version("go1.23rc1").unwrap().to_string(), "1.23.0-rc1");
+        assert_eq!(parse_version("v2.1.0+incompatible").unwrap().major, 2);
+        assert!(parse_version("banana").is_none());
+    }
+
+    #[test]
+    fn builtin_rules_load() {
+        let rs = RuleSet::load_with(None).unwrap();
+        assert!(rs.rules.iter().any(|r| r.package == "net/http"));
+        assert_eq!(rs.hash.len(), 64);
+    }
+
+    #[test]
+    fn bad_json_names_file_line_col() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("bad.json"), "{\n  \"id\": \"x\",\n  \"package\": 3\n}\n").unwrap();
+        let err = RuleSet::load_with(Some(dir.path())).unwrap_err().to_string();
+        assert!(err.contains("bad.json:3:"), "{err}");
+        assert!(err.contains("invalid type"), "{err}");
+    }
+}
