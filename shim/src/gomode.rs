@@ -55,7 +55,9 @@ pub fn sdk_root(argv0: &Path) -> Result<PathBuf> {
 pub fn command(root: &Path, args: Vec<OsString>) -> Result<Command> {
     let info = sdk::read_info(root)?;
     let real_go = info.real_goroot.join("bin").join("go");
-    let args = match with_link_overlay(root, &real_go, &args) {
+    // A bad rule fails here, once and clearly, not in every compile.
+    let rules = RuleSet::load()?;
+    let args = match with_link_overlay(root, &real_go, &rules, &args) {
         Ok(a) => a,
         Err(e) => {
             // Let the go command report problems with the packages itself.
@@ -131,7 +133,7 @@ fn parse(args: &[String]) -> Option<Parsed> {
 }
 
 /// Adds (or merges) the overlay that links weft/rt into the programs built.
-fn with_link_overlay(root: &Path, real_go: &Path, args: &[OsString]) -> Result<Vec<OsString>> {
+fn with_link_overlay(root: &Path, real_go: &Path, rules: &RuleSet, args: &[OsString]) -> Result<Vec<OsString>> {
     let strs: Vec<String> = args.iter().map(|a| a.to_string_lossy().into_owned()).collect();
     let Some(p) = parse(&strs) else { return Ok(args.to_vec()) };
     if !matches!(p.sub.as_str(), "build" | "install" | "run" | "test") {
@@ -161,7 +163,6 @@ fn with_link_overlay(root: &Path, real_go: &Path, args: &[OsString]) -> Result<V
     if !out.status.success() {
         anyhow::bail!("go list failed: {}", String::from_utf8_lossy(&out.stderr).trim());
     }
-    let rules = RuleSet::load()?;
     let targets: BTreeSet<&str> = rules.rules.iter().map(|r| r.package.as_str()).collect();
     let mut dirs: BTreeMap<String, String> = BTreeMap::new(); // dir -> package name
     for line in String::from_utf8_lossy(&out.stdout).lines() {
