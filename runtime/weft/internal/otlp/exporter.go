@@ -1,0 +1,290 @@
+package otlp
+
+import (
+	"bytes"
+	"compress/gzip"
+	"context"
+	"errors"
+	"io"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"weft/internal/env"
+	"weft/internal/trace"
+)
+
+// Exporter posts batches to an OTLP/HTTP collector. Its requests carry a
+// suppressed context, so a woven net/http does not trace them, and use a
+// transport of their own.
+type Exporter struct {
+	cfg      Config
+	client   *http.Client
+	resource []byte // encoded Resource message
+
+	closing   chan struct{}
+	closeOnce sync.Once
+	warn4xx   sync.Once
+
+	// Used only from the processor goroutine.
+	body []byte
+	gz   *gzip.Writer
+	gzb  bytes.Buffer
+}
+
+// Backoff bounds between retries; tests shorten them.
+var (
+	initialBackoff = 100 * time.Millisecond
+	maxBackoff     = 5 * time.Second
+)
+
+// New returns an exporter for cfg sending the given resource attributes.
+func New(cfg Config, resource []trace.Attr) *Exporter {
+	tr := &http.Transport{
+		Proxy:                 http.ProxyFromEnvironment,
+		DialContext:           (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+		ForceAttemptHTTP2:     true,
+		MaxIdleConns:          4,
+		MaxIdleConnsPerHost:   2,
+		IdleConnTimeout:       90 * time.Second,
+		TLSHandshakeTimeout:   5 * time.Second,
+		ExpectContinueTimeout: time.Second,
+		TLSClientConfig:       cfg.TLS,
+	}
+	if cfg.Timeout <= 0 {
+		cfg.Timeout = 10 * time.Second
+	}
+	return &Exporter{
+		cfg:      cfg,
+		client:   &http.Client{Transport: tr},
+		resource: EncodeResource(resource),
+		closing:  make(chan struct{}),
+	}
+}
+
+// Closing makes later failures to reach the collector final: at exit a
+// collector that is down must not delay the program.
+func (e *Exporter) Closing() { e.closeOnce.Do(func() { close(e.closing) }) }
+
+func (e *Exporter) isClosing() bool {
+	select {
+	case <-e.closing:
+		return true
+	default:
+		return false
+	}
+}
+
+// Error is an export failure, with a short reason for the exit summary.
+type Error struct {
+	Reason   string
+	Rejected int64 // >0: only this many spans were refused (partial success)
+}
+
+func (e *Error) Error() string { return e.Reason }
+
+// Lost is the number of spans refused in a partial success, 0 otherwise.
+func (e *Error) Lost() int64 { return e.Rejected }
+
+// Export encodes and posts spans, retrying throttling, gateway errors and
+// connection failures with exponential backoff within the exporter timeout
+// (and ctx).
+func (e *Exporter) Export(ctx context.Context, spans []*trace.Span) error {
+	if len(spans) == 0 {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, e.cfg.Timeout)
+	defer cancel()
+	ctx = trace.Suppress(ctx)
+
+	e.body = AppendRequest(e.body[:0], e.resource, spans)
+	body := e.body
+	if e.cfg.Gzip {
+		e.gzb.Reset()
+		if e.gz == nil {
+			e.gz = gzip.NewWriter(&e.gzb)
+		} else {
+			e.gz.Reset(&e.gzb)
+		}
+		e.gz.Write(body)
+		e.gz.Close()
+		body = e.gzb.Bytes()
+	}
+	if cap(e.body) > 4<<20 {
+		e.body = nil // don't keep a huge buffer forever
+	}
+
+	backoff := initialBackoff
+	for {
+		retry, wait, err := e.post(ctx, body)
+		if err == nil || !retry {
+			return err
+		}
+		if wait <= 0 {
+			wait = backoff/2 + rand.N(backoff)
+			backoff = min(2*backoff, maxBackoff)
+		}
+		if dl, ok := ctx.Deadline(); ok && time.Until(dl) < wait {
+			return err
+		}
+		// At exit, a collector that cannot be reached is not waited for;
+		// a throttling one is, within ctx.
+		var closing <-chan struct{}
+		if isConnError(err) {
+			closing = e.closing
+		}
+		t := time.NewTimer(wait)
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			t.Stop()
+			return err
+		case <-closing:
+			t.Stop()
+			return err
+		}
+	}
+}
+
+// post sends one request. It reports whether the failure is retryable and
+// how long the server asked to wait.
+func (e *Exporter) post(ctx context.Context, body []byte) (retry bool, wait time.Duration, err error) {
+	req, rerr := http.NewRequestWithContext(ctx, http.MethodPost, e.cfg.Endpoint, bytes.NewReader(body))
+	if rerr != nil {
+		return false, 0, &Error{Reason: "bad endpoint " + strconv.Quote(e.cfg.Endpoint)}
+	}
+	for k, v := range e.cfg.Headers {
+		req.Header.Set(k, v)
+	}
+	req.Header.Set("Content-Type", "application/x-protobuf")
+	req.Header.Set("User-Agent", "weft/"+env.SDKVersion)
+	if e.cfg.Gzip {
+		req.Header.Set("Content-Encoding", "gzip")
+	}
+	resp, derr := e.client.Do(req)
+	if derr != nil {
+		err := &Error{Reason: summarize(derr)}
+		connErr := !errors.Is(derr, context.Canceled) && !errors.Is(derr, context.DeadlineExceeded)
+		if connErr && e.isClosing() {
+			connErr = false
+		}
+		return connErr, 0, err
+	}
+	defer resp.Body.Close()
+	data, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+	io.Copy(io.Discard, io.LimitReader(resp.Body, 256<<10)) // keep-alive
+
+	switch code := resp.StatusCode; {
+	case code >= 200 && code < 300:
+		if n, msg := partialSuccess(data); n > 0 {
+			env.Warnf("collector rejected %d spans: %s", n, msg)
+			return false, 0, &Error{Reason: "collector rejected spans", Rejected: n}
+		}
+		return false, 0, nil
+	case code == 429 || code == 502 || code == 503 || code == 504:
+		return true, retryAfter(resp.Header.Get("Retry-After")), &Error{Reason: statusText(code)}
+	default:
+		e.warn4xx.Do(func() {
+			env.Print("collector at " + e.cfg.Endpoint + " refused spans: " + statusText(code) + bodyHint(data))
+		})
+		return false, 0, &Error{Reason: statusText(code)}
+	}
+}
+
+func isConnError(err error) bool {
+	var e *Error
+	return errors.As(err, &e) && !strings.HasPrefix(e.Reason, "HTTP ")
+}
+
+func statusText(code int) string {
+	return "HTTP " + strconv.Itoa(code) + " " + http.StatusText(code)
+}
+
+func bodyHint(data []byte) string {
+	s := strings.TrimSpace(string(data))
+	if s == "" || strings.IndexFunc(s, func(r rune) bool { return r < 0x20 && r != '\n' && r != '\t' }) >= 0 {
+		return ""
+	}
+	if len(s) > 200 {
+		s = s[:200] + "..."
+	}
+	return ": " + strings.ReplaceAll(s, "\n", " ")
+}
+
+// retryAfter parses a Retry-After header (seconds or HTTP date), capped.
+func retryAfter(v string) time.Duration {
+	if v == "" {
+		return 0
+	}
+	var d time.Duration
+	if n, err := strconv.Atoi(v); err == nil && n >= 0 {
+		d = time.Duration(n) * time.Second
+	} else if t, err := http.ParseTime(v); err == nil {
+		d = time.Until(t)
+	}
+	if d <= 0 {
+		return 0
+	}
+	return min(d, 30*time.Second)
+}
+
+// summarize turns a transport error into a short reason.
+func summarize(err error) string {
+	var dns *net.DNSError
+	var ne net.Error
+	switch {
+	case errors.Is(err, syscall.ECONNREFUSED):
+		return "connection refused"
+	case errors.Is(err, syscall.ECONNRESET):
+		return "connection reset"
+	case errors.Is(err, context.DeadlineExceeded):
+		return "timeout"
+	case errors.Is(err, context.Canceled):
+		return "canceled"
+	case errors.As(err, &dns):
+		return "cannot resolve " + dns.Name
+	case errors.As(err, &ne) && ne.Timeout():
+		return "timeout"
+	}
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		err = ue.Err
+	}
+	var op *net.OpError
+	if errors.As(err, &op) && op.Err != nil {
+		err = op.Err
+	}
+	return err.Error()
+}
+
+// partialSuccess decodes ExportTraceServiceResponse.partial_success
+// (field 1: {rejected_spans = 1 int64, error_message = 2 string}).
+func partialSuccess(data []byte) (rejected int64, msg string) {
+	r := reader{b: data}
+	for !r.done() {
+		f, wt := r.tag()
+		if f == 1 && wt == wireBytes {
+			sub := reader{b: r.bytes()}
+			for !sub.done() {
+				sf, swt := sub.tag()
+				switch {
+				case sf == 1 && swt == wireVarint:
+					rejected = int64(sub.varint())
+				case sf == 2 && swt == wireBytes:
+					msg = string(sub.bytes())
+				default:
+					sub.skip(swt)
+				}
+			}
+			continue
+		}
+		r.skip(wt)
+	}
+	return rejected, msg
+}

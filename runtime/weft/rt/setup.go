@@ -1,0 +1,115 @@
+package rt
+
+import (
+	"context"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"weft/internal/batch"
+	"weft/internal/env"
+	"weft/internal/otlp"
+	"weft/internal/propagation"
+	"weft/internal/resource"
+	"weft/internal/trace"
+)
+
+// state is the running SDK; nil (in active) when disabled.
+type state struct {
+	tracer trace.Tracer
+	props  propagation.Propagators
+	proc   *batch.Processor
+	bsp    batch.Config
+}
+
+var active atomic.Pointer[state]
+
+// exitFlushCap bounds the flush at exit, whatever the export timeout.
+const exitFlushCap = 5 * time.Second
+
+func init() {
+	defer func() {
+		if r := recover(); r != nil {
+			env.Warnf("tracing disabled: internal error during setup: %v", r)
+			active.Store(nil)
+		}
+	}()
+	if st := newFromEnv(); st != nil {
+		active.Store(st)
+		addExitHook(flushAtExit)
+	}
+}
+
+// newFromEnv builds the SDK from the OTEL_* environment, or returns nil
+// when it is disabled.
+func newFromEnv() *state {
+	if env.Bool("OTEL_SDK_DISABLED") {
+		return nil
+	}
+	switch exp := strings.ToLower(env.Lookup("OTEL_TRACES_EXPORTER")); exp {
+	case "", "otlp":
+	case "none":
+		return nil
+	default:
+		env.Warnf("OTEL_TRACES_EXPORTER=%q is not supported; using otlp", exp)
+	}
+	exporter := otlp.New(otlp.ConfigFromEnv(), resource.FromEnv())
+	return newState(exporter, batch.ConfigFromEnv())
+}
+
+func newState(exp batch.Exporter, cfg batch.Config) *state {
+	proc := batch.New(exp, cfg)
+	return &state{
+		tracer: trace.Tracer{Sampler: trace.SamplerFromEnv(), Processor: proc, Limits: trace.LimitsFromEnv()},
+		props:  propagation.FromEnv(),
+		proc:   proc,
+		bsp:    cfg,
+	}
+}
+
+// flushAtExit exports what is still queued, within the export timeout
+// capped at a few seconds, then reports losses on one stderr line.
+func flushAtExit() {
+	defer func() { recover() }() // a panicking exit hook would crash the exit
+	st := active.Load()
+	if st == nil {
+		return
+	}
+	timeout := min(st.bsp.ExportTimeout, exitFlushCap)
+	if timeout <= 0 {
+		timeout = exitFlushCap
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	stats := st.proc.Shutdown(ctx)
+	cancel()
+	if line := lossReport(stats); line != "" {
+		env.Print(line)
+	}
+}
+
+// lossReport formats the exit summary; "" when nothing was lost.
+func lossReport(s batch.Stats) string {
+	var parts []string
+	if s.Dropped > 0 {
+		parts = append(parts, spans(s.Dropped)+" dropped (queue full)")
+	}
+	if s.Failed > 0 {
+		reason := s.FailReason
+		if reason == "" {
+			reason = "unknown error"
+		}
+		parts = append(parts, spans(s.Failed)+" lost (export failed: "+reason+")")
+	}
+	if s.NotExported > 0 {
+		parts = append(parts, spans(s.NotExported)+" not exported (exit flush timed out)")
+	}
+	return strings.Join(parts, ", ")
+}
+
+func spans(n int64) string {
+	if n == 1 {
+		return "1 span"
+	}
+	return strconv.FormatInt(n, 10) + " spans"
+}
