@@ -1,8 +1,10 @@
 //! The compile shim: installed as `pkg/tool/<os>_<arch>/compile` in a
 //! wrapped SDK, with the real compiler beside it as `compile.real`.
 //!
-//! The go command and rules_go call it once per package. When no rule
-//! targets the package it execs the real compiler untouched. Otherwise it
+//! The go command and rules_go call it once per package. Unless the
+//! package carries go mode's marker file (or WEFT_WEAVE_ALL is set) and a
+//! rule targets it, it execs the real compiler untouched: `-V=full` too,
+//! so untouched packages share build-cache entries with plain go. Otherwise it
 //! weaves the package's files, writes them beside `-o` (a directory the
 //! build already trims, so no path leaks into the binary) and runs the real
 //! compiler on them.
@@ -21,7 +23,7 @@ pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 /// Entry point when argv[0] is `.../compile`.
 pub fn main(argv0: OsString, args: Vec<OsString>) -> ! {
     let real = real_compiler(Path::new(&argv0));
-    match run(&argv0, &real, args.clone()) {
+    match run(args.clone()) {
         Ok(Some(new_args)) => exec(&argv0, &real, new_args),
         Ok(None) => exec(&argv0, &real, args),
         Err(e) => {
@@ -49,13 +51,16 @@ fn real_compiler(argv0: &Path) -> PathBuf {
 }
 
 /// Returns new arguments when the package was woven, None to pass through.
-fn run(argv0: &OsString, real: &Path, args: Vec<OsString>) -> Result<Option<Vec<OsString>>> {
+fn run(args: Vec<OsString>) -> Result<Option<Vec<OsString>>> {
     let args = expand_response_files(args)?;
-    if args.iter().any(|a| a == "-V=full" || a == "-V") {
-        version_full(argv0, real, &args)?;
-    }
     let inv = Invocation::parse(&args);
     let Some(pkg) = inv.package.as_deref() else { return Ok(None) };
+    // Weave only packages go mode marked (their cache keys differ from a
+    // plain build's), or everything when a build system asks for it.
+    let marked = inv.files.iter().any(|f| f.ends_with(crate::gomode::MARKER_FILE));
+    if !marked && std::env::var_os("WEFT_WEAVE_ALL").is_none_or(|v| v.is_empty()) {
+        return Ok(None);
+    }
     let rules = RuleSet::load()?;
     if rules.for_package(pkg).next().is_none() {
         return Ok(None);
@@ -193,20 +198,6 @@ fn write(dest: &Path, bytes: &[u8]) -> Result<()> {
         std::fs::create_dir_all(d).with_context(|| format!("creating {}", d.display()))?;
     }
     std::fs::write(dest, bytes).with_context(|| format!("writing {}", dest.display()))
-}
-
-/// `compile -V=full`: the real line plus weft's version and rule-set hash,
-/// so instrumented and plain builds never share build-cache entries.
-fn version_full(argv0: &OsString, real: &Path, args: &[OsString]) -> Result<()> {
-    let out = Command::new(real).arg0(argv0).args(args).output().context("running the real compiler")?;
-    if !out.status.success() {
-        std::io::Write::write_all(&mut std::io::stderr(), &out.stderr)?;
-        std::process::exit(out.status.code().unwrap_or(2));
-    }
-    let line = String::from_utf8_lossy(&out.stdout);
-    let rules = RuleSet::load()?;
-    println!("{} weft:{}:{}", line.trim_end(), VERSION, rules.short_hash());
-    std::process::exit(0);
 }
 
 /// Expands `@file` arguments (one argument per line, as the go command and

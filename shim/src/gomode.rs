@@ -2,10 +2,16 @@
 //! GOROOT set to the wrapped root (a symlinked `go` would resolve back to
 //! the real root and bypass the shim) and GOTOOLCHAIN=local.
 //!
-//! For build, install, run and test it also makes sure the runtime is
-//! linked: every main package whose dependencies include a package a rule
-//! targets (and every tested non-std package) gets a file `import _
-//! "weft/rt"` through `-overlay`, merged with the user's own overlay.
+//! For build, install, run and test it lists the packages (`go list -deps`)
+//! and adds, through `-overlay` merged with the user's own:
+//! * to every package a rule targets, a marker file naming the rule-set
+//!   and weaver hashes: the compile shim weaves only packages carrying it,
+//!   and it gives them build-cache keys of their own;
+//! * to every program that links a marked package, `import _ "weft/rt"`.
+//!
+//! A program no rule touches gets nothing, so it builds to the same bytes
+//! and shares the build cache with plain go. If listing fails the build
+//! goes on uninstrumented.
 
 use crate::rules::RuleSet;
 use crate::sdk;
@@ -18,6 +24,19 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 const LINK_FILE: &str = "zz_weft_link.go";
+
+/// The file whose presence tells the compile shim to weave a package.
+pub const MARKER_FILE: &str = "zz_weft_rules.go";
+
+/// What the marker says: the rule-set hash and the weaver (this weft
+/// binary, recorded in the SDK), so changing either rebuilds woven packages.
+fn marker_stamp(root: &Path, rules: &RuleSet) -> Result<String> {
+    let info = sdk::read_info(root)?;
+    let mut h = Sha256::new();
+    h.update(rules.hash.as_bytes());
+    h.update(info.weft_binary.as_bytes());
+    Ok(hex::encode(h.finalize()))
+}
 
 /// Entry point when argv[0] is `.../bin/go`.
 pub fn main(argv0: OsString, args: Vec<OsString>) -> ! {
@@ -150,12 +169,10 @@ fn with_link_overlay(root: &Path, real_go: &Path, rules: &RuleSet, args: &[OsStr
             };
         }
     }
-    let tmpl = if testing {
-        "{{.Name}}\t{{.Dir}}\t{{.Standard}}\t{{join .Deps \" \"}} {{join .TestImports \" \"}} {{join .XTestImports \" \"}}"
-    } else {
-        "{{.Name}}\t{{.Dir}}\t{{.Standard}}\t{{join .Deps \" \"}}"
-    };
-    list.arg("-f").arg(tmpl);
+    if testing {
+        list.arg("-test");
+    }
+    list.arg("-deps").arg("-f").arg("{{.ImportPath}}\t{{.Name}}\t{{.Dir}}\t{{.Standard}}\t{{.DepOnly}}\t{{join .Deps \" \"}}");
     for &i in &p.pkgs {
         list.arg(&strs[i]);
     }
@@ -164,21 +181,30 @@ fn with_link_overlay(root: &Path, real_go: &Path, rules: &RuleSet, args: &[OsStr
         anyhow::bail!("go list failed: {}", String::from_utf8_lossy(&out.stderr).trim());
     }
     let targets: BTreeSet<&str> = rules.rules.iter().map(|r| r.package.as_str()).collect();
-    let mut dirs: BTreeMap<String, String> = BTreeMap::new(); // dir -> package name
-    for line in String::from_utf8_lossy(&out.stdout).lines() {
-        let mut f = line.splitn(4, '\t');
-        let (Some(name), Some(dir), Some(std), deps) = (f.next(), f.next(), f.next(), f.next().unwrap_or("")) else {
-            continue;
-        };
-        if name.is_empty() || dir.is_empty() || std == "true" {
+    let text = String::from_utf8_lossy(&out.stdout);
+    let pkgs: Vec<Vec<&str>> = text.lines().map(|l| l.splitn(6, '\t').collect()).filter(|f: &Vec<&str>| f.len() == 6).collect();
+    let by_path: BTreeMap<&str, &Vec<&str>> = pkgs.iter().map(|f| (f[0], f)).collect();
+    let mut links: BTreeMap<String, String> = BTreeMap::new(); // dir -> package name
+    let mut markers: BTreeMap<String, String> = BTreeMap::new();
+    for f in &pkgs {
+        let (path, name, dir, dep_only, deps) = (f[0], f[1], f[2], f[4] == "true", f[5]);
+        if targets.contains(path) && !dir.is_empty() {
+            markers.insert(dir.to_string(), name.to_string());
+        }
+        if dep_only || name != "main" || !deps.split(' ').any(|d| targets.contains(d)) {
             continue;
         }
-        let uses_target = deps.split(' ').any(|d| targets.contains(d));
-        if (testing || name == "main") && (uses_target || testing) {
-            dirs.insert(dir.to_string(), name.to_string());
+        // A program that links a woven package gets the runtime; for a test
+        // binary (`p.test`), through the package under test.
+        let host = match path.strip_suffix(".test") {
+            Some(under_test) if testing => by_path.get(under_test).copied(),
+            _ => Some(f),
+        };
+        if let Some(h) = host.filter(|h| h[3] != "true" && !h[2].is_empty()) {
+            links.insert(h[2].to_string(), h[1].to_string());
         }
     }
-    if dirs.is_empty() {
+    if links.is_empty() {
         return Ok(args.to_vec());
     }
     let link_dir = sdk::cache_dir().join("link");
@@ -192,10 +218,18 @@ fn with_link_overlay(root: &Path, real_go: &Path, rules: &RuleSet, args: &[OsStr
             replace.extend(m.iter().map(|(k, v)| (k.clone(), v.clone())));
         }
     }
-    for (dir, name) in &dirs {
+    for (dir, name) in &links {
         let file = link_dir.join(format!("{name}.go"));
         write_if_changed(&file, &format!("package {name}\n\nimport _ \"weft/rt\"\n"))?;
         replace.insert(format!("{dir}/{LINK_FILE}"), serde_json::Value::String(file.to_string_lossy().into()));
+    }
+    // The marker: woven packages get a build-cache key of their own.
+    let stamp = marker_stamp(root, rules)?;
+    for (dir, name) in &markers {
+        // Named like the file it stands for: the shim looks for that name.
+        let file = link_dir.join(format!("marker-{}", &stamp[..16])).join(name).join(MARKER_FILE);
+        write_if_changed(&file, &format!("package {name}\n\n// Woven by weft; rules and weaver {stamp}.\n"))?;
+        replace.insert(format!("{dir}/{MARKER_FILE}"), serde_json::Value::String(file.to_string_lossy().into()));
     }
     let json = serde_json::to_string(&serde_json::json!({ "Replace": replace }))?;
     let overlay = link_dir.join(format!("overlay-{}.json", &hex::encode(Sha256::digest(json.as_bytes()))[..16]));
@@ -205,6 +239,7 @@ fn with_link_overlay(root: &Path, real_go: &Path, rules: &RuleSet, args: &[OsStr
     // theirs), and `go run main.go` style file lists name our file too.
     let skip: BTreeSet<usize> = p.flags.iter().filter(|f| f.1 == "overlay").flat_map(|f| [Some(f.0), f.3]).flatten().collect();
     let last_file = p.pkgs.iter().copied().filter(|&i| strs[i].ends_with(".go")).last();
+    let dirs = &links;
     // `-C dir` must stay the first flag.
     let after_c = match p.flags.first() {
         Some((1, name, _, vi)) if name == "C" => vi.unwrap_or(1),

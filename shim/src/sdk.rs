@@ -28,6 +28,9 @@ pub struct SdkInfo {
     pub go_version: String,
     pub weft_version: String,
     pub ruleset_hash: String,
+    /// sha256 of the weft binary that made this SDK (the weaver).
+    #[serde(default)]
+    pub weft_binary: String,
 }
 
 /// Finds the real Go: `WEFT_GO` (a go binary), else `go` on PATH.
@@ -198,6 +201,7 @@ fn build(real: &Path, version: &str, out: &Path) -> Result<()> {
         go_version: version.to_string(),
         weft_version: crate::compile::VERSION.to_string(),
         ruleset_hash: embedded::RULESET_HASH.to_string(),
+        weft_binary: hex::encode(Sha256::digest(fs::read(&exe)?)),
     };
     // Written last: its presence marks a complete SDK.
     fs::write(out.join(MARKER), serde_json::to_string_pretty(&info)? + "\n")?;

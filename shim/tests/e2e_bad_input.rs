@@ -1,0 +1,80 @@
+//! Bad input gets a clear error and loses nothing: broken rules, Go code
+//! that does not parse, a collector that is down; and a program no rule
+//! touches builds to the very same bytes as with plain go.
+
+mod support;
+
+use std::process::Command;
+use support::*;
+
+fn go_dir(name: &str) -> std::path::PathBuf {
+    repo().join("tests/go").join(name)
+}
+
+#[test]
+fn untouched_program_is_byte_identical() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (a, b) = (tmp.path().join("weft"), tmp.path().join("plain"));
+    let dir = go_dir("plain");
+    let out = run_ok(&mut weft_go(&dir, &["build", "-trimpath", "-o", a.to_str().unwrap(), "."]));
+    assert!(out.stderr.is_empty(), "{}", String::from_utf8_lossy(&out.stderr));
+    run_ok(Command::new("go").args(["build", "-trimpath", "-o", b.to_str().unwrap(), "."]).current_dir(&dir));
+    assert_eq!(sha256(&a), sha256(&b));
+}
+
+#[test]
+fn malformed_rule_json_names_file_line_col() {
+    let rules = repo().join("tests/rules/badjson");
+    let out = weft_go(&go_dir("plain"), &["build", "-o", "/dev/null", "."]).env("WEFT_RULES", &rules).output().unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains(&format!("{}/broken.json:5:", rules.display())), "{err}");
+    assert!(err.contains("invalid rule"), "{err}");
+    // And `weft rules check` says the same.
+    let out = Command::new(weft()).args(["rules", "check"]).arg(&rules).output().unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("broken.json:5:"));
+}
+
+#[test]
+fn go_syntax_error_reaches_the_user_from_go_itself() {
+    let rules = repo().join("tests/rules/usersyntax");
+    let out = weft_go(&go_dir("badsyntax"), &["build", "-o", "/dev/null", "."]).env("WEFT_RULES", &rules).output().unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    // The compiler's own message, pointing at the user's file and line.
+    assert!(err.contains("lib/lib.go:5:1: syntax error"), "{err}");
+    assert!(!err.contains("weft:"), "{err}");
+}
+
+#[test]
+fn collector_down_does_not_break_the_program() {
+    let tmp = tempfile::tempdir().unwrap();
+    let bin = tmp.path().join("hello");
+    run_ok(&mut weft_go(&go_dir("hello"), &["build", "-o", bin.to_str().unwrap(), "."]));
+    let port = free_port(); // nothing listens there
+    let out = Command::new(&bin)
+        .arg("world")
+        .env("OTEL_EXPORTER_OTLP_ENDPOINT", format!("http://127.0.0.1:{port}"))
+        .env("OTEL_EXPORTER_OTLP_TIMEOUT", "500")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "200 hello world\n");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("weft:") && err.contains("lost"), "the loss is reported: {err}");
+}
+
+#[test]
+fn exit_code_and_flush_on_os_exit() {
+    let tmp = tempfile::tempdir().unwrap();
+    let bin = tmp.path().join("hello");
+    run_ok(&mut weft_go(&go_dir("hello"), &["build", "-o", bin.to_str().unwrap(), "."]));
+    let rx = weft::receiver::Receiver::start("127.0.0.1:0").unwrap();
+    let out = Command::new(&bin).args(["exit", "exit3"]).env("OTEL_EXPORTER_OTLP_ENDPOINT", rx.endpoint()).output().unwrap();
+    assert_eq!(out.status.code(), Some(3));
+    // Spans queued at os.Exit are flushed before the process goes.
+    let spans = rx.spans();
+    assert_eq!(spans.len(), 2, "server and client span: {spans:?}");
+    assert_eq!(spans.iter().filter(|s| s.name == "GET /hello/{name}").count(), 1);
+}

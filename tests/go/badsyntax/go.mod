@@ -1,0 +1,3 @@
+module example.com/badsyntax
+
+go 1.22

@@ -1,0 +1,5 @@
+package lib
+
+func Hook(a int) int {
+	return a +
+}
