@@ -328,7 +328,10 @@ fn add_fields(decl: Node, src: &[u8], fields: &[&StructField], edits: &mut Vec<E
             }
             let Some(list) = ty.named_child(0) else { continue };
             let close = list.end_byte() - 1; // the `}`
-            edits.push(Edit { start: close, end: close, text: format!("; {} {}; ", f.name, f.ty) });
+            // A `;` is needed only after a field on the same line as `}`.
+            let before = src[..close].iter().rev().find(|b| **b != b' ' && **b != b'\t');
+            let sep = if matches!(before, Some(b'\n') | Some(b'{') | Some(b';')) { "" } else { "; " };
+            edits.push(Edit { start: close, end: close, text: format!("{sep}{} {}; ", f.name, f.ty) });
             res.fields_added.push(i);
         }
     }
@@ -385,7 +388,7 @@ mod tests {
 
     #[test]
     fn names_unnamed_params_and_results_keeping_lines() {
-        let src = b"package p\n\nfunc (T) F(int, _ string) (int, error) {\n\treturn 1, nil\n}\n";
+        let src = b"package p\n\nfunc (T) F(int, string) (int, error) {\n\treturn 1, nil\n}\n";
         let h = hook("F", Some("T"), "func(int, string) (int, error)", true);
         let r = weave_file(src, "/src/p/f.go", &[HookRef { rule_id: "r", hook: &h }], &[]);
         let out = String::from_utf8(r.output.unwrap()).unwrap();
@@ -394,6 +397,16 @@ mod tests {
             "//line /src/p/f.go:1\npackage p\n\nfunc (__weft_recv0 T) F(__weft_p0 int, __weft_p1 string) (__weft_r0 int, __weft_r1 error) { if __weft_s0, __weft_ok0 := weftBefore(&__weft_recv0, &__weft_p0, &__weft_p1); __weft_ok0 { defer weftAfter(__weft_s0, &__weft_r0, &__weft_r1) };\n\treturn 1, nil\n}\n"
         );
         assert_eq!(out.lines().count(), String::from_utf8_lossy(src).lines().count() + 1);
+    }
+
+    #[test]
+    fn blank_names_are_renamed() {
+        let src = b"package p\nfunc G(_ int, b string) (_ error) { return nil }\n";
+        let h = hook("G", None, "func(int, string) error", true);
+        let r = weave_file(src, "g.go", &[HookRef { rule_id: "r", hook: &h }], &[]);
+        let out = String::from_utf8(r.output.unwrap()).unwrap();
+        assert!(out.contains("func G(__weft_p0 int, b string) (__weft_r0 error) {"), "{out}");
+        assert!(out.contains("weftBefore(&__weft_p0, &b)"), "{out}");
     }
 
     #[test]
@@ -429,6 +442,9 @@ mod tests {
         let f = StructField { struct_name: "DB".into(), name: "weftX".into(), ty: "string".into() };
         let r = weave_file(src, "d.go", &[], &[&f]);
         let out = String::from_utf8(r.output.unwrap()).unwrap();
-        assert_eq!(out, "//line d.go:1\npackage p\ntype DB struct {\n\ta int\n; weftX string; }\n");
+        assert_eq!(out, "//line d.go:1\npackage p\ntype DB struct {\n\ta int\nweftX string; }\n");
+        let r = weave_file(b"package p\ntype DB struct{ a int }\ntype E struct{}\n", "d.go", &[], &[&f, &StructField { struct_name: "E".into(), ..f.clone() }]);
+        let out = String::from_utf8(r.output.unwrap()).unwrap();
+        assert_eq!(out, "//line d.go:1\npackage p\ntype DB struct{ a int ; weftX string; }\ntype E struct{weftX string; }\n");
     }
 }
