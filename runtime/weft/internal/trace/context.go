@@ -1,6 +1,9 @@
 package trace
 
-import "context"
+import (
+	"context"
+	"time"
+)
 
 // FlagSampled is the W3C trace-flags "sampled" bit.
 const FlagSampled = 0x01
@@ -29,19 +32,72 @@ type spanKey struct{}
 
 // FromContext returns the span context stored in ctx, or nil.
 func FromContext(ctx context.Context) *SpanContext {
-	if ctx == nil {
+	switch c := ctx.(type) {
+	case nil:
 		return nil
+	case *spanCtx:
+		return &c.SC
+	case *scCtx:
+		return &c.sc
 	}
 	sc, _ := ctx.Value(spanKey{}).(*SpanContext)
 	return sc
 }
 
-// WithSpanContext returns a child of ctx carrying sc (ctx may be nil).
+// WithSpanContext returns a child of ctx (nil: Background) carrying a copy
+// of sc.
 func WithSpanContext(ctx context.Context, sc *SpanContext) context.Context {
 	if ctx == nil {
 		ctx = context.Background()
 	}
-	return context.WithValue(ctx, spanKey{}, sc)
+	return &scCtx{parent: ctx, sc: *sc}
+}
+
+// scCtx carries a span context that is not a recording span (remote,
+// unsampled or suppressed). Like spanCtx, it is what context.WithValue
+// would build, minus an allocation and the reflection check.
+type scCtx struct {
+	parent context.Context
+	sc     SpanContext
+}
+
+func (c *scCtx) Deadline() (time.Time, bool) { return c.parent.Deadline() }
+func (c *scCtx) Done() <-chan struct{}       { return c.parent.Done() }
+func (c *scCtx) Err() error                  { return c.parent.Err() }
+func (c *scCtx) String() string              { return contextName(c.parent) + ".WithSpanContext" }
+func (c *scCtx) Value(key any) any {
+	if _, ok := key.(spanKey); ok {
+		return &c.sc
+	}
+	return c.parent.Value(key)
+}
+
+// spanCtx is a recording span seen as the context.Context that carries it,
+// so starting a span costs a single allocation. Deadline, cancellation and
+// other values come from the parent; context.WithCancel on it still finds
+// the parent's cancelCtx (Value and Done delegate), so no goroutine is
+// spawned.
+type spanCtx Span
+
+func (c *spanCtx) Deadline() (time.Time, bool) { return c.parent.Deadline() }
+func (c *spanCtx) Done() <-chan struct{}       { return c.parent.Done() }
+func (c *spanCtx) Err() error                  { return c.parent.Err() }
+func (c *spanCtx) String() string              { return contextName(c.parent) + ".WithSpan" }
+func (c *spanCtx) Value(key any) any {
+	if _, ok := key.(spanKey); ok {
+		return &c.SC
+	}
+	return c.parent.Value(key)
+}
+
+// Context returns the context carrying s (the one Start returned).
+func (s *Span) Context() context.Context { return (*spanCtx)(s) }
+
+func contextName(c context.Context) string {
+	if s, ok := c.(interface{ String() string }); ok {
+		return s.String()
+	}
+	return "context"
 }
 
 // suppressed is the shared marker for contexts without any current span.

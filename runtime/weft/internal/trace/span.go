@@ -1,6 +1,7 @@
 package trace
 
 import (
+	"context"
 	"sync"
 	"time"
 	"unicode/utf8"
@@ -46,8 +47,9 @@ const inlineAttrs = 8
 // Span is a recording (sampled) span. Woven code holds it as an opaque
 // pointer; all mutators lock, and do nothing once the span has ended.
 type Span struct {
-	SC           SpanContext // SC.SpanID is this span's id
-	Parent       SpanID      // zero for a root span
+	parent       context.Context // the context the span was started in
+	SC           SpanContext     // SC.SpanID is this span's id
+	Parent       SpanID          // zero for a root span
 	ParentRemote bool
 	Kind         int8
 	Scope        string

@@ -2,7 +2,6 @@ package trace
 
 import (
 	"context"
-	"time"
 
 	"weft/internal/env"
 )
@@ -66,13 +65,13 @@ func (t *Tracer) Start(ctx context.Context, scope, name string, kind int) (conte
 		tid = newTraceID()
 	}
 	if !t.Sampler.ShouldSample(parent, tid) {
-		sc := &SpanContext{TraceID: tid, SpanID: newSpanID(), Flags: flags, TraceState: state}
-		return context.WithValue(ctx, spanKey{}, sc), nil
+		return &scCtx{parent: ctx, sc: SpanContext{TraceID: tid, SpanID: newSpanID(), Flags: flags, TraceState: state}}, nil
 	}
 	if kind < KindInternal || kind > KindConsumer {
 		kind = KindInternal
 	}
 	s := &Span{
+		parent: ctx,
 		SC:     SpanContext{TraceID: tid, SpanID: newSpanID(), Flags: flags | FlagSampled, TraceState: state},
 		Kind:   int8(kind),
 		Scope:  scope,
@@ -82,6 +81,6 @@ func (t *Tracer) Start(ctx context.Context, scope, name string, kind int) (conte
 	if parent != nil {
 		s.Parent, s.ParentRemote = parent.SpanID, parent.Remote
 	}
-	s.Start = time.Now()
-	return context.WithValue(ctx, spanKey{}, &s.SC), s
+	s.Start = now()
+	return (*spanCtx)(s), s
 }

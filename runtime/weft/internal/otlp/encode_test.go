@@ -1,0 +1,255 @@
+package otlp
+
+import (
+	"bytes"
+	"os"
+	"testing"
+	"time"
+
+	"weft/internal/trace"
+)
+
+// msg is a decoded protobuf message: field number -> values (raw bytes for
+// length-delimited fields, integers otherwise), with wire types checked.
+type msg map[int][]field
+
+type field struct {
+	wire int
+	num  uint64
+	raw  []byte
+}
+
+func decode(t *testing.T, b []byte) msg {
+	t.Helper()
+	m := msg{}
+	r := reader{b: b}
+	for !r.done() {
+		f, wt := r.tag()
+		var v field
+		v.wire = wt
+		switch wt {
+		case wireVarint:
+			v.num = r.varint()
+		case wireFixed64:
+			v.num = r.fixed(8)
+		case wireFixed32:
+			v.num = r.fixed(4)
+		case wireBytes:
+			v.raw = r.bytes()
+		default:
+			t.Fatalf("unexpected wire type %d for field %d", wt, f)
+		}
+		m[f] = append(m[f], v)
+	}
+	if r.bad {
+		t.Fatalf("malformed protobuf")
+	}
+	return m
+}
+
+// one returns the single value of field f, checking its wire type.
+func (m msg) one(t *testing.T, f, wire int) field {
+	t.Helper()
+	if len(m[f]) != 1 {
+		t.Fatalf("field %d: %d values, want 1 (have %v)", f, len(m[f]), m.fields())
+	}
+	if m[f][0].wire != wire {
+		t.Fatalf("field %d: wire type %d, want %d", f, m[f][0].wire, wire)
+	}
+	return m[f][0]
+}
+
+func (m msg) fields() []int {
+	var out []int
+	for f := range m {
+		out = append(out, f)
+	}
+	return out
+}
+
+func (m msg) str(t *testing.T, f int) string { t.Helper(); return string(m.one(t, f, wireBytes).raw) }
+func (m msg) sub(t *testing.T, f int) msg   { t.Helper(); return decode(t, m.one(t, f, wireBytes).raw) }
+
+func kvs(t *testing.T, fs []field) map[string]msg {
+	t.Helper()
+	out := map[string]msg{}
+	for _, f := range fs {
+		kv := decode(t, f.raw)
+		out[kv.str(t, 1)] = kv.sub(t, 2) // KeyValue{key=1, value=2}
+	}
+	return out
+}
+
+func testSpans() []*trace.Span {
+	tr := &trace.Tracer{Sampler: trace.AlwaysOn(), Limits: trace.Limits{AttrCount: 128}}
+	parent := &trace.SpanContext{TraceID: trace.TraceID{1, 2, 3}, SpanID: trace.SpanID{9, 9}, Flags: 1, Remote: true, TraceState: "a=b"}
+	_, s1 := tr.Start(trace.WithSpanContext(nil, parent), "net/http", "GET /users/{id}", trace.KindServer)
+	s1.SetString("http.request.method", "GET")
+	s1.SetInt("http.response.status_code", -1)
+	s1.SetString("bad.utf8", "a\xffb")
+	s1.SetString("empty", "")
+	s1.SetError("timeout", "took too long")
+	time.Sleep(time.Millisecond)
+	s1.Finish()
+	_, s2 := tr.Start(nil, "database/sql", "SELECT orders", trace.KindClient)
+	for i := 0; i < 10; i++ { // spills past the inline attributes
+		s2.SetInt("k"+string(rune('a'+i)), int64(i))
+	}
+	s2.Finish()
+	_, s3 := tr.Start(nil, "net/http", "GET", trace.KindClient)
+	s3.Finish()
+	return []*trace.Span{s1, s2, s3}
+}
+
+func TestEncodeFieldNumbers(t *testing.T) {
+	spans := testSpans()
+	res := EncodeResource([]trace.Attr{
+		{Key: "service.name", Str: "svc"},
+		{Key: "process.pid", Int: 42, Kind: trace.AttrInt},
+		{Key: "flag", Int: 1, Kind: trace.AttrBool},
+	})
+	b := AppendRequest(nil, res, spans)
+	if path := os.Getenv("WEFT_OTLP_DUMP"); path != "" { // for checking with the official decoder
+		os.WriteFile(path, b, 0o644)
+	}
+
+	req := decode(t, b)
+	rs := req.sub(t, 1) // ExportTraceServiceRequest.resource_spans = 1
+	resource := rs.sub(t, 1)
+	rattrs := kvs(t, resource[1]) // Resource.attributes = 1
+	if rattrs["service.name"].str(t, 1) != "svc" { // AnyValue.string_value = 1
+		t.Error("service.name")
+	}
+	if rattrs["process.pid"].one(t, 3, wireVarint).num != 42 { // AnyValue.int_value = 3
+		t.Error("process.pid")
+	}
+	if rattrs["flag"].one(t, 2, wireVarint).num != 1 { // AnyValue.bool_value = 2
+		t.Error("bool")
+	}
+
+	scopes := rs[2] // ResourceSpans.scope_spans = 2
+	if len(scopes) != 2 {
+		t.Fatalf("%d scope spans, want 2", len(scopes))
+	}
+	ss := decode(t, scopes[0].raw)
+	if name := ss.sub(t, 1).str(t, 1); name != "net/http" { // ScopeSpans.scope=1, InstrumentationScope.name=1
+		t.Errorf("scope %q", name)
+	}
+	if len(ss[2]) != 2 { // ScopeSpans.spans = 2
+		t.Fatalf("%d spans in net/http scope", len(ss[2]))
+	}
+	sp := decode(t, ss[2][0].raw)
+	s1 := spans[0]
+	if !bytes.Equal(sp.one(t, 1, wireBytes).raw, s1.SC.TraceID[:]) {
+		t.Error("trace_id = 1")
+	}
+	if !bytes.Equal(sp.one(t, 2, wireBytes).raw, s1.SC.SpanID[:]) {
+		t.Error("span_id = 2")
+	}
+	if sp.str(t, 3) != "a=b" {
+		t.Error("trace_state = 3")
+	}
+	if !bytes.Equal(sp.one(t, 4, wireBytes).raw, []byte{9, 9, 0, 0, 0, 0, 0, 0}) {
+		t.Error("parent_span_id = 4")
+	}
+	if sp.str(t, 5) != "GET /users/{id}" {
+		t.Error("name = 5")
+	}
+	if sp.one(t, 6, wireVarint).num != 2 {
+		t.Error("kind = 6 (server = 2)")
+	}
+	start, end := sp.one(t, 7, wireFixed64).num, sp.one(t, 8, wireFixed64).num
+	if int64(start) != s1.Start.UnixNano() || end-start != uint64(s1.Duration) || end-start < uint64(time.Millisecond) {
+		t.Errorf("start/end = %d/%d", start, end)
+	}
+	attrs := kvs(t, sp[9]) // attributes = 9
+	if attrs["http.request.method"].str(t, 1) != "GET" || attrs["error.type"].str(t, 1) != "timeout" {
+		t.Error("string attributes")
+	}
+	if int64(attrs["http.response.status_code"].one(t, 3, wireVarint).num) != -1 {
+		t.Error("negative int attribute")
+	}
+	if attrs["bad.utf8"].str(t, 1) != "a\uFFFDb" {
+		t.Errorf("invalid UTF-8 not repaired: %q", attrs["bad.utf8"].str(t, 1))
+	}
+	if v, ok := attrs["empty"]; !ok || v.str(t, 1) != "" {
+		t.Error("empty string attribute must still carry string_value")
+	}
+	status := sp.sub(t, 15) // status = 15
+	if status.str(t, 2) != "took too long" || status.one(t, 3, wireVarint).num != 2 {
+		t.Error("Status{message=2, code=3}")
+	}
+	if f := sp.one(t, 16, wireFixed32).num; f != 0x301 { // flags = 16: sampled, has-is-remote, is-remote
+		t.Errorf("flags = %#x", f)
+	}
+	if _, ok := sp[10]; ok {
+		t.Error("dropped_attributes_count written when zero")
+	}
+
+	// Second span in the same scope: root client span, no parent, no status.
+	sp3 := decode(t, ss[2][1].raw)
+	if _, ok := sp3[4]; ok {
+		t.Error("root span has parent_span_id")
+	}
+	if _, ok := sp3[15]; ok {
+		t.Error("unset status written")
+	}
+	if f := sp3.one(t, 16, wireFixed32).num; f != 0x101 {
+		t.Errorf("root flags = %#x", f)
+	}
+	if sp3.one(t, 6, wireVarint).num != 3 {
+		t.Error("client kind = 3")
+	}
+
+	db := decode(t, scopes[1].raw)
+	if len(kvs(t, decode(t, db[2][0].raw)[9])) != 10 {
+		t.Error("spilled attributes missing")
+	}
+}
+
+func TestBufLongMessage(t *testing.T) {
+	// Length prefixes of 1, 2 and 3 bytes.
+	for _, n := range []int{0, 127, 128, 300, 20000} {
+		var w buf
+		m := w.begin(1)
+		w.stringField(2, string(make([]byte, n)))
+		w.end(m)
+		r := decode(t, w.b)
+		inner := r.sub(t, 1)
+		if n > 0 && len(inner.one(t, 2, wireBytes).raw) != n {
+			t.Errorf("n=%d", n)
+		}
+	}
+}
+
+func TestPartialSuccessDecode(t *testing.T) {
+	var w buf
+	m := w.begin(1)
+	w.int64Field(1, 7)
+	w.stringField(2, "bad spans")
+	w.end(m)
+	if n, msg := partialSuccess(w.b); n != 7 || msg != "bad spans" {
+		t.Errorf("%d %q", n, msg)
+	}
+	if n, _ := partialSuccess([]byte{0xff}); n != 0 {
+		t.Error("garbage")
+	}
+	if n, _ := partialSuccess(nil); n != 0 {
+		t.Error("empty")
+	}
+}
+
+func BenchmarkEncode512(b *testing.B) {
+	spans := testSpans()
+	batch := make([]*trace.Span, 512)
+	for i := range batch {
+		batch[i] = spans[i%len(spans)]
+	}
+	res := EncodeResource([]trace.Attr{{Key: "service.name", Str: "svc"}})
+	var out []byte
+	b.ReportAllocs()
+	for i := 0; i < b.N; i++ {
+		out = AppendRequest(out[:0], res, batch)
+	}
+	b.SetBytes(int64(len(out)))
+}

@@ -1,0 +1,299 @@
+package trace
+
+import (
+	"context"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"weft/internal/env"
+)
+
+type collect struct {
+	mu    sync.Mutex
+	spans []*Span
+}
+
+func (c *collect) OnEnd(s *Span) {
+	c.mu.Lock()
+	c.spans = append(c.spans, s)
+	c.mu.Unlock()
+}
+
+func newTracer(s Sampler) (*Tracer, *collect) {
+	c := &collect{}
+	return &Tracer{Sampler: s, Processor: c, Limits: Limits{AttrCount: 128}}, c
+}
+
+func TestIDs(t *testing.T) {
+	seen := map[TraceID]bool{}
+	for i := 0; i < 1000; i++ {
+		id := newTraceID()
+		if !id.IsValid() || seen[id] {
+			t.Fatal("invalid or repeated trace id")
+		}
+		seen[id] = true
+		if !newSpanID().IsValid() {
+			t.Fatal("zero span id")
+		}
+	}
+	var z TraceID
+	if z.IsValid() || (SpanID{}).IsValid() {
+		t.Error("zero ids valid")
+	}
+	id := TraceID{0x4b, 0xf9}
+	if len(id.String()) != 32 {
+		t.Error(id.String())
+	}
+}
+
+func TestStartChildAndRoot(t *testing.T) {
+	tr, col := newTracer(ParentBased(AlwaysOn()))
+	ctx, root := tr.Start(nil, "scope", "root", KindServer)
+	if root == nil || root.Parent.IsValid() || !root.SC.Sampled() {
+		t.Fatalf("root = %+v", root)
+	}
+	if FromContext(ctx) != &root.SC {
+		t.Error("ctx does not carry the root")
+	}
+	_, child := tr.Start(ctx, "scope", "child", 99)
+	if child.SC.TraceID != root.SC.TraceID || child.Parent != root.SC.SpanID || child.ParentRemote {
+		t.Errorf("child %+v", child)
+	}
+	if child.Kind != KindInternal {
+		t.Errorf("invalid kind not mapped to internal: %d", child.Kind)
+	}
+	child.Finish()
+	root.Finish()
+	root.Finish() // second End ignored
+	if len(col.spans) != 2 {
+		t.Fatalf("exported %d spans", len(col.spans))
+	}
+	if root.Duration < 0 || child.Duration < 0 {
+		t.Error("negative duration")
+	}
+}
+
+func TestRemoteParentAndTraceState(t *testing.T) {
+	tr, _ := newTracer(ParentBased(AlwaysOn()))
+	remote := &SpanContext{TraceID: TraceID{1}, SpanID: SpanID{2}, Flags: FlagSampled | 0x02, Remote: true, TraceState: "a=b"}
+	_, s := tr.Start(WithSpanContext(context.Background(), remote), "", "x", KindServer)
+	if s.SC.TraceID != remote.TraceID || s.Parent != remote.SpanID || !s.ParentRemote || s.SC.TraceState != "a=b" {
+		t.Errorf("%+v", s)
+	}
+	if s.SC.Flags != FlagSampled|0x02 {
+		t.Errorf("flags %x", s.SC.Flags)
+	}
+}
+
+func TestUnsampledPropagates(t *testing.T) {
+	tr, col := newTracer(ParentBased(AlwaysOn()))
+	remote := &SpanContext{TraceID: TraceID{1}, SpanID: SpanID{2}, Remote: true}
+	ctx, s := tr.Start(WithSpanContext(context.Background(), remote), "", "x", KindServer)
+	if s != nil {
+		t.Fatal("unsampled parent gave a recording span")
+	}
+	sc := FromContext(ctx)
+	if !sc.IsValid() || sc.Sampled() || sc.TraceID != remote.TraceID || sc.SpanID == remote.SpanID {
+		t.Errorf("unsampled span context %+v", sc)
+	}
+	// A child of it is unsampled too, same trace.
+	ctx2, s2 := tr.Start(ctx, "", "y", KindClient)
+	if s2 != nil || FromContext(ctx2).TraceID != remote.TraceID {
+		t.Error("child of unsampled")
+	}
+	if len(col.spans) != 0 {
+		t.Error("exported unsampled spans")
+	}
+}
+
+func TestSuppress(t *testing.T) {
+	tr, _ := newTracer(AlwaysOn())
+	ctx := Suppress(nil)
+	if !IsSuppressed(ctx) {
+		t.Fatal("not suppressed")
+	}
+	c2, s := tr.Start(ctx, "", "x", KindClient)
+	if s != nil || c2 != ctx {
+		t.Error("span started under a suppressed ctx")
+	}
+	ctx, root := tr.Start(context.Background(), "", "r", KindServer)
+	sup := Suppress(ctx)
+	if sc := FromContext(sup); sc.TraceID != root.SC.TraceID || !sc.Suppressed {
+		t.Error("suppress lost the trace")
+	}
+	if Suppress(sup) != sup {
+		t.Error("double suppress allocated")
+	}
+	if IsSuppressed(ctx) {
+		t.Error("parent ctx changed")
+	}
+}
+
+func TestSamplers(t *testing.T) {
+	sampledParent := &SpanContext{TraceID: TraceID{1}, SpanID: SpanID{1}, Flags: FlagSampled}
+	unsampledParent := &SpanContext{TraceID: TraceID{1}, SpanID: SpanID{1}}
+	low := TraceID{15: 1}                                                                         // low 8 bytes tiny
+	high := TraceID{8: 0xff, 9: 0xff, 10: 0xff, 11: 0xff, 12: 0xff, 13: 0xff, 14: 0xff, 15: 0xff} // huge
+	cases := []struct {
+		s              Sampler
+		root, sp, unsp bool
+		lowID, highID  bool
+	}{
+		{AlwaysOn(), true, true, true, true, true},
+		{AlwaysOff(), false, false, false, false, false},
+		{ParentBased(AlwaysOn()), true, true, false, true, true},
+		{ParentBased(AlwaysOff()), false, true, false, false, false},
+		{Ratio(0.5), true, true, true, true, false},
+		{ParentBased(Ratio(0.5)), true, true, false, true, false},
+		{Ratio(0), false, false, false, false, false},
+		{Ratio(1), true, true, true, true, true},
+	}
+	for _, c := range cases {
+		s := c.s
+		if got := s.ShouldSample(nil, low); got != c.root {
+			t.Errorf("%s root = %v", s, got)
+		}
+		if got := s.ShouldSample(sampledParent, low); got != c.sp {
+			t.Errorf("%s sampled parent = %v", s, got)
+		}
+		if got := s.ShouldSample(unsampledParent, low); got != c.unsp {
+			t.Errorf("%s unsampled parent = %v", s, got)
+		}
+		if got := s.ShouldSample(nil, low); got != c.lowID {
+			t.Errorf("%s low id = %v", s, got)
+		}
+		if got := s.ShouldSample(nil, high); got != c.highID {
+			t.Errorf("%s high id = %v", s, got)
+		}
+	}
+	// The ratio is roughly honoured.
+	s := Ratio(0.25)
+	n := 0
+	for i := 0; i < 20000; i++ {
+		if s.ShouldSample(nil, newTraceID()) {
+			n++
+		}
+	}
+	if n < 4500 || n > 5500 {
+		t.Errorf("ratio 0.25 sampled %d/20000", n)
+	}
+}
+
+func TestSamplerFromEnv(t *testing.T) {
+	var lines []string
+	defer env.CaptureWarnings(func(l string) { lines = append(lines, l) })()
+	cases := []struct{ name, arg, want string }{
+		{"", "", "parentbased_always_on"},
+		{"always_on", "", "always_on"},
+		{"ALWAYS_OFF", "", "always_off"},
+		{"parentbased_always_off", "", "parentbased_always_off"},
+		{"traceidratio", "0.25", "traceidratio{0.25}"},
+		{"traceidratio", "", "traceidratio{1}"},
+		{"traceidratio", "2", "traceidratio{1}"},
+		{"traceidratio", "abc", "traceidratio{1}"},
+		{"parentbased_traceidratio", "0", "parentbased_traceidratio{0}"},
+		{"jaeger_remote", "", "parentbased_always_on"},
+	}
+	for _, c := range cases {
+		restore := env.SetLookup(map[string]string{"OTEL_TRACES_SAMPLER": c.name, "OTEL_TRACES_SAMPLER_ARG": c.arg})
+		if got := SamplerFromEnv().String(); got != c.want {
+			t.Errorf("%s/%s = %s, want %s", c.name, c.arg, got, c.want)
+		}
+		restore()
+	}
+	if len(lines) != 3 {
+		t.Errorf("warnings: %q", lines)
+	}
+}
+
+func TestAttributes(t *testing.T) {
+	tr, _ := newTracer(AlwaysOn())
+	tr.Limits = Limits{AttrCount: 10, AttrValueLength: 5}
+	_, s := tr.Start(nil, "", "x", KindInternal)
+	for i := 0; i < 12; i++ {
+		s.SetInt(string(rune('a'+i)), int64(i))
+	}
+	s.SetInt("a", 100)              // overwrite, no new slot
+	s.SetString("b", "héllo world") // truncated on a rune boundary
+	s.SetString("", "ignored")
+	s.SetError("", "boom")
+	s.SetName("renamed")
+	s.Finish()
+	s.SetString("late", "ignored")
+	s.SetName("late")
+	if s.NumAttrs() != 10 || s.Dropped != 3 {
+		t.Errorf("attrs=%d dropped=%d", s.NumAttrs(), s.Dropped)
+	}
+	if a := s.AttrAt(0); a.Key != "a" || a.Int != 100 {
+		t.Errorf("attr 0 = %+v", a)
+	}
+	if a := s.AttrAt(1); a.Key != "b" || a.Str != "héll" || a.Kind != AttrString {
+		t.Errorf("attr 1 = %+v", a)
+	}
+	if s.Name != "renamed" || s.StatusCode != StatusError || s.StatusMsg != "boom" {
+		t.Errorf("name/status %q %d %q", s.Name, s.StatusCode, s.StatusMsg)
+	}
+	// error.type was over the limit here; with room it is set.
+	_, s2 := tr.Start(nil, "", "y", KindInternal)
+	s2.SetError("timeout", "slow")
+	if a := s2.AttrAt(0); a.Key != "error.type" || a.Str != "timeout" {
+		t.Errorf("error.type = %+v", a)
+	}
+	if !strings.HasPrefix(truncate("abc", 0), "abc") {
+		t.Error("truncate 0")
+	}
+}
+
+func TestConcurrentSpanUse(t *testing.T) {
+	tr, col := newTracer(AlwaysOn())
+	_, s := tr.Start(nil, "", "x", KindInternal)
+	var wg sync.WaitGroup
+	for i := 0; i < 8; i++ {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			for j := 0; j < 100; j++ {
+				s.SetInt("k"+string(rune('a'+i)), int64(j))
+			}
+			s.Finish()
+		}(i)
+	}
+	wg.Wait()
+	if len(col.spans) != 1 {
+		t.Errorf("ended %d times", len(col.spans))
+	}
+}
+
+func TestMonotonicEnd(t *testing.T) {
+	tr, _ := newTracer(AlwaysOn())
+	_, s := tr.Start(nil, "", "x", KindInternal)
+	time.Sleep(2 * time.Millisecond)
+	s.Finish()
+	if s.Duration < 2*time.Millisecond || !s.End().After(s.Start) {
+		t.Errorf("duration %v", s.Duration)
+	}
+}
+
+func TestLimitsFromEnv(t *testing.T) {
+	defer env.CaptureWarnings(func(string) {})()
+	defer env.SetLookup(map[string]string{"OTEL_ATTRIBUTE_COUNT_LIMIT": "5", "OTEL_SPAN_ATTRIBUTE_COUNT_LIMIT": "7", "OTEL_SPAN_ATTRIBUTE_VALUE_LENGTH_LIMIT": "x"})()
+	if l := LimitsFromEnv(); l.AttrCount != 7 || l.AttrValueLength != 0 {
+		t.Errorf("%+v", l)
+	}
+}
+
+type nop struct{}
+
+func (nop) OnEnd(*Span) {}
+
+func BenchmarkStartEnd(b *testing.B) {
+	tr := &Tracer{Sampler: ParentBased(AlwaysOn()), Processor: nop{}, Limits: Limits{AttrCount: 128}}
+	ctx := context.Background()
+	b.ReportAllocs()
+	for i := 0; i < b.N; i++ {
+		_, s := tr.Start(ctx, "bench", "op", KindInternal)
+		s.Finish()
+	}
+}
