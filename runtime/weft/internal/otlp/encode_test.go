@@ -68,7 +68,7 @@ func (m msg) fields() []int {
 }
 
 func (m msg) str(t *testing.T, f int) string { t.Helper(); return string(m.one(t, f, wireBytes).raw) }
-func (m msg) sub(t *testing.T, f int) msg   { t.Helper(); return decode(t, m.one(t, f, wireBytes).raw) }
+func (m msg) sub(t *testing.T, f int) msg    { t.Helper(); return decode(t, m.one(t, f, wireBytes).raw) }
 
 func kvs(t *testing.T, fs []field) map[string]msg {
 	t.Helper()
@@ -116,7 +116,7 @@ func TestEncodeFieldNumbers(t *testing.T) {
 	req := decode(t, b)
 	rs := req.sub(t, 1) // ExportTraceServiceRequest.resource_spans = 1
 	resource := rs.sub(t, 1)
-	rattrs := kvs(t, resource[1]) // Resource.attributes = 1
+	rattrs := kvs(t, resource[1])                  // Resource.attributes = 1
 	if rattrs["service.name"].str(t, 1) != "svc" { // AnyValue.string_value = 1
 		t.Error("service.name")
 	}

@@ -24,7 +24,7 @@ func TestParseTraceparent(t *testing.T) {
 		{"00-" + validTID + "-" + validSID + "-00", true, false},
 		{"00-" + validTID + "-" + validSID + "-09", true, true}, // unknown flags ignored
 		{" \t00-" + validTID + "-" + validSID + "-01\t ", true, true},
-		{"01-" + validTID + "-" + validSID + "-01", true, true},               // future version
+		{"01-" + validTID + "-" + validSID + "-01", true, true},                 // future version
 		{"cc-" + validTID + "-" + validSID + "-01-what-the-future", true, true}, // future version, extra fields
 		{"cc-" + validTID + "-" + validSID + "-01what", false, false},           // extra without dash
 		{"00-" + validTID + "-" + validSID + "-01-extra", false, false},         // version 00 must be exact
@@ -182,13 +182,13 @@ func TestFromEnv(t *testing.T) {
 	var lines []string
 	defer env.CaptureWarnings(func(l string) { lines = append(lines, l) })()
 	cases := map[string]Propagators{
-		"":                     {true, true},
-		"tracecontext":         {true, false},
-		"baggage":              {false, true},
+		"":                      {true, true},
+		"tracecontext":          {true, false},
+		"baggage":               {false, true},
 		"TraceContext, Baggage": {true, true},
-		"none":                 {},
-		"tracecontext,none":    {},
-		"b3,tracecontext,b3":   {true, false},
+		"none":                  {},
+		"tracecontext,none":     {},
+		"b3,tracecontext,b3":    {true, false},
 	}
 	for v, want := range cases {
 		restore := env.SetLookup(map[string]string{"OTEL_PROPAGATORS": v})

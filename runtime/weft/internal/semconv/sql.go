@@ -18,6 +18,7 @@ func SQLInfo(query string) (operation, target, sanitized string) {
 	var s sqlScanner
 	s.src = query
 	s.out.Grow(len(query))
+	s.valueParen = s.parenBuf[:0]
 	s.run()
 	return s.op, s.target.String(), s.out.String()
 }
@@ -53,12 +54,13 @@ type sqlScanner struct {
 	space bool // whitespace or a comment since the last token written
 
 	prevKind tokKind
-	prevText string // upper-cased for words, the character for punct/op
+	prevText string // keyword() for words, the text for other tokens
 	prev2Lit bool   // the token before prev was a literal
 
 	depth      int
 	valueParen []bool // per open paren: holds a list of values
-	lastClosed bool   // the paren just closed held values (VALUES (..), (..))
+	parenBuf   [8]bool
+	lastClosed bool // the paren just closed held values (VALUES (..), (..))
 
 	state   int
 	opDepth int
@@ -115,7 +117,7 @@ func (s *sqlScanner) run() {
 				s.emitLiteral()
 				continue
 			}
-			s.emit(tokWord, w, strings.ToUpper(w))
+			s.emit(tokWord, w, keyword(w))
 		case c == '$':
 			s.dollar()
 		case c == '?':
@@ -269,6 +271,9 @@ func (s *sqlScanner) dollar() {
 // bracketIdent tells a [name] identifier (SQL Server) from an array
 // subscript: only where a name may appear.
 func (s *sqlScanner) bracketIdent() bool {
+	if !s.space && (s.prevKind == tokWord || s.prevKind == tokQuoted || s.prevText == ")") {
+		return false // arr[1]
+	}
 	switch s.prevKind {
 	case tokNone, tokWord, tokPunct:
 		return s.prevText != ")"
@@ -353,6 +358,9 @@ func (s *sqlScanner) track(kind tokKind, text, upper string) {
 			return
 		}
 		s.op = upper
+		if s.op == "" {
+			s.op = strings.ToUpper(text)
+		}
 		s.opDepth = s.depth
 		switch upper {
 		case "SELECT", "DELETE", "WITH":
@@ -428,4 +436,40 @@ func (s *sqlScanner) finishTarget() {
 	case "SELECT", "WHERE", "SET", "VALUES", "DUAL":
 		s.target.Reset()
 	}
+}
+
+// keywords are the words the scanner reacts to.
+var keywords = [...]string{
+	"SELECT", "DELETE", "WITH", "INSERT", "REPLACE", "UPDATE", "FROM", "INTO",
+	"LOW_PRIORITY", "DELAYED", "HIGH_PRIORITY", "IGNORE", "OR", "ROLLBACK",
+	"ABORT", "FAIL", "ONLY", "QUICK", "LATERAL", "TABLE", "LIKE", "ILIKE",
+	"THEN", "ELSE", "WHEN", "VALUES", "VALUE", "BETWEEN", "DEFAULT", "LIMIT",
+	"OFFSET", "RETURN", "ESCAPE", "REGEXP", "RLIKE", "IN", "IS", "AND",
+}
+
+// keywordIndex lists keywords by lower-cased first letter and length.
+var keywordIndex = func() (idx [26][14][]string) {
+	for _, k := range keywords {
+		c := k[0] | 0x20
+		idx[c-'a'][len(k)] = append(idx[c-'a'][len(k)], k)
+	}
+	return idx
+}()
+
+// keyword returns the upper-case keyword w spells, or "" if w is not one
+// of keywords; it does not allocate.
+func keyword(w string) string {
+	if len(w) < 2 || len(w) > 13 {
+		return ""
+	}
+	c := w[0] | 0x20
+	if c < 'a' || c > 'z' {
+		return ""
+	}
+	for _, k := range keywordIndex[c-'a'][len(w)] {
+		if strings.EqualFold(k, w) {
+			return k
+		}
+	}
+	return ""
 }
