@@ -78,3 +78,22 @@ fn exit_code_and_flush_on_os_exit() {
     assert_eq!(spans.len(), 2, "server and client span: {spans:?}");
     assert_eq!(spans.iter().filter(|s| s.name == "GET /hello/{name}").count(), 1);
 }
+
+#[test]
+fn a_panicking_handler_still_panics_with_the_users_lines() {
+    let tmp = tempfile::tempdir().unwrap();
+    let bin = tmp.path().join("hello");
+    run_ok(&mut weft_go(&go_dir("hello"), &["build", "-o", bin.to_str().unwrap(), "."]));
+    let rx = weft::receiver::Receiver::start("127.0.0.1:0").unwrap();
+    let out = Command::new(&bin).arg("panic").env("OTEL_EXPORTER_OTLP_ENDPOINT", rx.endpoint()).output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    // net/http recovered the user's panic (weft's hooks did not swallow it)
+    // and its stack names the user's file and line, and net/http's own.
+    assert!(err.contains("http: panic serving") && err.contains("hello panics"), "{err}");
+    assert!(err.contains("tests/go/hello/main.go:22"), "{err}");
+    assert!(err.contains("net/http/server.go:"), "{err}");
+    assert!(!err.contains("weft/server.go"), "woven files keep their original names: {err}");
+    // The server span still ended.
+    let spans = rx.wait_for(|s| s.iter().any(|x| x.name == "GET /hello/{name}"), std::time::Duration::from_secs(10));
+    assert!(spans.iter().any(|x| x.name == "GET /hello/{name}"));
+}
