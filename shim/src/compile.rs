@@ -9,8 +9,8 @@
 //! build already trims, so no path leaks into the binary) and runs the real
 //! compiler on them.
 
-use crate::rules::{Rule, RuleSet, StructField};
-use crate::weave::{self, HookRef};
+use crate::package::{self, Source};
+use crate::rules::RuleSet;
 use anyhow::{Context, Result};
 use std::collections::BTreeSet;
 use std::ffi::OsString;
@@ -65,132 +65,35 @@ fn run(args: Vec<OsString>) -> Result<Option<Vec<OsString>>> {
     if rules.for_package(pkg).next().is_none() {
         return Ok(None);
     }
-    let version = inv.version();
-    let mut chosen: Vec<&Rule> = Vec::new();
-    for r in rules.for_package(pkg) {
-        if r.matches_version(version.as_deref()) {
-            chosen.push(r);
-        } else {
-            eprintln!(
-                "weft: rule {} wants {} {}, found {}; not instrumented",
-                r.id,
-                pkg,
-                r.versions.as_deref().unwrap_or("any"),
-                version.as_deref().unwrap_or("an unknown version")
-            );
-        }
+    let cwd = std::env::current_dir()?;
+    let mut sources = Vec::new();
+    for f in &inv.files {
+        let path = Path::new(f);
+        let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+        sources.push(Source { path: cwd.join(path).to_string_lossy().into_owned(), bytes });
     }
-    // Added files may only import what the package already imports.
     let allowed = inv.importcfg_packages();
-    chosen.retain(|r| match imports_fit(r, &allowed) {
-        Ok(()) => true,
-        Err(e) => {
-            eprintln!("weft: rule {}: {e}; not instrumented", r.id);
-            false
-        }
-    });
-    if chosen.is_empty() {
+    let woven = package::weave(&rules, pkg, inv.version().as_deref(), &sources, allowed.as_ref())?;
+    for w in &woven.warnings {
+        eprintln!("{w}");
+    }
+    if !woven.applied() {
         return Ok(None);
     }
-    let has_context = allowed.as_ref().is_none_or(|a| a.contains("context"));
-    let woven = weave_package(&inv, &chosen, has_context)?;
-    Ok(woven)
-}
-
-fn imports_fit(rule: &Rule, allowed: &Option<BTreeSet<String>>) -> Result<()> {
-    let Some(allowed) = allowed else { return Ok(()) };
-    for (name, bytes) in &rule.file_contents {
-        for imp in weave::imports(bytes).with_context(|| format!("{name} does not parse"))? {
-            if imp != "unsafe" && !allowed.contains(&imp) {
-                anyhow::bail!("{name} imports {imp:?}, which the package does not import");
-            }
-        }
-    }
-    Ok(())
-}
-
-/// Weaves the chosen rules into the package; None when nothing applied.
-fn weave_package(inv: &Invocation, chosen: &[&Rule], has_context: bool) -> Result<Option<Vec<OsString>>> {
-    let hooks: Vec<HookRef> =
-        chosen.iter().flat_map(|r| r.functions.iter().map(move |h| HookRef { rule_id: &r.id, hook: h })).collect();
-    let fields: Vec<&StructField> = chosen.iter().flat_map(|r| r.struct_fields.iter()).collect();
     let out_dir = inv.output_dir().join("weft");
-    let mut new_files: Vec<(usize, PathBuf)> = Vec::new();
-    let mut applied = BTreeSet::new();
-    let mut fields_added = BTreeSet::new();
-    for (idx, file) in inv.files.iter().enumerate() {
-        let path = Path::new(file);
-        let src = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
-        let abs = if path.is_absolute() { path.to_path_buf() } else { std::env::current_dir()?.join(path) };
-        let res = weave::weave_file(&src, &abs.to_string_lossy(), &hooks, &fields);
-        if res.syntax_error {
-            // Let the real compiler report the user's own syntax error.
-            return Ok(None);
-        }
-        for w in &res.warnings {
-            eprintln!("{w}");
-        }
-        applied.extend(res.applied);
-        fields_added.extend(res.fields_added);
-        if let Some(bytes) = res.output {
-            let name = path.file_name().unwrap_or_default();
-            let dest = out_dir.join(name);
-            write(&dest, &bytes)?;
-            new_files.push((idx, dest));
-        }
-    }
-    // A rule whose functions or fields were not all found is dropped whole:
-    // its added files would reference hooks that are never called, or fields
-    // that do not exist.
     let mut args = inv.args.clone();
-    for (idx, dest) in &new_files {
-        args[inv.file_start + idx] = dest.clone().into_os_string();
+    for (idx, bytes) in &woven.rewritten {
+        let name = Path::new(&inv.files[*idx]).file_name().unwrap_or_default().to_owned();
+        let dest = out_dir.join(name);
+        write(&dest, bytes)?;
+        args[inv.file_start + idx] = dest.into_os_string();
     }
-    let mut complete = Vec::new();
-    for r in chosen {
-        let hook_ids: Vec<usize> =
-            hooks.iter().enumerate().filter(|(_, h)| h.rule_id == r.id).map(|(i, _)| i).collect();
-        let field_ids: Vec<usize> = fields
-            .iter()
-            .enumerate()
-            .filter(|(_, f)| r.struct_fields.iter().any(|rf| std::ptr::eq(rf, **f)))
-            .map(|(i, _)| i)
-            .collect();
-        let missing_hooks: Vec<&str> =
-            hook_ids.iter().filter(|i| !applied.contains(i)).map(|&i| hooks[i].hook.func.as_str()).collect();
-        let missing_fields = field_ids.iter().any(|i| !fields_added.contains(i));
-        if missing_hooks.is_empty() && !missing_fields {
-            complete.push(*r);
-        } else if !missing_hooks.is_empty() {
-            eprintln!("weft: rule {}: {} not instrumented (functions not found or changed: {})", r.id, inv.package.as_deref().unwrap_or(""), missing_hooks.join(", "));
-        } else {
-            eprintln!("weft: rule {}: a struct it extends was not found; not instrumented", r.id);
-        }
+    for (name, bytes) in &woven.added {
+        let dest = out_dir.join(name);
+        write(&dest, bytes)?;
+        args.push(dest.into_os_string());
     }
-    if complete.len() != chosen.len() {
-        // Re-weave with only the complete rules, so nothing half-applied is compiled.
-        if complete.is_empty() {
-            return Ok(None);
-        }
-        return weave_package(inv, &complete, has_context);
-    }
-    for r in chosen {
-        for (name, bytes) in &r.file_contents {
-            let dest = out_dir.join(format!("weft_{}_{}", sanitize(&r.id), name));
-            write(&dest, bytes)?;
-            args.push(dest.into_os_string());
-        }
-    }
-    let first = inv.files.first().context("no Go files to weave")?;
-    let name = weave::package_name(&std::fs::read(first)?).context("no package clause")?;
-    let api = out_dir.join("zz_weft_api.go");
-    write(&api, crate::hookapi::source(&name, has_context).as_bytes())?;
-    args.push(api.into_os_string());
     Ok(Some(args))
-}
-
-fn sanitize(id: &str) -> String {
-    id.chars().map(|c| if c.is_ascii_alphanumeric() { c } else { '_' }).collect()
 }
 
 fn write(dest: &Path, bytes: &[u8]) -> Result<()> {

@@ -12,6 +12,7 @@ pub mod embedded {
 }
 pub mod gomode;
 pub mod hookapi;
+pub mod package;
 pub mod receiver;
 pub mod rules;
 pub mod sdk;
