@@ -37,6 +37,15 @@ enum Cmd {
         #[arg(long, default_value = "127.0.0.1:4318")]
         listen: String,
     },
+    /// Write weft.lock (next to go.mod): the hash pins of every package
+    /// weft weaves into these packages (default ./...). Check a build
+    /// against it with `weft go build --locked` or WEFT_LOCKED=1.
+    Lock {
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        packages: Vec<String>,
+    },
+    /// Print what weft wove into a binary (works on stripped binaries).
+    Inspect { binary: PathBuf },
     /// The rule set.
     Rules {
         #[command(subcommand)]
@@ -81,6 +90,8 @@ fn run(cli: Cli) -> Result<i32> {
         }
         Cmd::View { listen } => crate::view::serve(&listen),
         Cmd::Rules { cmd } => rules(cmd),
+        Cmd::Inspect { binary } => crate::inspect::run(&binary),
+        Cmd::Lock { packages } => lock(packages),
     }
 }
 
@@ -97,6 +108,23 @@ fn go(args: Vec<OsString>) -> Result<i32> {
     }
     let err = cmd.exec();
     Err(err).context("running the go command")
+}
+
+fn lock(packages: Vec<String>) -> Result<i32> {
+    let root = sdk::ensure_cached()?;
+    let info = sdk::read_info(&root)?;
+    let rules = RuleSet::load()?;
+    let mut args = vec!["build".to_string()];
+    if packages.is_empty() {
+        args.push("./...".into());
+    }
+    args.extend(packages);
+    let plan = gomode::plan(&root, &info.real_goroot.join("bin/go"), &rules, &info, &args)?;
+    let lock = crate::lock::compute(&plan, &rules, &info)?;
+    let path = crate::lock::path()?;
+    crate::lock::write(&lock, &path)?;
+    println!("wrote {}: {} woven packages, rule set {}", path.display(), lock.packages.len(), &lock.rule_set[..16]);
+    Ok(0)
 }
 
 fn rules(cmd: RulesCmd) -> Result<i32> {

@@ -11,10 +11,12 @@
 //!
 //! A program no rule touches gets nothing, so it builds to the same bytes
 //! and shares the build cache with plain go. If listing fails the build
-//! goes on uninstrumented.
+//! goes on uninstrumented. With `--locked` (or WEFT_LOCKED=1) the woven
+//! packages are checked against weft.lock first.
 
+use crate::golist::{self, Listed};
 use crate::rules::RuleSet;
-use crate::sdk;
+use crate::sdk::{self, SdkInfo};
 use anyhow::{Context, Result};
 use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, BTreeSet};
@@ -28,14 +30,12 @@ const LINK_FILE: &str = "zz_weft_link.go";
 /// The file whose presence tells the compile shim to weave a package.
 pub const MARKER_FILE: &str = "zz_weft_rules.go";
 
-/// What the marker says: the rule-set hash and the weaver (this weft
-/// binary, recorded in the SDK), so changing either rebuilds woven packages.
-fn marker_stamp(root: &Path, rules: &RuleSet) -> Result<String> {
-    let info = sdk::read_info(root)?;
-    let mut h = Sha256::new();
-    h.update(rules.hash.as_bytes());
-    h.update(info.weft_binary.as_bytes());
-    Ok(hex::encode(h.finalize()))
+/// What weft will weave into a build.
+pub struct Plan {
+    /// The packages a rule targets, once each, with the rules that apply.
+    pub marked: Vec<(Listed, Vec<String>)>,
+    /// The go command line with weft's overlay.
+    pub args: Vec<String>,
 }
 
 /// Entry point when argv[0] is `.../bin/go`.
@@ -76,14 +76,22 @@ pub fn command(root: &Path, args: Vec<OsString>) -> Result<Command> {
     let real_go = info.real_goroot.join("bin").join("go");
     // A bad rule fails here, once and clearly, not in every compile.
     let rules = RuleSet::load()?;
-    let args = match with_link_overlay(root, &real_go, &rules, &args) {
-        Ok(a) => a,
+    let mut strs: Vec<String> = args.iter().map(|a| a.to_string_lossy().into_owned()).collect();
+    let flag_locked = strs.iter().position(|a| a == "--locked" || a == "-locked=weft");
+    if let Some(i) = flag_locked {
+        strs.remove(i);
+    }
+    let locked = flag_locked.is_some() || std::env::var("WEFT_LOCKED").is_ok_and(|v| v == "1" || v == "true");
+    let plan = plan(root, &real_go, &rules, &info, &strs);
+    if locked {
+        let plan = plan.as_ref().map_err(|e| anyhow::anyhow!("--locked: cannot tell what would be woven: {e:#}"))?;
+        crate::lock::verify(plan, &rules, &info)?;
+    }
+    let args = match plan {
+        Ok(p) => p.args,
         Err(e) => {
-            // Let the go command report problems with the packages itself.
-            if std::env::var_os("WEFT_DEBUG").is_some() {
-                eprintln!("weft: not adding the runtime overlay: {e:#}");
-            }
-            args
+            eprintln!("weft: building without instrumentation: {e:#}");
+            strs
         }
     };
     let mut cmd = Command::new(&real_go);
@@ -91,121 +99,55 @@ pub fn command(root: &Path, args: Vec<OsString>) -> Result<Command> {
     Ok(cmd)
 }
 
-/// Flags of build and test that take a separate value.
-fn takes_value(flag: &str) -> bool {
-    matches!(
-        flag,
-        "C" | "p" | "asmflags" | "buildmode" | "compiler" | "gccgoflags" | "gcflags" | "installsuffix" | "ldflags"
-            | "mod" | "modfile" | "overlay" | "pgo" | "pkgdir" | "tags" | "toolexec" | "o" | "covermode" | "coverpkg"
-            | "exec" | "run" | "bench" | "count" | "cpu" | "parallel" | "timeout" | "benchtime" | "coverprofile"
-            | "cpuprofile" | "memprofile" | "memprofilerate" | "blockprofile" | "blockprofilerate" | "mutexprofile"
-            | "mutexprofilefraction" | "outputdir" | "trace" | "shuffle" | "skip" | "fuzz" | "fuzztime"
-            | "fuzzminimizetime" | "list" | "vet"
-    )
-}
-
-/// Flags `go list` needs to see the same packages.
-fn for_list(flag: &str) -> bool {
-    matches!(flag, "C" | "tags" | "mod" | "modfile" | "overlay" | "race" | "msan" | "asan" | "pgo")
-}
-
-struct Parsed {
-    sub: String,
-    /// (index of the flag, flag name, value, index of the value if separate)
-    flags: Vec<(usize, String, Option<String>, Option<usize>)>,
-    pkgs: Vec<usize>,
-}
-
-fn parse(args: &[String]) -> Option<Parsed> {
-    let sub = args.first()?.clone();
-    let mut p = Parsed { sub, flags: vec![], pkgs: vec![] };
-    let mut i = 1;
-    while i < args.len() {
-        let a = &args[i];
-        if a == "--" || a == "-args" || a == "--args" {
-            break;
-        }
-        if a.starts_with('-') && a.len() > 1 {
-            let f = a.trim_start_matches('-');
-            let (name, val) = match f.split_once('=') {
-                Some((n, v)) => (n.to_string(), Some(v.to_string())),
-                None => (f.to_string(), None),
-            };
-            if val.is_none() && takes_value(&name) && i + 1 < args.len() {
-                p.flags.push((i, name, Some(args[i + 1].clone()), Some(i + 1)));
-                i += 2;
-                continue;
-            }
-            p.flags.push((i, name, val, None));
-        } else {
-            p.pkgs.push(i);
-            if p.sub == "run" && !a.ends_with(".go") {
-                break; // the rest are the program's arguments
-            }
-            if p.sub == "run" && i + 1 < args.len() && !args[i + 1].ends_with(".go") {
-                break;
-            }
-        }
-        i += 1;
+/// The version a rule's requirement is checked against.
+pub fn version_of(p: &Listed, info: &SdkInfo) -> String {
+    if p.standard {
+        info.go_version.clone()
+    } else {
+        p.module_version.clone()
     }
-    Some(p)
 }
 
-/// Adds (or merges) the overlay that links weft/rt into the programs built.
-fn with_link_overlay(root: &Path, real_go: &Path, rules: &RuleSet, args: &[OsString]) -> Result<Vec<OsString>> {
-    let strs: Vec<String> = args.iter().map(|a| a.to_string_lossy().into_owned()).collect();
-    let Some(p) = parse(&strs) else { return Ok(args.to_vec()) };
+/// Lists the build and writes the overlay. Commands that build nothing
+/// come back unchanged.
+pub fn plan(root: &Path, real_go: &Path, rules: &RuleSet, info: &SdkInfo, strs: &[String]) -> Result<Plan> {
+    let unchanged = || Plan { marked: vec![], args: strs.to_vec() };
+    let Some(p) = golist::parse(strs) else { return Ok(unchanged()) };
     if !matches!(p.sub.as_str(), "build" | "install" | "run" | "test") {
-        return Ok(args.to_vec());
+        return Ok(unchanged());
     }
     let testing = p.sub == "test";
-    let mut list = Command::new(real_go);
-    list.arg("list").arg("-e");
-    for (_, name, val, _) in &p.flags {
-        if for_list(name) {
-            match val {
-                Some(v) => list.arg(format!("-{name}={v}")),
-                None => list.arg(format!("-{name}")),
-            };
+    let pkgs = golist::list(root, real_go, strs, &p)?;
+    let by_path: BTreeMap<&str, &Listed> = pkgs.iter().map(|l| (l.path.as_str(), l)).collect();
+    // Packages a rule targets (test variants `p [p.test]` are not woven).
+    let mut marked: BTreeMap<String, (Listed, Vec<String>)> = BTreeMap::new();
+    for l in pkgs.iter().filter(|l| !l.path.contains(' ') && !l.dir.is_empty()) {
+        let version = version_of(l, info);
+        let ids: Vec<String> =
+            rules.for_package(&l.path).filter(|r| r.matches_version(Some(&version))).map(|r| r.id.clone()).collect();
+        if !ids.is_empty() {
+            marked.insert(l.path.clone(), (l.clone(), ids));
         }
     }
-    if testing {
-        list.arg("-test");
-    }
-    list.arg("-deps").arg("-f").arg("{{.ImportPath}}\t{{.Name}}\t{{.Dir}}\t{{.Standard}}\t{{.DepOnly}}\t{{join .Deps \" \"}}");
-    for &i in &p.pkgs {
-        list.arg(&strs[i]);
-    }
-    let out = list.env("GOROOT", root).env("GOTOOLCHAIN", "local").output().context("running go list")?;
-    if !out.status.success() {
-        anyhow::bail!("go list failed: {}", String::from_utf8_lossy(&out.stderr).trim());
-    }
-    let targets: BTreeSet<&str> = rules.rules.iter().map(|r| r.package.as_str()).collect();
-    let text = String::from_utf8_lossy(&out.stdout);
-    let pkgs: Vec<Vec<&str>> = text.lines().map(|l| l.splitn(6, '\t').collect()).filter(|f: &Vec<&str>| f.len() == 6).collect();
-    let by_path: BTreeMap<&str, &Vec<&str>> = pkgs.iter().map(|f| (f[0], f)).collect();
-    let mut links: BTreeMap<String, String> = BTreeMap::new(); // dir -> package name
-    let mut markers: BTreeMap<String, String> = BTreeMap::new();
-    for f in &pkgs {
-        let (path, name, dir, dep_only, deps) = (f[0], f[1], f[2], f[4] == "true", f[5]);
-        if targets.contains(path) && !dir.is_empty() {
-            markers.insert(dir.to_string(), name.to_string());
-        }
-        if dep_only || name != "main" || !deps.split(' ').any(|d| targets.contains(d)) {
+    // Programs linking a marked package get the runtime and a manifest.
+    let mut links: BTreeMap<String, (String, Vec<&str>)> = BTreeMap::new(); // dir -> (name, marked deps)
+    for l in pkgs.iter().filter(|l| !l.dep_only && l.name == "main") {
+        let used: Vec<&str> = l.deps.iter().filter(|d| marked.contains_key(*d)).map(String::as_str).collect();
+        if used.is_empty() {
             continue;
         }
-        // A program that links a woven package gets the runtime; for a test
-        // binary (`p.test`), through the package under test.
-        let host = match path.strip_suffix(".test") {
+        // A test binary (`p.test`) gets them through the package under test.
+        let host = match l.path.strip_suffix(".test") {
             Some(under_test) if testing => by_path.get(under_test).copied(),
-            _ => Some(f),
+            _ => Some(l),
         };
-        if let Some(h) = host.filter(|h| h[3] != "true" && !h[2].is_empty()) {
-            links.insert(h[2].to_string(), h[1].to_string());
+        if let Some(h) = host.filter(|h| !h.standard && !h.dir.is_empty()) {
+            let entry = links.entry(h.dir.clone()).or_insert_with(|| (h.name.clone(), vec![]));
+            entry.1.extend(used);
         }
     }
     if links.is_empty() {
-        return Ok(args.to_vec());
+        return Ok(unchanged());
     }
     let link_dir = sdk::cache_dir().join("link");
     let mut replace: BTreeMap<String, serde_json::Value> = BTreeMap::new();
@@ -218,52 +160,89 @@ fn with_link_overlay(root: &Path, real_go: &Path, rules: &RuleSet, args: &[OsStr
             replace.extend(m.iter().map(|(k, v)| (k.clone(), v.clone())));
         }
     }
-    for (dir, name) in &links {
-        let file = link_dir.join(format!("{name}.go"));
-        write_if_changed(&file, &format!("package {name}\n\nimport _ \"weft/rt\"\n"))?;
-        replace.insert(format!("{dir}/{LINK_FILE}"), serde_json::Value::String(file.to_string_lossy().into()));
+    for (dir, (name, used)) in &links {
+        let mut used = used.clone();
+        used.sort();
+        used.dedup();
+        let manifest = manifest(rules, used.iter().map(|p| &marked[*p]));
+        let text = format!(
+            "// Code generated by weft. DO NOT EDIT.\n\npackage {name}\n\nimport weftrt \"weft/rt\"\n\nfunc init() {{ weftrt.SetManifest({}) }}\n",
+            serde_json::to_string(&manifest)?
+        );
+        let file = stable_file(&link_dir, name, LINK_FILE, &text)?;
+        replace.insert(format!("{dir}/{LINK_FILE}"), file.to_string_lossy().into());
     }
-    // The marker: woven packages get a build-cache key of their own.
-    let stamp = marker_stamp(root, rules)?;
-    for (dir, name) in &markers {
-        // Named like the file it stands for: the shim looks for that name.
-        let file = link_dir.join(format!("marker-{}", &stamp[..16])).join(name).join(MARKER_FILE);
-        write_if_changed(&file, &format!("package {name}\n\n// Woven by weft; rules and weaver {stamp}.\n"))?;
-        replace.insert(format!("{dir}/{MARKER_FILE}"), serde_json::Value::String(file.to_string_lossy().into()));
+    for (l, ids) in marked.values() {
+        // The marker: woven packages get build-cache keys of their own,
+        // which change with the rules that weave them and with the weaver.
+        let mut h = Sha256::new();
+        h.update(info.weft_binary.as_bytes());
+        for r in rules.for_package(&l.path).filter(|r| ids.contains(&r.id)) {
+            h.update(r.hash.as_bytes());
+        }
+        let text = format!("package {}\n\n// Woven by weft: {}.\n", l.name, hex::encode(h.finalize()));
+        let file = stable_file(&link_dir, &l.name, MARKER_FILE, &text)?;
+        replace.insert(format!("{}/{MARKER_FILE}", l.dir), file.to_string_lossy().into());
     }
     let json = serde_json::to_string(&serde_json::json!({ "Replace": replace }))?;
     let overlay = link_dir.join(format!("overlay-{}.json", &hex::encode(Sha256::digest(json.as_bytes()))[..16]));
     write_if_changed(&overlay, &json)?;
+    let args = rewrite_args(strs, &p, &overlay, links.keys().next());
+    Ok(Plan { marked: marked.into_values().collect(), args })
+}
 
-    // Rebuild the command line: our overlay replaces the user's (it holds
-    // theirs), and `go run main.go` style file lists name our file too.
-    let skip: BTreeSet<usize> = p.flags.iter().filter(|f| f.1 == "overlay").flat_map(|f| [Some(f.0), f.3]).flatten().collect();
+/// The manifest a program carries (`weft inspect` reads it back).
+fn manifest<'a>(rules: &RuleSet, used: impl Iterator<Item = &'a (Listed, Vec<String>)>) -> String {
+    let packages: Vec<serde_json::Value> =
+        used.map(|(l, ids)| serde_json::json!({ "package": l.path, "rules": ids })).collect();
+    let m = serde_json::json!({
+        "weft": crate::compile::VERSION,
+        "rule_set": rules.hash,
+        "packages": packages,
+    });
+    format!("{}{}{}", crate::inspect::BEGIN, m, crate::inspect::END)
+}
+
+/// A file whose path depends only on its content, named `file_name`
+/// (the compile shim recognises the marker by name).
+fn stable_file(dir: &Path, pkg: &str, file_name: &str, text: &str) -> Result<PathBuf> {
+    let h = hex::encode(Sha256::digest(text.as_bytes()));
+    let path = dir.join(&h[..16]).join(pkg).join(file_name);
+    write_if_changed(&path, text)?;
+    Ok(path)
+}
+
+/// The command line with our overlay replacing the user's (it holds
+/// theirs); `go run main.go` style file lists name our link file too.
+fn rewrite_args(strs: &[String], p: &golist::Parsed, overlay: &Path, link_dir: Option<&String>) -> Vec<String> {
+    let skip: BTreeSet<usize> =
+        p.flags.iter().filter(|f| f.1 == "overlay").flat_map(|f| [Some(f.0), f.3]).flatten().collect();
     let last_file = p.pkgs.iter().copied().filter(|&i| strs[i].ends_with(".go")).last();
-    let dirs = &links;
     // `-C dir` must stay the first flag.
     let after_c = match p.flags.first() {
         Some((1, name, _, vi)) if name == "C" => vi.unwrap_or(1),
         _ => 0,
     };
-    let mut out_args = vec![strs[0].clone()];
+    let overlay_arg = format!("-overlay={}", overlay.display());
+    let mut out = vec![strs[0].clone()];
     if after_c == 0 {
-        out_args.push(format!("-overlay={}", overlay.display()));
+        out.push(overlay_arg.clone());
     }
     for (i, a) in strs.iter().enumerate().skip(1) {
         if skip.contains(&i) {
             continue;
         }
-        out_args.push(a.clone());
+        out.push(a.clone());
         if i == after_c {
-            out_args.push(format!("-overlay={}", overlay.display()));
+            out.push(overlay_arg.clone());
         }
         if Some(i) == last_file {
-            if let Some(dir) = dirs.keys().next() {
-                out_args.push(format!("{dir}/{LINK_FILE}"));
+            if let Some(dir) = link_dir {
+                out.push(format!("{dir}/{LINK_FILE}"));
             }
         }
     }
-    Ok(out_args.into_iter().map(OsString::from).collect())
+    out
 }
 
 fn write_if_changed(path: &Path, content: &str) -> Result<()> {
@@ -276,24 +255,3 @@ fn write_if_changed(path: &Path, content: &str) -> Result<()> {
     std::fs::rename(&tmp, path).with_context(|| format!("writing {}", path.display()))
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn s(v: &[&str]) -> Vec<String> {
-        v.iter().map(|x| x.to_string()).collect()
-    }
-
-    #[test]
-    fn run_stops_at_program_args() {
-        let p = parse(&s(&["run", "-tags", "x", "./cmd/a", "-port", "1"])).unwrap();
-        assert_eq!(p.pkgs, [3]);
-        assert_eq!(p.flags[0].1, "tags");
-    }
-
-    #[test]
-    fn test_flags_interleave() {
-        let p = parse(&s(&["test", "./...", "-run", "X", "-count=1", "./b", "-args", "-v"])).unwrap();
-        assert_eq!(p.pkgs, [1, 5]);
-    }
-}

@@ -10,7 +10,10 @@ pub mod embedded {
     //! The runtime and rules, embedded at build time (see build.rs).
     include!(concat!(env!("OUT_DIR"), "/embedded.rs"));
 }
+pub mod golist;
 pub mod gomode;
+pub mod inspect;
+pub mod lock;
 pub mod hookapi;
 pub mod package;
 pub mod receiver;

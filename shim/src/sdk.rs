@@ -33,13 +33,14 @@ pub struct SdkInfo {
     pub weft_binary: String,
 }
 
-/// Finds the real Go: `WEFT_GO` (a go binary), else `go` on PATH.
-/// Returns its GOROOT and version.
+/// Finds the real Go: `WEFT_GO` (a go binary), else `go` on PATH, as the
+/// go command itself selects it: a GOTOOLCHAIN set by the user (say
+/// `go1.22.10`, fetched through the module proxy) or a go.mod toolchain
+/// line picks that toolchain, and weft wraps it. Returns GOROOT and version.
 pub fn real_go() -> Result<(PathBuf, String)> {
     let go = std::env::var_os("WEFT_GO").unwrap_or_else(|| "go".into());
     let out = Command::new(&go)
         .args(["env", "GOROOT", "GOVERSION"])
-        .env("GOTOOLCHAIN", "local")
         .env_remove("GOROOT")
         .output()
         .with_context(|| format!("running {:?} (is Go installed? set WEFT_GO to a go binary)", go))?;

@@ -1,0 +1,160 @@
+//! The go command's view of a build: which of its arguments are flags and
+//! packages, and `go list -deps` over them (with `-test` for go test).
+
+use anyhow::{Context, Result};
+use std::path::Path;
+use std::process::Command;
+
+/// Flags of build and test that take a separate value.
+fn takes_value(flag: &str) -> bool {
+    matches!(
+        flag,
+        "C" | "p" | "asmflags" | "buildmode" | "compiler" | "gccgoflags" | "gcflags" | "installsuffix" | "ldflags"
+            | "mod" | "modfile" | "overlay" | "pgo" | "pkgdir" | "tags" | "toolexec" | "o" | "covermode" | "coverpkg"
+            | "exec" | "run" | "bench" | "count" | "cpu" | "parallel" | "timeout" | "benchtime" | "coverprofile"
+            | "cpuprofile" | "memprofile" | "memprofilerate" | "blockprofile" | "blockprofilerate" | "mutexprofile"
+            | "mutexprofilefraction" | "outputdir" | "trace" | "shuffle" | "skip" | "fuzz" | "fuzztime"
+            | "fuzzminimizetime" | "list" | "vet"
+    )
+}
+
+/// Flags `go list` needs to see the same packages.
+fn for_list(flag: &str) -> bool {
+    matches!(flag, "C" | "tags" | "mod" | "modfile" | "overlay" | "race" | "msan" | "asan" | "pgo")
+}
+
+pub struct Parsed {
+    pub sub: String,
+    /// (index of the flag, flag name, value, index of the value if separate)
+    pub flags: Vec<(usize, String, Option<String>, Option<usize>)>,
+    pub pkgs: Vec<usize>,
+}
+
+pub fn parse(args: &[String]) -> Option<Parsed> {
+    let sub = args.first()?.clone();
+    let mut p = Parsed { sub, flags: vec![], pkgs: vec![] };
+    let mut i = 1;
+    while i < args.len() {
+        let a = &args[i];
+        if a == "--" || a == "-args" || a == "--args" {
+            break;
+        }
+        if a.starts_with('-') && a.len() > 1 {
+            let f = a.trim_start_matches('-');
+            let (name, val) = match f.split_once('=') {
+                Some((n, v)) => (n.to_string(), Some(v.to_string())),
+                None => (f.to_string(), None),
+            };
+            if val.is_none() && takes_value(&name) && i + 1 < args.len() {
+                p.flags.push((i, name, Some(args[i + 1].clone()), Some(i + 1)));
+                i += 2;
+                continue;
+            }
+            p.flags.push((i, name, val, None));
+        } else {
+            p.pkgs.push(i);
+            if p.sub == "run" && !a.ends_with(".go") {
+                break; // the rest are the program's arguments
+            }
+            if p.sub == "run" && i + 1 < args.len() && !args[i + 1].ends_with(".go") {
+                break;
+            }
+        }
+        i += 1;
+    }
+    Some(p)
+}
+
+/// One package of the build, as `go list` describes it.
+#[derive(Debug, Clone)]
+pub struct Listed {
+    pub path: String,
+    pub name: String,
+    pub dir: String,
+    pub standard: bool,
+    /// Not named on the command line, only a dependency.
+    pub dep_only: bool,
+    /// The module version ("" for the main module and std).
+    pub module_version: String,
+    pub go_files: Vec<String>,
+    pub imports: Vec<String>,
+    pub deps: Vec<String>,
+}
+
+const SEP: char = '\u{1f}';
+
+/// Runs `go list -e -deps` for the packages of `args` under the wrapped root.
+pub fn list(root: &Path, real_go: &Path, args: &[String], p: &Parsed) -> Result<Vec<Listed>> {
+    let mut list = Command::new(real_go);
+    list.arg("list").arg("-e");
+    for (_, name, val, _) in &p.flags {
+        if for_list(name) {
+            match val {
+                Some(v) => list.arg(format!("-{name}={v}")),
+                None => list.arg(format!("-{name}")),
+            };
+        }
+    }
+    if p.sub == "test" {
+        list.arg("-test");
+    }
+    let fields = [
+        "{{.ImportPath}}",
+        "{{.Name}}",
+        "{{.Dir}}",
+        "{{.Standard}}",
+        "{{.DepOnly}}",
+        "{{with .Module}}{{.Version}}{{end}}",
+        "{{join .GoFiles \" \"}}",
+        "{{join .Imports \" \"}}",
+        "{{join .Deps \" \"}}",
+    ];
+    list.arg("-deps").arg("-f").arg(fields.join(&SEP.to_string()));
+    for &i in &p.pkgs {
+        list.arg(&args[i]);
+    }
+    let out = list.env("GOROOT", root).env("GOTOOLCHAIN", "local").output().context("running go list")?;
+    if !out.status.success() {
+        anyhow::bail!("go list failed: {}", String::from_utf8_lossy(&out.stderr).trim());
+    }
+    let words = |s: &str| s.split(' ').filter(|w| !w.is_empty()).map(String::from).collect::<Vec<_>>();
+    Ok(String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| {
+            let f: Vec<&str> = l.split(SEP).collect();
+            (f.len() == fields.len()).then(|| Listed {
+                path: f[0].into(),
+                name: f[1].into(),
+                dir: f[2].into(),
+                standard: f[3] == "true",
+                dep_only: f[4] == "true",
+                module_version: f[5].into(),
+                go_files: words(f[6]),
+                imports: words(f[7]),
+                deps: words(f[8]),
+            })
+        })
+        .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn s(v: &[&str]) -> Vec<String> {
+        v.iter().map(|x| x.to_string()).collect()
+    }
+
+    #[test]
+    fn run_stops_at_program_args() {
+        let p = parse(&s(&["run", "-tags", "x", "./cmd/a", "-port", "1"])).unwrap();
+        assert_eq!(p.pkgs, [3]);
+        assert_eq!(p.flags[0].1, "tags");
+    }
+
+    #[test]
+    fn test_flags_interleave() {
+        let p = parse(&s(&["test", "./...", "-run", "X", "-count=1", "./b", "-args", "-v"])).unwrap();
+        assert_eq!(p.pkgs, [1, 5]);
+    }
+}
