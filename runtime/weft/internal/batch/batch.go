@@ -70,21 +70,30 @@ type Stats struct {
 	NotExported int64  // still queued when the exit flush ran out of time
 }
 
-// Processor is the batch span processor.
+// Processor is the batch span processor. Ending a span only appends it to
+// a mutex-guarded queue; the worker is woken when a full batch is waiting
+// (or by its ticker), never once per span: waking a goroutine per span
+// would cost more than the span itself.
 type Processor struct {
 	cfg   Config
 	exp   Exporter
-	queue chan *trace.Span
+	kick  chan struct{} // a full batch is waiting (buffered, 1)
 	flush chan chan struct{}
 
-	pending atomic.Int64 // accepted and not yet exported or lost
-	dropped atomic.Int64
-	failed  atomic.Int64
-	mu      sync.Mutex
-	reason  string
+	mu     sync.Mutex
+	ring   []*trace.Span // the queue: n spans from head, wrapping
+	head   int
+	n      int
+	closed bool
+
+	inflight atomic.Int64 // spans taken by the worker, not yet accounted
+	dropped  atomic.Int64
+	failed   atomic.Int64
+	reasonMu sync.Mutex
+	reason   string
 
 	closeOnce sync.Once
-	closed    atomic.Bool
+	done      atomic.Bool // shutdown finished (or timed out)
 }
 
 // New starts the processor's goroutine.
@@ -93,8 +102,9 @@ func New(exp Exporter, cfg Config) *Processor {
 	p := &Processor{
 		cfg:   cfg,
 		exp:   exp,
-		queue: make(chan *trace.Span, cfg.MaxQueueSize),
+		kick:  make(chan struct{}, 1),
 		flush: make(chan chan struct{}),
+		ring:  make([]*trace.Span, cfg.MaxQueueSize),
 	}
 	go p.run()
 	return p
@@ -102,17 +112,53 @@ func New(exp Exporter, cfg Config) *Processor {
 
 // OnEnd queues a span; it never blocks. A full queue drops the span.
 func (p *Processor) OnEnd(s *trace.Span) {
-	if p.closed.Load() {
+	p.mu.Lock()
+	if p.closed || p.n == len(p.ring) {
+		p.mu.Unlock()
 		p.dropped.Add(1)
 		return
 	}
-	p.pending.Add(1)
-	select {
-	case p.queue <- s:
-	default:
-		p.pending.Add(-1)
-		p.dropped.Add(1)
+	i := p.head + p.n
+	if i >= len(p.ring) {
+		i -= len(p.ring)
 	}
+	p.ring[i] = s
+	p.n++
+	n := p.n
+	p.mu.Unlock()
+	if n == p.cfg.MaxBatchSize {
+		select {
+		case p.kick <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// take moves up to MaxBatchSize queued spans into batch.
+func (p *Processor) take(batch []*trace.Span) []*trace.Span {
+	batch = batch[:0]
+	p.mu.Lock()
+	n := min(p.n, p.cfg.MaxBatchSize)
+	for k := n; k > 0; {
+		chunk := p.ring[p.head:min(p.head+k, len(p.ring))]
+		batch = append(batch, chunk...)
+		clear(chunk)
+		k -= len(chunk)
+		p.head += len(chunk)
+		if p.head == len(p.ring) {
+			p.head = 0
+		}
+	}
+	p.n -= n
+	p.inflight.Store(int64(n)) // under the lock: Stats never misses them
+	p.mu.Unlock()
+	return batch
+}
+
+func (p *Processor) queued() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.n
 }
 
 func (p *Processor) run() {
@@ -120,30 +166,24 @@ func (p *Processor) run() {
 	defer tick.Stop()
 	batch := make([]*trace.Span, 0, p.cfg.MaxBatchSize)
 	for {
+		var done chan struct{}
+		all := false
 		select {
-		case s := <-p.queue:
-			batch = append(batch, s)
-			if len(batch) >= p.cfg.MaxBatchSize {
-				p.export(batch)
-				batch = batch[:0]
-			}
 		case <-tick.C:
-			if len(batch) > 0 {
-				p.export(batch)
-				batch = batch[:0]
+			all = true // export everything that waited a full delay
+		case <-p.kick:
+		case done = <-p.flush:
+			all = true
+		}
+		// Woken for a full batch, a partial one waits for the tick.
+		for all || p.queued() >= p.cfg.MaxBatchSize {
+			batch = p.take(batch)
+			if len(batch) == 0 {
+				break
 			}
-		case done := <-p.flush:
-			for n := len(p.queue); n > 0; n-- {
-				batch = append(batch, <-p.queue)
-				if len(batch) >= p.cfg.MaxBatchSize {
-					p.export(batch)
-					batch = batch[:0]
-				}
-			}
-			if len(batch) > 0 {
-				p.export(batch)
-				batch = batch[:0]
-			}
+			p.export(batch)
+		}
+		if done != nil {
 			close(done)
 		}
 	}
@@ -153,17 +193,17 @@ func (p *Processor) export(batch []*trace.Span) {
 	ctx, cancel := context.WithTimeout(context.Background(), p.cfg.ExportTimeout)
 	err := safeExport(ctx, p.exp, batch)
 	cancel()
-	p.pending.Add(-int64(len(batch)))
 	if err != nil {
 		n := int64(len(batch))
 		if pe, ok := err.(interface{ Lost() int64 }); ok && pe.Lost() > 0 && pe.Lost() < n {
 			n = pe.Lost() // partial success: only some spans were refused
 		}
 		p.failed.Add(n)
-		p.mu.Lock()
+		p.reasonMu.Lock()
 		p.reason = err.Error()
-		p.mu.Unlock()
+		p.reasonMu.Unlock()
 	}
+	p.inflight.Store(0)
 	clear(batch) // let the spans be collected
 }
 
@@ -207,19 +247,22 @@ func (p *Processor) Shutdown(ctx context.Context) Stats {
 	p.closeOnce.Do(func() {
 		p.exp.Closing()
 		p.Flush(ctx)
-		p.closed.Store(true)
+		p.mu.Lock()
+		p.closed = true
+		p.mu.Unlock()
+		p.done.Store(true)
 	})
 	return p.Stats()
 }
 
 // Stats returns the current loss counters.
 func (p *Processor) Stats() Stats {
-	p.mu.Lock()
+	p.reasonMu.Lock()
 	reason := p.reason
-	p.mu.Unlock()
+	p.reasonMu.Unlock()
 	st := Stats{Dropped: p.dropped.Load(), Failed: p.failed.Load(), FailReason: reason}
-	if p.closed.Load() {
-		st.NotExported = p.pending.Load()
+	if p.done.Load() {
+		st.NotExported = int64(p.queued()) + p.inflight.Load()
 	}
 	return st
 }

@@ -227,3 +227,34 @@ func BenchmarkOnEnd(b *testing.B) {
 		p.OnEnd(s)
 	}
 }
+
+func TestRingWraps(t *testing.T) {
+	f := &fakeExporter{}
+	p := New(f, Config{ScheduleDelay: time.Hour, ExportTimeout: time.Second, MaxQueueSize: 7, MaxBatchSize: 3})
+	want := 0
+	for round := 0; round < 20; round++ {
+		for _, s := range spans(round % 7) {
+			p.OnEnd(s)
+			want++
+		}
+		if !p.Flush(ctxTimeout(t, 5*time.Second)) {
+			t.Fatal("flush")
+		}
+	}
+	n, batches := f.total()
+	if n != want || p.Stats().Dropped != 0 {
+		t.Errorf("exported %d of %d in %d batches", n, want, batches)
+	}
+	seen := map[*trace.Span]bool{}
+	for _, b := range f.batches {
+		if len(b) > 3 {
+			t.Errorf("batch of %d", len(b))
+		}
+		for _, s := range b {
+			if seen[s] {
+				t.Fatal("span exported twice")
+			}
+			seen[s] = true
+		}
+	}
+}
