@@ -125,7 +125,6 @@ func parseMember(raw string) (Member, bool) {
 // String serializes the baggage for the header, percent-encoding values.
 func (b *Baggage) String() string {
 	var sb strings.Builder
-	size := 0
 	for i, m := range b.Members {
 		start := sb.Len()
 		if i > 0 {
@@ -135,10 +134,8 @@ func (b *Baggage) String() string {
 		sb.WriteByte('=')
 		percentEncode(&sb, m.Value)
 		sb.WriteString(m.Props)
-		size = sb.Len()
-		if size > maxBaggageBytes {
-			s := sb.String()[:start]
-			return s
+		if sb.Len() > maxBaggageBytes { // encoding grew it past the limit
+			return sb.String()[:start]
 		}
 	}
 	return sb.String()

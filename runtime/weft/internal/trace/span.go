@@ -45,7 +45,8 @@ type Attr struct {
 const inlineAttrs = 8
 
 // Span is a recording (sampled) span. Woven code holds it as an opaque
-// pointer; all mutators lock, and do nothing once the span has ended.
+// pointer; all mutators lock (with deferred unlocks, so a recovered panic
+// never leaves the lock held), and do nothing once the span has ended.
 type Span struct {
 	parent       context.Context // the context the span was started in
 	SC           SpanContext     // SC.SpanID is this span's id
@@ -109,10 +110,10 @@ func (s *Span) set(a Attr) {
 // SetName renames the span.
 func (s *Span) SetName(name string) {
 	s.mu.Lock()
+	defer s.mu.Unlock()
 	if !s.ended {
 		s.Name = name
 	}
-	s.mu.Unlock()
 }
 
 // SetString sets a string attribute.
@@ -124,10 +125,10 @@ func (s *Span) SetString(key, value string) {
 		value = truncate(value, s.tracer.Limits.AttrValueLength)
 	}
 	s.mu.Lock()
+	defer s.mu.Unlock()
 	if !s.ended {
 		s.set(Attr{Key: key, Str: value, Kind: AttrString})
 	}
-	s.mu.Unlock()
 }
 
 // SetInt sets an integer attribute.
@@ -136,10 +137,10 @@ func (s *Span) SetInt(key string, value int64) {
 		return
 	}
 	s.mu.Lock()
+	defer s.mu.Unlock()
 	if !s.ended {
 		s.set(Attr{Key: key, Int: value, Kind: AttrInt})
 	}
-	s.mu.Unlock()
 }
 
 // SetError sets status ERROR with message and the error.type attribute
@@ -149,12 +150,12 @@ func (s *Span) SetError(errorType, message string) {
 		errorType = "_OTHER"
 	}
 	s.mu.Lock()
+	defer s.mu.Unlock()
 	if !s.ended {
 		s.StatusCode = StatusError
 		s.StatusMsg = message
 		s.set(Attr{Key: "error.type", Str: errorType, Kind: AttrString})
 	}
-	s.mu.Unlock()
 }
 
 // Finish records the end time and hands the span to the processor.
