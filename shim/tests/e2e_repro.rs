@@ -1,0 +1,189 @@
+//! Reproducible, hash-pinned weaving: bit-identical builds from different
+//! places, build-cache behaviour, weft.lock drift, the manifest, vendoring.
+
+mod support;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use support::*;
+
+/// Copies a directory tree (the fixture or example), so each build sees
+/// its sources at a different absolute path.
+fn copy_tree(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        let dest = to.join(e.file_name());
+        if e.file_type().unwrap().is_dir() {
+            copy_tree(&e.path(), &dest);
+        } else {
+            std::fs::copy(e.path(), &dest).unwrap();
+        }
+    }
+}
+
+/// The packages a `go build -x` compiled (from its `-p` flags).
+fn compiled(stderr: &[u8]) -> Vec<String> {
+    let text = String::from_utf8_lossy(stderr);
+    let mut out: Vec<String> = text
+        .lines()
+        .filter(|l| l.contains("/compile ") && l.contains(" -p "))
+        .filter_map(|l| l.split(" -p ").nth(1)?.split(' ').next().map(String::from))
+        .collect();
+    out.sort();
+    out
+}
+
+#[test]
+fn builds_are_bit_identical_across_dirs_homes_caches() {
+    let mut sums = Vec::new();
+    for run in 0..2 {
+        let tmp = tempfile::tempdir().unwrap();
+        let src = tmp.path().join(format!("src-{run}"));
+        copy_tree(&repo().join("examples"), &src);
+        let home = tmp.path().join("home");
+        let tmpdir = tmp.path().join("tmp");
+        std::fs::create_dir_all(&home).unwrap();
+        std::fs::create_dir_all(&tmpdir).unwrap();
+        let out = tmp.path().join("frontend");
+        let gomodcache = Command::new("go").args(["env", "GOMODCACHE"]).output().unwrap().stdout;
+        let mut cmd = weft_go(&src, &["build", "-trimpath", "-o", out.to_str().unwrap(), "./shop/frontend"]);
+        cmd.env("HOME", &home)
+            .env("TMPDIR", &tmpdir)
+            .env("GOCACHE", tmp.path().join("gocache"))
+            .env("GOMODCACHE", String::from_utf8_lossy(&gomodcache).trim())
+            .env("WEFT_CACHE", tmp.path().join("weftcache"));
+        run_ok(&mut cmd);
+        assert_eq!(Command::new(weft()).arg("inspect").arg(&out).status().unwrap().code(), Some(0));
+        sums.push(sha256(&out));
+    }
+    assert_eq!(sums[0], sums[1], "two builds from different places differ");
+}
+
+#[test]
+fn build_cache_rebuilds_exactly_what_a_rule_change_touches() {
+    let tmp = tempfile::tempdir().unwrap();
+    let src = tmp.path().join("lockme");
+    copy_tree(&repo().join("tests/go/lockme"), &src);
+    let rules = tmp.path().join("rules");
+    copy_tree(&repo().join("tests/rules/greet"), &rules);
+    let gocache = tmp.path().join("gocache");
+    let bin = tmp.path().join("lockme.bin");
+    let build = |extra: &[&str]| {
+        let mut args = vec!["build", "-x", "-o", bin.to_str().unwrap()];
+        args.extend_from_slice(extra);
+        args.push(".");
+        let mut c = weft_go(&src, &args);
+        c.env("WEFT_RULES", &rules).env("GOCACHE", &gocache);
+        let out = run_ok(&mut c);
+        compiled(&out.stderr)
+    };
+    // A plain build first: the woven build must not reuse its entries.
+    run_ok(Command::new("go").args(["build", "-o", "/dev/null", "."]).current_dir(&src).env("GOCACHE", &gocache));
+    let first = build(&[]);
+    for p in ["example.com/lockme/greet", "net/http", "main", "weft/rt"] {
+        assert!(first.contains(&p.to_string()), "{p} not compiled in the first woven build: {first:?}");
+    }
+    let run = || String::from_utf8(run_ok(Command::new(&bin).arg("world")).stdout).unwrap();
+    assert_eq!(run(), "hello WORLD!\n", "the user rule changed the argument and the result");
+    // Warm: nothing recompiles.
+    assert_eq!(build(&[]), Vec::<String>::new());
+    // Change one rule: only its package and what depends on it rebuild.
+    let hook = rules.join("hook.go");
+    let text = std::fs::read_to_string(&hook).unwrap().replace("*result += \"!\"", "*result += \"?\"");
+    std::fs::write(&hook, text).unwrap();
+    assert_eq!(build(&[]), ["example.com/lockme/greet", "main"]);
+    assert_eq!(run(), "hello WORLD?\n");
+    // And a plain build after all this is still plain.
+    let plain = tmp.path().join("plain");
+    run_ok(Command::new("go").args(["build", "-o", plain.to_str().unwrap(), "."]).current_dir(&src).env("GOCACHE", &gocache));
+    assert_eq!(String::from_utf8(run_ok(Command::new(&plain).arg("world")).stdout).unwrap(), "hello world\n");
+}
+
+fn lock_fixture(tmp: &Path) -> (PathBuf, PathBuf) {
+    let src = tmp.join("lockme");
+    copy_tree(&repo().join("tests/go/lockme"), &src);
+    let rules = tmp.join("rules");
+    copy_tree(&repo().join("tests/rules/greet"), &rules);
+    let out = Command::new(weft()).arg("lock").current_dir(&src).env("WEFT_RULES", &rules).env("WEFT_CACHE", cache()).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    (src, rules)
+}
+
+fn locked_build(src: &Path, rules: &Path, how: &str) -> std::process::Output {
+    let mut c = if how == "flag" {
+        weft_go(src, &["build", "--locked", "-o", "/dev/null", "."])
+    } else {
+        let mut c = weft_go(src, &["build", "-o", "/dev/null", "."]);
+        c.env("WEFT_LOCKED", "1");
+        c
+    };
+    c.env("WEFT_RULES", rules).output().unwrap()
+}
+
+#[test]
+fn lock_pins_and_locked_builds_fail_on_drift() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (src, rules) = lock_fixture(tmp.path());
+    let lock: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(src.join("weft.lock")).unwrap()).unwrap();
+    let greet = &lock["packages"]["example.com/lockme/greet"];
+    assert!(greet["rules"]["test.greet"].is_string());
+    assert!(greet["files"]["greet.go"]["output"].is_string());
+    assert!(lock["packages"]["net/http"]["files"]["server.go"]["output"].is_string());
+    assert!(locked_build(&src, &rules, "flag").status.success());
+    assert!(locked_build(&src, &rules, "env").status.success());
+
+    // One byte of a woven input changes.
+    let f = src.join("greet/greet.go");
+    std::fs::write(&f, std::fs::read_to_string(&f).unwrap().replace("hello ", "hallo ")).unwrap();
+    for how in ["flag", "env"] {
+        let out = locked_build(&src, &rules, how);
+        assert!(!out.status.success());
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            err.contains("example.com/lockme/greet: file greet.go: input sha256") && err.contains("(rules test.greet)"),
+            "{err}"
+        );
+    }
+    // Re-locking accepts it; then the rule changes.
+    run_ok(Command::new(weft()).arg("lock").current_dir(&src).env("WEFT_RULES", &rules).env("WEFT_CACHE", cache()));
+    let hook = rules.join("hook.go");
+    std::fs::write(&hook, std::fs::read_to_string(&hook).unwrap().replace("\"!\"", "\"!!\"")).unwrap();
+    let out = locked_build(&src, &rules, "flag");
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("example.com/lockme/greet: rule test.greet: hash"), "{err}");
+    assert!(err.contains("rule set:"), "{err}");
+    assert!(err.contains("weft lock"), "says how to re-pin: {err}");
+}
+
+#[test]
+fn inspect_reads_the_manifest_even_when_stripped() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = repo().join("tests/go/hello");
+    let woven = tmp.path().join("woven");
+    run_ok(&mut weft_go(&dir, &["build", "-ldflags=-s -w", "-o", woven.to_str().unwrap(), "."]));
+    let out = run_ok(Command::new(weft()).arg("inspect").arg(&woven));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("built with weft") && text.contains("net/http") && text.contains("nethttp.server"), "{text}");
+    let plain = tmp.path().join("plain");
+    run_ok(Command::new("go").args(["build", "-o", plain.to_str().unwrap(), "."]).current_dir(&dir));
+    let out = Command::new(weft()).arg("inspect").arg(&plain).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("not built with weft"));
+}
+
+#[test]
+fn vendored_build_works_offline() {
+    let tmp = tempfile::tempdir().unwrap();
+    let src = tmp.path().join("examples");
+    copy_tree(&repo().join("examples"), &src);
+    run_ok(Command::new("go").args(["mod", "vendor"]).current_dir(&src));
+    let bin = tmp.path().join("frontend");
+    let mut c = weft_go(&src, &["build", "-mod=vendor", "-o", bin.to_str().unwrap(), "./shop/frontend"]);
+    c.env("GOPROXY", "off").env("GOFLAGS", "-mod=vendor");
+    run_ok(&mut c);
+    let out = run_ok(Command::new(weft()).arg("inspect").arg(&bin));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("database/sql") && text.contains("net/http"), "{text}");
+}

@@ -1,0 +1,3 @@
+module example.com/lockme
+
+go 1.22
