@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"io"
 	"math/rand/v2"
@@ -30,7 +32,7 @@ type Exporter struct {
 
 	closing   chan struct{}
 	closeOnce sync.Once
-	warn4xx   sync.Once
+	warnOnce  sync.Once // one warning for a collector that refuses spans
 
 	// Used only from the processor goroutine.
 	body []byte
@@ -170,6 +172,12 @@ func (e *Exporter) post(ctx context.Context, body []byte) (retry bool, wait time
 	resp, derr := e.client.Do(req)
 	if derr != nil {
 		err := &Error{Reason: summarize(derr)}
+		if permanent(derr) {
+			e.warnOnce.Do(func() {
+				env.Print("cannot export spans to " + e.cfg.Endpoint + ": " + err.Reason)
+			})
+			return false, 0, err
+		}
 		connErr := !errors.Is(derr, context.Canceled) && !errors.Is(derr, context.DeadlineExceeded)
 		if connErr && e.isClosing() {
 			connErr = false
@@ -190,11 +198,30 @@ func (e *Exporter) post(ctx context.Context, body []byte) (retry bool, wait time
 	case code == 429 || code == 502 || code == 503 || code == 504:
 		return true, retryAfter(resp.Header.Get("Retry-After")), &Error{Reason: statusText(code)}
 	default:
-		e.warn4xx.Do(func() {
+		e.warnOnce.Do(func() {
 			env.Print("collector at " + e.cfg.Endpoint + " refused spans: " + statusText(code) + bodyHint(data))
 		})
 		return false, 0, &Error{Reason: statusText(code)}
 	}
+}
+
+// permanent reports transport errors that retrying cannot fix: an
+// untrusted or mismatched certificate, or a plain-HTTP server at an https
+// endpoint.
+func permanent(err error) bool {
+	var cv *tls.CertificateVerificationError
+	var ua x509.UnknownAuthorityError
+	var hn x509.HostnameError
+	var ci x509.CertificateInvalidError
+	var rh tls.RecordHeaderError
+	return errors.As(err, &cv) || errors.As(err, &ua) || errors.As(err, &hn) ||
+		errors.As(err, &ci) || errors.As(err, &rh) || plainHTTP(err)
+}
+
+// plainHTTP recognizes net/http's error for an http server at an https
+// URL (a bare errors.New, so only its text identifies it).
+func plainHTTP(err error) bool {
+	return strings.Contains(err.Error(), "server gave HTTP response to HTTPS client")
 }
 
 func isConnError(err error) bool {
@@ -251,6 +278,16 @@ func summarize(err error) string {
 		return "cannot resolve " + dns.Name
 	case errors.As(err, &ne) && ne.Timeout():
 		return "timeout"
+	case permanent(err):
+		var cv *tls.CertificateVerificationError
+		if errors.As(err, &cv) {
+			err = cv.Err
+		}
+		var rh tls.RecordHeaderError
+		if errors.As(err, &rh) || plainHTTP(err) {
+			return "TLS handshake failed (is the endpoint plain http?)"
+		}
+		return "TLS: " + err.Error()
 	}
 	var ue *url.Error
 	if errors.As(err, &ue) {

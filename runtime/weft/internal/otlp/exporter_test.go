@@ -4,10 +4,13 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
+	"encoding/pem"
 	"io"
+	"log"
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -334,5 +337,48 @@ func TestConfigFromEnv(t *testing.T) {
 	restore()
 	if c.TLS == nil || c.TLS.RootCAs != nil || len(lines) != 1 {
 		t.Errorf("tls %+v %q", c.TLS, lines)
+	}
+}
+
+func TestTLSCertificateFromEnv(t *testing.T) {
+	rec := &recorder{}
+	srv := httptest.NewTLSServer(rec)
+	defer srv.Close()
+	pemFile := t.TempDir() + "/ca.pem"
+	if err := os.WriteFile(pemFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	restore := env.SetLookup(map[string]string{
+		"OTEL_EXPORTER_OTLP_TRACES_ENDPOINT":    srv.URL + "/v1/traces",
+		"OTEL_EXPORTER_OTLP_TRACES_CERTIFICATE": pemFile,
+	})
+	cfg := ConfigFromEnv()
+	restore()
+	if err := New(cfg, nil).Export(context.Background(), testSpans()); err != nil {
+		t.Fatalf("export over TLS with the CA from the environment: %v", err)
+	}
+	// Without the CA the server is not trusted: one attempt, one warning.
+	var lines []string
+	defer env.CaptureWarnings(func(l string) { lines = append(lines, l) })()
+	srv.Config.ErrorLog = log.New(io.Discard, "", 0)
+	cfg.TLS = nil
+	e := New(cfg, nil)
+	before := rec.count()
+	start := time.Now()
+	for i := 0; i < 2; i++ {
+		err := e.Export(context.Background(), testSpans())
+		if err == nil || !strings.HasPrefix(err.Error(), "TLS: x509: certificate signed by unknown authority") {
+			t.Errorf("err = %v", err)
+		}
+	}
+	if time.Since(start) > time.Second || rec.count() != before || len(lines) != 1 {
+		t.Errorf("untrusted certificate retried or not warned once: %q", lines)
+	}
+	// A plain-HTTP collector at an https endpoint.
+	plain := httptest.NewServer(rec)
+	defer plain.Close()
+	cfg.Endpoint = strings.Replace(plain.URL, "http:", "https:", 1)
+	if err := New(cfg, nil).Export(context.Background(), testSpans()); err == nil || !strings.HasPrefix(err.Error(), "TLS handshake failed") {
+		t.Errorf("err = %v", err)
 	}
 }
