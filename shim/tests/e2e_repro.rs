@@ -187,3 +187,27 @@ fn vendored_build_works_offline() {
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("database/sql") && text.contains("net/http"), "{text}");
 }
+
+/// Older Go releases, fetched as toolchains through the module proxy:
+/// weft wraps the toolchain GOTOOLCHAIN selects, and the woven program
+/// sends its spans.
+#[test]
+fn other_go_releases_weave_and_trace() {
+    for go in ["go1.22.10", "go1.24.13"] {
+        let tmp = tempfile::tempdir().unwrap();
+        let bin = tmp.path().join("hello");
+        let mut c = weft_go(&repo().join("tests/go/hello"), &["build", "-o", bin.to_str().unwrap(), "."]);
+        c.env("GOTOOLCHAIN", go);
+        run_ok(&mut c);
+        let version = run_ok(Command::new("go").arg("version").arg(&bin)).stdout;
+        assert!(String::from_utf8_lossy(&version).contains(&format!(": {go}")), "{}", String::from_utf8_lossy(&version));
+        let rx = weft::receiver::Receiver::start("127.0.0.1:0").unwrap();
+        let out = run_ok(Command::new(&bin).arg("v").env("OTEL_EXPORTER_OTLP_ENDPOINT", rx.endpoint()));
+        assert_eq!(String::from_utf8_lossy(&out.stdout), "200 hello v\n");
+        let spans = rx.spans();
+        let server = spans.iter().find(|s| s.name == "GET /hello/{name}").unwrap_or_else(|| panic!("{go}: {spans:?}"));
+        let client = spans.iter().find(|s| s.name == "GET").unwrap();
+        assert_eq!(server.parent_span_id, client.span_id, "{go}");
+        assert_eq!(server.resource_str("process.runtime.version"), Some(go));
+    }
+}
