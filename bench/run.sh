@@ -1,0 +1,271 @@
+#!/usr/bin/env bash
+# All of weft's benchmarks in one command; writes bench/RESULTS.md (and the
+# raw measurements to bench/results/).
+#
+#   bash bench/run.sh                     everything (about 15 minutes on 2 cores)
+#   BENCH_QUICK=1 bash bench/run.sh       short windows, fewer rounds: a smoke test
+#   BENCH_ONLY="load micro build shim" bash bench/run.sh   a subset (the report
+#                                         keeps the other parts' last raw results)
+#
+# What it measures (bench/RESULTS.md says the same next to the figures):
+#   load   hello-world net/http and the two-service shop under wrk: plain build,
+#          `weft go build`, the official OTel SDK hand-instrumented (otelhttp,
+#          otelsql), orchestrion and otelc where they build here, and
+#          `weft run --ebpf` on the plain build when weft has it
+#   micro  runtime/weft's go benchmarks beside the same operations on the SDK
+#   build  cold and warm `weft go build` against `go build`: the shop and
+#          prometheus/node_exporter (downloaded from the module proxy into a
+#          temp dir, never committed)
+#   shim   what the compile shim adds to a compile no rule matches
+#
+# Needs go, cargo, a C compiler, wrk and taskset (as root it apt-gets wrk and
+# MariaDB when missing). Network: the Go module proxy, for the SDK, orchestrion
+# and node_exporter (cached after the first run). It starts a private MariaDB
+# on port 33407 (tests/services/mariadb.sh) and stops it at the end, and runs
+# services on 127.0.0.1:14399 (sink), 18080, 18081 and 18090.
+#
+# Environment: WEFT=/path/to/weft skips the cargo build; BENCH_ROUNDS,
+# BENCH_DURATION (seconds per load window), BENCH_KEEP=1 keeps the work dir.
+set -euo pipefail
+start_s=$SECONDS
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+bench=$root/bench
+cd "$root"
+
+quick=${BENCH_QUICK:-}
+only=${BENCH_ONLY:-load micro build shim}
+rounds=${BENCH_ROUNDS:-$([[ -n $quick ]] && echo 1 || echo 3)}
+duration=${BENCH_DURATION:-$([[ -n $quick ]] && echo 2 || echo 5)}
+orchestrion_version=v1.15.0
+otelc_version=v1.1.0
+large_module=github.com/prometheus/node_exporter
+large_version=v1.12.1
+sink_addr=127.0.0.1:14399
+export GOTOOLCHAIN=local GOPROXY=${GOPROXY:-https://proxy.golang.org}
+export WEFT_MARIADB_DIR=${WEFT_MARIADB_DIR:-/tmp/weft-bench-services/mariadb}
+export WEFT_MARIADB_PORT=${WEFT_MARIADB_PORT:-33407}
+
+say() { printf '\n\033[1m== %s\033[0m\n' "$*" >&2; }
+die() { echo "bench/run.sh: $*" >&2; exit 1; }
+has() { [[ " $only " == *" $1 "* ]]; }
+
+for tool in go cargo cc taskset; do
+  command -v "$tool" >/dev/null || die "$tool is needed and not on PATH"
+done
+if ! command -v wrk >/dev/null; then
+  [[ $(id -u) == 0 ]] || die "wrk is needed (apt-get install wrk)"
+  say "installing wrk"
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null
+fi
+
+work=$(mktemp -d "${TMPDIR:-/tmp}/weft-bench.XXXXXX")
+results=$work/results
+mkdir -p "$results" "$work/bin" "$work/tools" "$work/logs"
+sink_pid='' started_db=''
+cleanup() {
+  local rc=$?
+  [[ -z $sink_pid ]] || { kill "$sink_pid" 2>/dev/null; wait "$sink_pid" 2>/dev/null || true; }
+  [[ -z $started_db ]] || "$root/tests/services/mariadb.sh" stop >/dev/null || true
+  if [[ -n ${BENCH_KEEP:-} ]]; then echo "work dir kept: $work" >&2; else rm -rf "$work"; fi
+  exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+load_before=$(cut -d' ' -f1-3 /proc/loadavg)
+
+declare -A status=()
+# note VARIANT MESSAGE: why a variant is missing (first line of the error).
+note() { status[$1]=$2; echo "bench: $1: $2" >&2; }
+
+weft=${WEFT:-}
+if [[ -z $weft ]]; then
+  say "building weft (cargo build --release)"
+  cargo build --release -q
+  weft=${CARGO_TARGET_DIR:-$root/target}/release/weft
+fi
+[[ -x $weft ]] || die "no weft binary at $weft"
+
+say "building the harness and the sink"
+(cd "$bench" && go build -o "$work/tools/" ./cmd/harness ./cmd/sink)
+harness=$work/tools/harness
+
+# --- the programs, one folder per variant ---------------------------------
+bin=$work/bin
+variants=()
+build_variants() {
+  say "plain go build"
+  (cd "$bench" && go build -o "$bin/plain/hello" ./apps/hello)
+  (cd "$root/examples" && go build -o "$bin/plain/" ./shop/frontend ./shop/inventory)
+  variants+=(plain)
+
+  say "weft go build"
+  (cd "$bench" && "$weft" go build -o "$bin/weft/hello" ./apps/hello)
+  (cd "$root/examples" && "$weft" go build -o "$bin/weft/" ./shop/frontend ./shop/inventory)
+  variants+=(weft)
+
+  say "the official OpenTelemetry SDK, hand-instrumented"
+  (cd "$bench" && go build -o "$bin/otelsdk/hello" ./apps/hellootel &&
+    go build -o "$bin/otelsdk/" ./apps/shopotel/frontend ./apps/shopotel/inventory)
+  variants+=(otelsdk)
+
+  say "orchestrion $orchestrion_version (module proxy)"
+  local log=$work/logs/orchestrion.log
+  if GOBIN=$work/tools GOFLAGS=-mod=mod go install "github.com/DataDog/orchestrion@$orchestrion_version" >"$log" 2>&1 &&
+    mkdir -p "$work/orch/hello" && cp "$bench/apps/hello/main.go" "$work/orch/hello/" &&
+    (cd "$work/orch/hello" && go mod init example.com/hello && "$work/tools/orchestrion" pin &&
+      "$work/tools/orchestrion" go build -o "$bin/orchestrion/hello" .) >>"$log" 2>&1 &&
+    cp -r "$root/examples" "$work/orch/examples" &&
+    (cd "$work/orch/examples" && "$work/tools/orchestrion" pin &&
+      "$work/tools/orchestrion" go build -o "$bin/orchestrion/" ./shop/frontend ./shop/inventory) >>"$log" 2>&1; then
+    variants+=(orchestrion)
+    status[orchestrion]=ok
+  else
+    note orchestrion "does not build here: $(grep -v '^go: downloading' "$log" | tail -n 3 | tr '\n' ' ')"
+  fi
+
+  say "otelc $otelc_version (module proxy)"
+  log=$work/logs/otelc.log
+  if GOBIN=$work/tools GOFLAGS=-mod=mod go install "go.opentelemetry.io/otelc/tool/cmd/otelc@$otelc_version" >"$log" 2>&1 &&
+    mkdir -p "$work/otelc/hello" && cp "$bench/apps/hello/main.go" "$work/otelc/hello/" &&
+    (cd "$work/otelc/hello" && go mod init example.com/hello &&
+      GOFLAGS=-mod=mod "$work/tools/otelc" go build -o "$bin/otelc/hello" .) >>"$log" 2>&1 &&
+    cp -r "$root/examples" "$work/otelc/examples" &&
+    (cd "$work/otelc/examples" &&
+      GOFLAGS=-mod=mod "$work/tools/otelc" go build -o "$bin/otelc/" ./shop/frontend ./shop/inventory) >>"$log" 2>&1; then
+    variants+=(otelc)
+    status[otelc]=ok
+  else
+    note otelc "does not build here: go install go.opentelemetry.io/otelc/tool/cmd/otelc@$otelc_version: $(grep -v '^go: downloading' "$log" | tail -n 2 | tr '\n' ' ')"
+  fi
+
+  # SLOT: eBPF. `weft run --ebpf -- BINARY` on the plain build, measured like
+  # the others as soon as weft has it (another engineer is building it).
+  say "weft run --ebpf (the plain build, uprobes attached)"
+  if "$weft" run --help 2>&1 | grep -q -- '--ebpf'; then
+    variants+=(ebpf=plain)
+    status[ebpf]=ok
+  else
+    note ebpf "this weft has no \`weft run --ebpf\` yet (\`weft run --help\` does not list it): the slot in bench/run.sh measures it once it lands"
+  fi
+}
+
+if has load; then
+  build_variants
+  wraps=(-wrap "ebpf=$weft run --ebpf --")
+  varflags=()
+  for v in "${variants[@]}"; do varflags+=(-variant "$v"); done
+
+  say "the sink (OTLP/HTTP and Datadog agent, counts and discards)"
+  taskset -c 1 "$work/tools/sink" -listen "$sink_addr" 2>"$work/logs/sink.log" &
+  sink_pid=$!
+  for _ in $(seq 50); do curl -fsS "http://$sink_addr/stats" >/dev/null 2>&1 && break; sleep 0.1; done
+
+  say "runtime: hello-world net/http"
+  "$harness" load -scenario hello -bin "$bin" "${varflags[@]}" "${wraps[@]}" -rounds "$rounds" \
+    -duration "${duration}s" -connections 16 -sink "$sink_addr" -lua "$bench/wrk-report.lua" \
+    -logs "$work/logs" -out "$results/load-hello.json"
+
+  say "runtime: the shop (frontend → inventory, MariaDB)"
+  if ! "$root/tests/services/mariadb.sh" status >/dev/null 2>&1; then
+    "$root/tests/services/mariadb.sh" start >&2
+    started_db=1
+  fi
+  eval "$("$root/tests/services/mariadb.sh" env)"
+  "$harness" load -scenario shop -bin "$bin" "${varflags[@]}" "${wraps[@]}" -rounds "$rounds" \
+    -duration "${duration}s" -connections 8 -sink "$sink_addr" -lua "$bench/wrk-report.lua" \
+    -logs "$work/logs" -out "$results/load-shop.json"
+fi
+
+if has micro; then
+  say "micro-benchmarks: runtime/weft (in a GOROOT mirror) and the official SDK (bench/micro)"
+  mirror=$work/goroot
+  real_goroot=$(go env GOROOT)
+  cp -rs "$real_goroot/." "$mirror/"
+  rm -rf "$mirror/src/weft"
+  cp -r "$root/runtime/weft" "$mirror/src/weft"
+  mkdir -p "$work/micro"
+  # Compile every test binary first, then run them in turns (weft, SDK,
+  # weft, SDK, …) so both see the same machine.
+  pkgs=$(GOROOT=$mirror GOFLAGS= "$real_goroot/bin/go" list -f '{{if or .TestGoFiles .XTestGoFiles}}{{.ImportPath}}{{end}}' weft/...)
+  for p in $pkgs; do
+    GOROOT=$mirror GOFLAGS= "$real_goroot/bin/go" test -c -o "$work/micro/weft-${p//\//_}.test" "$p"
+  done
+  (cd "$bench" && go test -c -o "$work/micro/sdk.test" ./micro)
+  count=$([[ -n $quick ]] && echo 1 || echo 5)
+  benchtime=$([[ -n $quick ]] && echo 0.2s || echo 0.5s)
+  : >"$results/micro-weft.txt"
+  : >"$results/micro-sdk.txt"
+  for ((i = 0; i < count; i++)); do
+    for p in $pkgs; do
+      (cd "$mirror/src/$p" && GOROOT=$mirror "$work/micro/weft-${p//\//_}.test" -test.run '^$' -test.bench . -test.benchmem \
+        -test.benchtime "$benchtime") >>"$results/micro-weft.txt"
+    done
+    (cd "$bench/micro" && "$work/micro/sdk.test" -test.run '^$' -test.bench . -test.benchmem -test.benchtime "$benchtime") >>"$results/micro-sdk.txt"
+  done
+  grep -h '^Benchmark' "$results/micro-weft.txt" | sort -s -k1,1 >&2 || true
+fi
+
+if has build; then
+  say "build: $large_module@$large_version from the module proxy (into $work, never committed)"
+  large_src=$(GOFLAGS=-mod=mod go mod download -json "$large_module@$large_version" | sed -n 's/^\t"Dir": "\(.*\)",$/\1/p')
+  [[ -d $large_src ]] || die "go mod download $large_module@$large_version failed"
+  large=$work/large/node_exporter
+  mkdir -p "$work/large"
+  cp -r "$large_src" "$large"
+  chmod -R u+w "$large"
+  (cd "$large" && go mod download)
+
+  say "build: cold and warm, plain against weft"
+  cold_rounds=$([[ -n $quick ]] && echo 1 || echo "2,node_exporter=1")
+  "$harness" build -weft "$weft" -tmp "$work" -cold-rounds "$cold_rounds" \
+    -warm-rounds "$([[ -n $quick ]] && echo 2 || echo 3)" -sdk-rounds "$([[ -n $quick ]] && echo 1 || echo 3)" \
+    -target "shop=$root/examples:./shop/frontend,./shop/inventory" \
+    -target "node_exporter=$large:." \
+    -out "$results/build.json"
+fi
+
+if has shim; then
+  say "the compile shim's passthrough cost"
+  "$harness" shim -weft "$weft" -tmp "$work" -n "$([[ -n $quick ]] && echo 50 || echo 200)" -out "$results/shim.json"
+fi
+
+# --- the report ---------------------------------------------------------------
+say "report"
+mkdir -p "$bench/results"
+# Parts not re-run this time keep their last raw results.
+for f in "$bench"/results/*; do
+  [[ -e $f && ! -e $results/$(basename "$f") ]] && cp "$f" "$results/"
+done
+status_json=$(for k in "${!status[@]}"; do printf '%s\0%s\0' "$k" "${status[$k]}"; done |
+  python3 -c 'import json,sys; p=sys.stdin.read().split("\0")[:-1]; print(json.dumps(dict(zip(p[::2],p[1::2]))))' 2>/dev/null || echo '{}')
+if [[ $status_json == '{}' && -f $bench/results/meta.json ]] && ! has load; then
+  status_json=$(python3 -c 'import json; print(json.dumps(json.load(open("'"$bench"'/results/meta.json"))["Status"]))')
+fi
+modver() { sed -n "s#^\t$1 \(v[^ ]*\).*#\1#p" "$bench/go.mod" | head -1; }
+cat >"$results/meta.json" <<EOF
+{
+  "Command": "bash bench/run.sh${quick:+ (BENCH_QUICK=1)}${BENCH_ONLY:+ (BENCH_ONLY=$BENCH_ONLY)}",
+  "Date": "$(date -u '+%Y-%m-%d %H:%M UTC')",
+  "Commit": "$(git -C "$root" rev-parse --short HEAD)$(git -C "$root" diff --quiet HEAD -- shim runtime rules 2>/dev/null || echo ' (shim/runtime/rules modified in the work tree)')",
+  "Machine": "$(nproc) CPUs ($(sed -n 's/^model name\t: //p' /proc/cpuinfo | head -1)), $(free -g | awk '/^Mem:/{print $2}') GiB, Linux $(uname -r), $(. /etc/os-release && echo "$PRETTY_NAME")",
+  "GoVersion": "$(go version | cut -d' ' -f3-)",
+  "WeftVersion": "$("$weft" --version)",
+  "LoadBefore": "$load_before",
+  "LoadAfter": "$(cut -d' ' -f1-3 /proc/loadavg)",
+  "Seconds": $((SECONDS - start_s)),
+  "Versions": {
+    "go.opentelemetry.io/otel/sdk": "$(modver go.opentelemetry.io/otel/sdk)",
+    "otelhttp": "$(modver go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp)",
+    "XSAM/otelsql": "$(modver github.com/XSAM/otelsql)",
+    "orchestrion": "$orchestrion_version",
+    "otelc": "$otelc_version",
+    "$large_module": "$large_version",
+    "wrk": "$(wrk -v 2>&1 | head -1 | cut -d' ' -f2)"
+  },
+  "Status": $status_json
+}
+EOF
+"$harness" report -dir "$results" -out "$bench/RESULTS.md"
+cp "$results"/* "$bench/results/"
+say "done in $(((SECONDS - start_s) / 60)) min $(((SECONDS - start_s) % 60)) s: bench/RESULTS.md"
+sed -n '/^## Headline/,/^## Targets/p' "$bench/RESULTS.md" | sed '$d'
