@@ -342,3 +342,26 @@ func BenchmarkServerRequest(b *testing.B) {
 
 var _ = unsafe.Pointer(nil)
 var _ = propagation.HeaderBaggage
+
+// BenchmarkServerSpan13Attrs mirrors the woven net/http server span (13
+// attributes): the span plus one allocation for the attributes past 8.
+func BenchmarkServerSpan13Attrs(b *testing.B) {
+	install(b, nil)
+	in := map[string][]string{"Traceparent": {"00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"}}
+	keys := []string{"http.request.method", "url.scheme", "url.path", "server.address", "network.protocol.version",
+		"user_agent.original", "network.peer.address", "client.address", "http.route", "url.query"}
+	b.ReportAllocs()
+	defer cpuTime(b)()
+	for i := 0; i < b.N; i++ {
+		ctx := Extract(context.Background(), in)
+		_, sp := StartSpan(ctx, "weft/net/http", "GET", 2)
+		for _, k := range keys {
+			SetString(sp, k, "value")
+		}
+		SetInt(sp, "server.port", 8080)
+		SetInt(sp, "network.peer.port", 51234)
+		SetInt(sp, "http.response.status_code", 200)
+		SetName(sp, "GET /users/{id}")
+		End(sp)
+	}
+}

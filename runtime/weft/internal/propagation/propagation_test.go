@@ -286,3 +286,25 @@ func BenchmarkExtractInject(b *testing.B) {
 		p.Inject(ctx, out)
 	}
 }
+
+func TestInjectReplacesStaleState(t *testing.T) {
+	p := Propagators{TraceContext: true, Baggage: true}
+	ctx := trace.WithSpanContext(context.Background(), &trace.SpanContext{TraceID: trace.TraceID{1}, SpanID: trace.SpanID{2}, Flags: 1})
+	h := map[string][]string{"tracestate": {"old=1"}, "Tracestate": {"old=2"}, "baggage": {"keep=1"}}
+	p.Inject(ctx, h)
+	if _, ok := h["Tracestate"]; ok || h["tracestate"] != nil {
+		t.Errorf("stale tracestate kept: %v", h)
+	}
+	if h["baggage"] == nil {
+		t.Error("baggage removed although the context has none")
+	}
+	if len(h["Traceparent"]) != 1 {
+		t.Error("no traceparent")
+	}
+	// Nothing to inject: the map is untouched.
+	h2 := map[string][]string{"traceparent": {"x"}}
+	p.Inject(context.Background(), h2)
+	if len(h2) != 1 || h2["traceparent"][0] != "x" {
+		t.Errorf("touched: %v", h2)
+	}
+}

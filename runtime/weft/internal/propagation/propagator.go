@@ -55,27 +55,55 @@ func (p Propagators) Extract(ctx context.Context, h map[string][]string) context
 	if len(h) == 0 {
 		return ctx
 	}
-	if p.TraceContext {
-		if tp := values(h, HeaderTraceparent); len(tp) == 1 {
-			if sc, ok := ParseTraceparent(tp[0]); ok {
-				if ts := values(h, HeaderTracestate); len(ts) > 0 {
-					sc.TraceState, _ = ParseTracestate(ts)
-				}
-				if cur := trace.FromContext(ctx); cur != nil && cur.Suppressed {
-					sc.Suppressed = true
-				}
-				ctx = trace.WithSpanContext(ctx, &sc)
+	var tp, ts, bg []string
+	collect(h, &tp, &ts, &bg)
+	if p.TraceContext && len(tp) == 1 {
+		if sc, ok := ParseTraceparent(tp[0]); ok {
+			if len(ts) > 0 {
+				sc.TraceState, _ = ParseTracestate(ts)
 			}
+			if cur := trace.FromContext(ctx); cur != nil && cur.Suppressed {
+				sc.Suppressed = true
+			}
+			ctx = trace.WithSpanContext(ctx, &sc)
 		}
 	}
-	if p.Baggage {
-		if bv := values(h, HeaderBaggage); len(bv) > 0 {
-			if b := ParseBaggage(bv); b != nil {
-				ctx = ContextWithBaggage(ctx, b)
-			}
+	if p.Baggage && len(bg) > 0 {
+		if b := ParseBaggage(bg); b != nil {
+			ctx = ContextWithBaggage(ctx, b)
 		}
 	}
 	return ctx
+}
+
+// collect gathers, in one pass over h, the values stored under any
+// spelling of the three keys.
+func collect(h map[string][]string, tp, ts, bg *[]string) {
+	for k, v := range h {
+		var dst *[]string
+		switch len(k) {
+		case len(HeaderTraceparent):
+			if strings.EqualFold(k, HeaderTraceparent) {
+				dst = tp
+			}
+		case len(HeaderTracestate):
+			if strings.EqualFold(k, HeaderTracestate) {
+				dst = ts
+			}
+		case len(HeaderBaggage):
+			if strings.EqualFold(k, HeaderBaggage) {
+				dst = bg
+			}
+		}
+		if dst == nil {
+			continue
+		}
+		if *dst == nil {
+			*dst = v
+		} else {
+			*dst = append((*dst)[:len(*dst):len(*dst)], v...)
+		}
+	}
 }
 
 // Inject writes the span context and baggage of ctx into h under the
@@ -84,51 +112,52 @@ func (p Propagators) Inject(ctx context.Context, h map[string][]string) {
 	if ctx == nil || h == nil {
 		return
 	}
+	var sc *trace.SpanContext
 	if p.TraceContext {
-		if sc := trace.FromContext(ctx); sc.IsValid() {
-			set(h, HeaderTraceparent, FormatTraceparent(sc))
-			if sc.TraceState != "" {
-				set(h, HeaderTracestate, sc.TraceState)
-			} else {
-				del(h, HeaderTracestate)
-			}
+		if sc = trace.FromContext(ctx); !sc.IsValid() {
+			sc = nil
 		}
 	}
+	var b *Baggage
 	if p.Baggage {
-		if b := BaggageFromContext(ctx); b != nil {
-			if s := b.String(); s != "" {
-				set(h, HeaderBaggage, s)
-			}
+		b = BaggageFromContext(ctx)
+	}
+	if sc == nil && b == nil {
+		return
+	}
+	dropSpellings(h, sc != nil, b != nil)
+	if sc != nil {
+		h[HeaderTraceparent] = []string{FormatTraceparent(sc)}
+		if sc.TraceState != "" {
+			h[HeaderTracestate] = []string{sc.TraceState}
+		} else {
+			delete(h, HeaderTracestate) // belonged to another traceparent
+		}
+	}
+	if b != nil {
+		if s := b.String(); s != "" {
+			h[HeaderBaggage] = []string{s}
 		}
 	}
 }
 
-// values returns all values stored under any spelling of key.
-func values(h map[string][]string, key string) []string {
-	var out []string
-	n := 0
-	for k, v := range h {
-		if len(k) == len(key) && strings.EqualFold(k, key) {
-			n++
-			if n == 1 {
-				out = v
-			} else {
-				out = append(out[:len(out):len(out)], v...)
-			}
-		}
-	}
-	return out
-}
-
-func set(h map[string][]string, key, value string) {
-	del(h, key)
-	h[key] = []string{value}
-}
-
-func del(h map[string][]string, key string) {
+// dropSpellings deletes, in one pass, the non-canonical spellings of the
+// keys Inject is about to write, so a request never carries two of them.
+func dropSpellings(h map[string][]string, tc, bg bool) {
 	for k := range h {
-		if len(k) == len(key) && strings.EqualFold(k, key) {
-			delete(h, k)
+		switch len(k) {
+		case len(HeaderTraceparent):
+			if tc && k != HeaderTraceparent && strings.EqualFold(k, HeaderTraceparent) {
+				delete(h, k)
+			}
+		case len(HeaderTracestate):
+			if tc && k != HeaderTracestate && strings.EqualFold(k, HeaderTracestate) {
+				delete(h, k)
+			}
+		case len(HeaderBaggage):
+			if bg && k != HeaderBaggage && strings.EqualFold(k, HeaderBaggage) {
+				delete(h, k)
+			}
 		}
 	}
 }

@@ -102,6 +102,9 @@ func (s *Span) set(a Attr) {
 	if s.nattr < inlineAttrs {
 		s.inline[s.nattr] = a
 	} else {
+		if s.extra == nil {
+			s.extra = make([]Attr, 0, inlineAttrs) // one allocation up to 16
+		}
 		s.extra = append(s.extra, a)
 	}
 	s.nattr++
