@@ -25,8 +25,13 @@ type state struct {
 
 var active atomic.Pointer[state]
 
-// exitFlushCap bounds the flush at exit, whatever the export timeout.
-const exitFlushCap = 5 * time.Second
+// exitFlushCap bounds the flush at exit, whatever the export timeout;
+// exitFlushFailing is the bound once an export has already failed (a
+// collector that is down must not cost every exit seconds).
+const (
+	exitFlushCap     = 5 * time.Second
+	exitFlushFailing = time.Second
+)
 
 func init() {
 	defer func() {
@@ -69,7 +74,8 @@ func newState(exp batch.Exporter, cfg batch.Config) *state {
 }
 
 // flushAtExit exports what is still queued, within the export timeout
-// capped at a few seconds, then reports losses on one stderr line.
+// capped at 5 s (1 s when an export already failed), then reports losses on
+// one stderr line.
 func flushAtExit() {
 	defer func() { recover() }() // a panicking exit hook would crash the exit
 	st := active.Load()
@@ -79,6 +85,9 @@ func flushAtExit() {
 	timeout := min(st.bsp.ExportTimeout, exitFlushCap)
 	if timeout <= 0 {
 		timeout = exitFlushCap
+	}
+	if st.proc.Stats().Failed > 0 {
+		timeout = min(timeout, exitFlushFailing)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	stats := st.proc.Shutdown(ctx)
