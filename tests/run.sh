@@ -12,6 +12,19 @@ for tool in go cargo cc; do
   command -v "$tool" >/dev/null || { echo "tests/run.sh: $tool is needed and not on PATH" >&2; exit 1; }
 done
 
+# weft-bpf (the eBPF probes) builds with clang -target bpf, bindgen
+# (libclang), libbpf's vendored source (make, pkg-config, libelf and zlib
+# headers) and links Debian's static libelf/zlib; bpftool regenerates
+# bpf/src/bpf/include/vmlinux.h by hand only.
+bpf_pkgs="clang libclang-dev make pkg-config libelf-dev zlib1g-dev bpftool"
+missing=$(dpkg-query -W -f='${Package} ${Status}\n' $bpf_pkgs 2>/dev/null | awk '$NF != "installed" {print $1}' || true)
+for p in $bpf_pkgs; do dpkg-query -W "$p" >/dev/null 2>&1 || missing="$missing $p"; done
+if [ -n "$(echo $missing)" ]; then
+  echo "== installing build packages for weft-bpf:" $missing
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $missing
+fi
+
 echo "== services"
 tests/services/mariadb.sh start
 eval "$(tests/services/mariadb.sh env)"

@@ -1,0 +1,435 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/* weft's uprobes on Go programs (amd64).
+ *
+ * Every program is a plain uprobe: Rust attaches the entry programs at a
+ * function's first instruction and the *_end programs at each of its RET
+ * instructions (never uretprobes: they corrupt Go's moving stacks). They
+ * read arguments from registers per Go's internal ABI (integer arguments in
+ * RAX, RBX, RCX, RDI, RSI, R8, R9, R10, R11; results the same way; the
+ * current g in R14), copy what the spans need into one ring-buffer record,
+ * and leave all pairing, parenting and semantic conventions to Rust.
+ * Struct field offsets come from `weft_config_map` (DWARF or the pinned
+ * table), never from compile-time constants.
+ */
+#include "include/vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+#include "weft_events.h"
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 8 << 20);
+} events SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct weft_config);
+} weft_config_map SEC(".maps");
+
+/* serverHandler.ServeHTTP entry -> its RETs: the request and the
+ * ResponseWriter's data pointer, by goroutine id. */
+struct server_args {
+	__u64 req;
+	__u64 rw;
+};
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u64);
+	__type(value, struct server_args);
+} server_calls SEC(".maps");
+
+/* runtime.newproc1 entry -> its RETs: the creating goroutine's id, by
+ * thread (newproc1 runs on the system stack, where R14 is g0, and does not
+ * migrate between threads). */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 4096);
+	__type(key, __u64);
+	__type(value, __u64);
+} newproc_parent SEC(".maps");
+
+/* Counts records the ring buffer had no room for (read by Rust). */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u64);
+} dropped SEC(".maps");
+
+static __always_inline struct weft_config *cfg_for_me(void)
+{
+	__u32 zero = 0;
+	struct weft_config *cfg = bpf_map_lookup_elem(&weft_config_map, &zero);
+	if (!cfg)
+		return 0;
+	if ((__u32)(bpf_get_current_pid_tgid() >> 32) != cfg->tgid)
+		return 0;
+	return cfg;
+}
+
+static __always_inline void count_drop(void)
+{
+	__u32 zero = 0;
+	__u64 *n = bpf_map_lookup_elem(&dropped, &zero);
+	if (n)
+		__sync_fetch_and_add(n, 1);
+}
+
+static __always_inline __u64 read_u64(__u64 addr)
+{
+	__u64 v = 0;
+	if (addr)
+		bpf_probe_read_user(&v, sizeof(v), (void *)addr);
+	return v;
+}
+
+static __always_inline __u64 goid_of(struct weft_config *cfg, __u64 g)
+{
+	return read_u64(g + cfg->g_goid);
+}
+
+static __always_inline __u64 field(__u64 base, __u64 off)
+{
+	if (!base || off == WEFT_NO_FIELD)
+		return 0;
+	return base + off;
+}
+
+static __always_inline void set_str(struct weft_str *s, __u64 p, __u64 len)
+{
+	__u32 n = len > WEFT_STR_MAX - 1 ? WEFT_STR_MAX - 1 : len;
+	s->len = len;
+	s->copied = 0;
+	if (p && n && bpf_probe_read_user(s->data, n & (WEFT_STR_MAX - 1), (void *)p) == 0)
+		s->copied = n;
+}
+
+/* A Go string header (ptr, len) at addr. */
+static __always_inline void read_str(struct weft_str *s, __u64 addr)
+{
+	__u64 h[2] = {};
+	if (addr)
+		bpf_probe_read_user(h, sizeof(h), (void *)addr);
+	set_str(s, h[0], h[1]);
+}
+
+static __always_inline void set_raw(struct weft_event *e, __u64 p, __u64 len)
+{
+	__u32 n = len > WEFT_RAW_MAX - 1 ? WEFT_RAW_MAX - 1 : len;
+	e->raw_len = len;
+	e->raw_copied = 0;
+	if (p && n && bpf_probe_read_user(e->raw, n & (WEFT_RAW_MAX - 1), (void *)p) == 0)
+		e->raw_copied = n;
+}
+
+static __always_inline struct weft_event *start_event(struct weft_config *cfg, struct pt_regs *ctx, __u32 kind)
+{
+	struct weft_event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	if (!e) {
+		count_drop();
+		return 0;
+	}
+	e->hdr.kind = kind;
+	e->hdr.tgid = cfg->tgid;
+	e->hdr.goid = goid_of(cfg, ctx->r14);
+	e->hdr.ktime_ns = bpf_ktime_get_ns();
+	for (int i = 0; i < WEFT_NUM; i++)
+		e->num[i] = 0;
+	for (int i = 0; i < WEFT_NSTR; i++) {
+		e->str[i].len = 0;
+		e->str[i].copied = 0;
+	}
+	e->raw_len = 0;
+	e->raw_copied = 0;
+	return e;
+}
+
+static __always_inline int small_event(struct weft_config *cfg, __u32 kind, __u64 goid, __u64 a, __u64 b)
+{
+	struct weft_small_event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	if (!e) {
+		count_drop();
+		return 0;
+	}
+	e->hdr.kind = kind;
+	e->hdr.tgid = cfg->tgid;
+	e->hdr.goid = goid;
+	e->hdr.ktime_ns = bpf_ktime_get_ns();
+	e->num[0] = a;
+	e->num[1] = b;
+	bpf_ringbuf_submit(e, 0);
+	return 0;
+}
+
+/* ---- goroutines ---- */
+
+/* runtime.newproc1(fn *funcval, callergp *g, ...) *g */
+SEC("uprobe")
+int go_start(struct pt_regs *ctx)
+{
+	struct weft_config *cfg = cfg_for_me();
+	if (!cfg)
+		return 0;
+	__u64 tid = bpf_get_current_pid_tgid();
+	__u64 parent = goid_of(cfg, ctx->bx);
+	bpf_map_update_elem(&newproc_parent, &tid, &parent, BPF_ANY);
+	return 0;
+}
+
+SEC("uprobe")
+int go_start_end(struct pt_regs *ctx)
+{
+	struct weft_config *cfg = cfg_for_me();
+	if (!cfg)
+		return 0;
+	__u64 tid = bpf_get_current_pid_tgid();
+	__u64 *parent = bpf_map_lookup_elem(&newproc_parent, &tid);
+	if (!parent)
+		return 0;
+	__u64 p = *parent;
+	bpf_map_delete_elem(&newproc_parent, &tid);
+	return small_event(cfg, WEFT_GO_START, p, p, goid_of(cfg, ctx->ax));
+}
+
+/* runtime.goexit1(), on the exiting goroutine */
+SEC("uprobe")
+int go_exit(struct pt_regs *ctx)
+{
+	struct weft_config *cfg = cfg_for_me();
+	if (!cfg)
+		return 0;
+	return small_event(cfg, WEFT_GO_EXIT, goid_of(cfg, ctx->r14), 0, 0);
+}
+
+/* ---- net/http server ---- */
+
+/* net/http.serverHandler.ServeHTTP(sh, rw ResponseWriter, req *Request):
+ * RAX sh.srv, RBX rw's itab, RCX rw's data, RDI req. */
+SEC("uprobe")
+int http_server(struct pt_regs *ctx)
+{
+	struct weft_config *cfg = cfg_for_me();
+	if (!cfg)
+		return 0;
+	__u64 req = ctx->di, rw = ctx->cx;
+	struct weft_event *e = start_event(cfg, ctx, WEFT_HTTP_SERVER_START);
+	if (!e)
+		return 0;
+	struct server_args args = { .req = req, .rw = rw };
+	__u64 goid = e->hdr.goid;
+	bpf_map_update_elem(&server_calls, &goid, &args, BPF_ANY);
+
+	e->num[0] = read_u64(field(req, cfg->req_proto_major));
+	e->num[1] = read_u64(field(req, cfg->req_proto_minor));
+	read_str(&e->str[0], field(req, cfg->req_method));
+	__u64 url = read_u64(field(req, cfg->req_url));
+	read_str(&e->str[1], field(url, cfg->url_path));
+	read_str(&e->str[2], field(url, cfg->url_raw_query));
+	read_str(&e->str[3], field(req, cfg->req_host));
+	read_str(&e->str[4], field(req, cfg->req_remote_addr));
+
+	/* HTTP/1: rw is a *response; its conn's bufio.Reader still holds the
+	 * header block just parsed, ending at r. */
+	__u64 conn = read_u64(field(rw, cfg->resp_conn));
+	__u64 bufr = read_u64(field(conn, cfg->conn_bufr));
+	if (bufr) {
+		__u64 buf = read_u64(field(bufr, cfg->bufio_buf));
+		__u64 r = read_u64(field(bufr, cfg->bufio_r));
+		set_raw(e, buf, r);
+	}
+	bpf_ringbuf_submit(e, 0);
+	return 0;
+}
+
+SEC("uprobe")
+int http_server_end(struct pt_regs *ctx)
+{
+	struct weft_config *cfg = cfg_for_me();
+	if (!cfg)
+		return 0;
+	__u64 goid = goid_of(cfg, ctx->r14);
+	struct server_args *a = bpf_map_lookup_elem(&server_calls, &goid);
+	if (!a)
+		return 0;
+	struct server_args args = *a;
+	bpf_map_delete_elem(&server_calls, &goid);
+	struct weft_event *e = start_event(cfg, ctx, WEFT_HTTP_SERVER_END);
+	if (!e)
+		return 0;
+	e->num[0] = read_u64(field(args.rw, cfg->resp_status));
+	e->num[1] = read_u64(field(args.rw, cfg->resp_wrote_header)) & 0xff;
+	__u64 pat = read_u64(field(args.req, cfg->req_pat));
+	read_str(&e->str[0], field(pat, cfg->pattern_str));
+	bpf_ringbuf_submit(e, 0);
+	return 0;
+}
+
+/* ---- net/http client ---- */
+
+/* net/http.send(ireq *Request, rt RoundTripper, deadline time.Time): RAX ireq */
+SEC("uprobe")
+int http_client(struct pt_regs *ctx)
+{
+	struct weft_config *cfg = cfg_for_me();
+	if (!cfg)
+		return 0;
+	__u64 req = ctx->ax;
+	struct weft_event *e = start_event(cfg, ctx, WEFT_HTTP_CLIENT_START);
+	if (!e)
+		return 0;
+	read_str(&e->str[0], field(req, cfg->req_method));
+	__u64 url = read_u64(field(req, cfg->req_url));
+	read_str(&e->str[1], field(url, cfg->url_scheme));
+	read_str(&e->str[2], field(url, cfg->url_host));
+	read_str(&e->str[3], field(url, cfg->url_path));
+	read_str(&e->str[4], field(url, cfg->url_raw_query));
+	read_str(&e->str[5], field(req, cfg->req_host));
+	e->num[0] = read_u64(field(url, cfg->url_user)) != 0;
+	bpf_ringbuf_submit(e, 0);
+	return 0;
+}
+
+/* returns (resp *Response, didTimeout func() bool, err error):
+ * RAX resp, RBX didTimeout, RCX err's itab, RDI err's data */
+SEC("uprobe")
+int http_client_end(struct pt_regs *ctx)
+{
+	struct weft_config *cfg = cfg_for_me();
+	if (!cfg)
+		return 0;
+	__u64 resp = ctx->ax;
+	struct weft_event *e = start_event(cfg, ctx, WEFT_HTTP_CLIENT_END);
+	if (!e)
+		return 0;
+	if (resp) {
+		e->num[0] = read_u64(field(resp, cfg->response_status_code));
+		e->num[1] = read_u64(field(resp, cfg->response_proto_major));
+		e->num[2] = read_u64(field(resp, cfg->response_proto_minor));
+	}
+	e->num[3] = ctx->cx;
+	bpf_ringbuf_submit(e, 0);
+	return 0;
+}
+
+/* ---- database/sql ---- */
+
+/* database/sql.Open(driverName, dataSourceName string):
+ * RAX,RBX driverName; RCX,RDI dataSourceName */
+SEC("uprobe")
+int sql_open(struct pt_regs *ctx)
+{
+	struct weft_config *cfg = cfg_for_me();
+	if (!cfg)
+		return 0;
+	struct weft_event *e = start_event(cfg, ctx, WEFT_SQL_OPEN_START);
+	if (!e)
+		return 0;
+	set_str(&e->str[0], ctx->ax, ctx->bx);
+	set_raw(e, ctx->cx, ctx->di);
+	bpf_ringbuf_submit(e, 0);
+	return 0;
+}
+
+/* returns (*DB, error): RAX */
+SEC("uprobe")
+int sql_open_end(struct pt_regs *ctx)
+{
+	struct weft_config *cfg = cfg_for_me();
+	if (!cfg)
+		return 0;
+	struct weft_event *e = start_event(cfg, ctx, WEFT_SQL_OPEN_END);
+	if (!e)
+		return 0;
+	e->num[0] = ctx->ax;
+	bpf_ringbuf_submit(e, 0);
+	return 0;
+}
+
+static __always_inline int sql_start(struct pt_regs *ctx, __u64 db, __u64 qptr, __u64 qlen, __u64 what)
+{
+	struct weft_config *cfg = cfg_for_me();
+	if (!cfg)
+		return 0;
+	struct weft_event *e = start_event(cfg, ctx, WEFT_SQL_START);
+	if (!e)
+		return 0;
+	e->num[0] = db;
+	e->num[1] = what;
+	set_raw(e, qptr, qlen);
+	bpf_ringbuf_submit(e, 0);
+	return 0;
+}
+
+/* (*DB).queryDC(ctx, txctx context.Context, dc *driverConn, release func(error), query string, args []any):
+ * RAX db; RBX,RCX ctx; RDI,RSI txctx; R8 dc; R9 release; R10,R11 query */
+SEC("uprobe")
+int sql_query(struct pt_regs *ctx)
+{
+	return sql_start(ctx, ctx->ax, ctx->r10, ctx->r11, 1);
+}
+
+/* (*DB).execDC(ctx context.Context, dc *driverConn, release func(error), query string, args []any):
+ * RAX db; RBX,RCX ctx; RDI dc; RSI release; R8,R9 query */
+SEC("uprobe")
+int sql_exec(struct pt_regs *ctx)
+{
+	return sql_start(ctx, ctx->ax, ctx->r8, ctx->r9, 2);
+}
+
+/* (*Stmt).QueryContext / ExecContext(ctx, args ...any): RAX s */
+static __always_inline int sql_stmt(struct pt_regs *ctx, __u64 what)
+{
+	struct weft_config *cfg = cfg_for_me();
+	if (!cfg)
+		return 0;
+	__u64 s = ctx->ax;
+	__u64 h[2] = {};
+	__u64 q = field(s, cfg->stmt_query);
+	if (q)
+		bpf_probe_read_user(h, sizeof(h), (void *)q);
+	return sql_start(ctx, read_u64(field(s, cfg->stmt_db)), h[0], h[1], what);
+}
+
+SEC("uprobe")
+int sql_stmt_query(struct pt_regs *ctx)
+{
+	return sql_stmt(ctx, 1);
+}
+
+SEC("uprobe")
+int sql_stmt_exec(struct pt_regs *ctx)
+{
+	return sql_stmt(ctx, 2);
+}
+
+/* queryDC returns (*Rows, error): RBX err's itab.
+ * execDC returns (Result, error): RCX err's itab. */
+static __always_inline int sql_end(struct pt_regs *ctx, __u64 err_itab)
+{
+	struct weft_config *cfg = cfg_for_me();
+	if (!cfg)
+		return 0;
+	struct weft_event *e = start_event(cfg, ctx, WEFT_SQL_END);
+	if (!e)
+		return 0;
+	e->num[3] = err_itab;
+	bpf_ringbuf_submit(e, 0);
+	return 0;
+}
+
+SEC("uprobe")
+int sql_query_end(struct pt_regs *ctx)
+{
+	return sql_end(ctx, ctx->bx);
+}
+
+SEC("uprobe")
+int sql_exec_end(struct pt_regs *ctx)
+{
+	return sql_end(ctx, ctx->cx);
+}

@@ -1,0 +1,114 @@
+/* Events and configuration shared by the probes (weft.bpf.c) and Rust
+ * (src/events.rs, through bindgen). Declared once, here.
+ *
+ * Every record in the ring buffer starts with struct weft_hdr; `kind` says
+ * which struct follows. Small records (goroutine start/exit) use
+ * weft_small_event, everything else weft_event. What num[], str[] and raw
+ * hold per kind is listed beside each kind below. Strings are Go strings
+ * copied up to their buffer: `len` is the length in the target, `copied`
+ * how many bytes arrived.
+ */
+#ifndef WEFT_EVENTS_H
+#define WEFT_EVENTS_H
+
+#ifndef __VMLINUX_H__
+#include <linux/types.h>
+#endif
+
+#define WEFT_STR_MAX 256
+#define WEFT_RAW_MAX 2048
+#define WEFT_NUM 4
+#define WEFT_NSTR 6
+/* An offset the binary has no field for (e.g. Request.pat before Go 1.22). */
+#define WEFT_NO_FIELD 0xffffffffffffffffULL
+
+enum weft_kind {
+	/* weft_small_event: num[0] parent goid (hdr.goid is the parent too), num[1] child goid */
+	WEFT_GO_START = 1,
+	/* weft_small_event: the goroutine hdr.goid exits */
+	WEFT_GO_EXIT = 2,
+	/* serverHandler.ServeHTTP entry. num[0] proto major, num[1] proto minor,
+	 * str[0] method, str[1] url.path, str[2] url.raw_query, str[3] host,
+	 * str[4] remote addr; raw: the request's header block as read by the
+	 * connection's bufio.Reader (HTTP/1 only; Rust validates it) */
+	WEFT_HTTP_SERVER_START = 3,
+	/* its RETs. num[0] response.status, num[1] response.wroteHeader, str[0] ServeMux pattern */
+	WEFT_HTTP_SERVER_END = 4,
+	/* net/http.send entry. str[0] method, str[1] scheme, str[2] url.host,
+	 * str[3] url.path, str[4] url.raw_query, str[5] request.host; num[0] url.user != nil */
+	WEFT_HTTP_CLIENT_START = 5,
+	/* its RETs. num[0] status code (0: no response), num[1] proto major,
+	 * num[2] proto minor, num[3] error itab (0: no error) */
+	WEFT_HTTP_CLIENT_END = 6,
+	/* database/sql.Open entry. str[0] driver name; raw: the DSN */
+	WEFT_SQL_OPEN_START = 7,
+	/* its RETs. num[0] the *DB */
+	WEFT_SQL_OPEN_END = 8,
+	/* queryDC / execDC / Stmt.QueryContext / Stmt.ExecContext entry.
+	 * num[0] the *DB, num[1] 1 for a query, 2 for an exec; raw: the query */
+	WEFT_SQL_START = 9,
+	/* their RETs. num[3] error itab (0: no error) */
+	WEFT_SQL_END = 10,
+};
+
+struct weft_hdr {
+	__u32 kind;
+	__u32 tgid;
+	__u64 goid;
+	__u64 ktime_ns; /* CLOCK_MONOTONIC */
+};
+
+struct weft_str {
+	__u32 len;
+	__u32 copied;
+	__u8 data[WEFT_STR_MAX];
+};
+
+struct weft_small_event {
+	struct weft_hdr hdr;
+	__u64 num[2];
+};
+
+struct weft_event {
+	struct weft_hdr hdr;
+	__u64 num[WEFT_NUM];
+	struct weft_str str[WEFT_NSTR];
+	__u32 raw_len;
+	__u32 raw_copied;
+	__u8 raw[WEFT_RAW_MAX];
+};
+
+/* Field offsets in the target binary, from its DWARF or the pinned table
+ * (src/goelf/offsets.rs). Written by Rust into the one-entry `weft_config_map`
+ * before the probes are attached. */
+struct weft_config {
+	__u32 tgid; /* only this process is traced */
+	__u32 pad;
+	__u64 g_goid;            /* runtime.g.goid */
+	__u64 req_method;        /* net/http.Request.Method */
+	__u64 req_url;           /* .URL */
+	__u64 req_proto_major;   /* .ProtoMajor */
+	__u64 req_proto_minor;   /* .ProtoMinor */
+	__u64 req_host;          /* .Host */
+	__u64 req_remote_addr;   /* .RemoteAddr */
+	__u64 req_pat;           /* .pat (Go 1.22+) */
+	__u64 pattern_str;       /* net/http.pattern.str */
+	__u64 url_scheme;        /* net/url.URL.Scheme */
+	__u64 url_user;          /* .User */
+	__u64 url_host;          /* .Host */
+	__u64 url_path;          /* .Path */
+	__u64 url_raw_query;     /* .RawQuery */
+	__u64 resp_conn;         /* net/http.response.conn */
+	__u64 resp_status;       /* .status */
+	__u64 resp_wrote_header; /* .wroteHeader */
+	__u64 conn_bufr;         /* net/http.conn.bufr */
+	__u64 bufio_buf;         /* bufio.Reader.buf */
+	__u64 bufio_r;           /* bufio.Reader.r */
+	__u64 response_status_code; /* net/http.Response.StatusCode */
+	__u64 response_proto_major; /* .ProtoMajor */
+	__u64 response_proto_minor; /* .ProtoMinor */
+	__u64 stmt_db;           /* database/sql.Stmt.db */
+	__u64 stmt_query;        /* .query */
+};
+
+#endif

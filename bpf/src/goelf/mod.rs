@@ -1,0 +1,190 @@
+//! Go binary analysis: what weft needs to put uprobes on a Go program it
+//! has no source for.
+//!
+//! * [`buildinfo`]: Go version and module versions.
+//! * function addresses from `.symtab` ([`object`]), or from [`pclntab`]
+//!   when the binary is stripped;
+//! * [`rets`]: the RET instructions of a function (return probe sites);
+//! * [`dwarf`] and [`offsets`]: struct field offsets, from DWARF or the
+//!   pinned per-release table.
+//!
+//! Addresses are link-time virtual addresses; uprobes want file offsets,
+//! which [`GoBinary::file_offset`] maps through the PT_LOAD segments (the
+//! same for PIE and non-PIE binaries).
+
+pub mod buildinfo;
+pub mod dwarf;
+pub mod offsets;
+pub mod pclntab;
+pub mod rets;
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context, Result};
+use object::{Object, ObjectSection, ObjectSegment, ObjectSymbol};
+
+pub use buildinfo::BuildInfo;
+pub use offsets::{Group, Offsets, Source};
+
+/// A function's link-time address range.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Func {
+    pub addr: u64,
+    pub end: u64,
+}
+
+/// Oldest Go release the probes are written for (register ABI, ServeMux patterns).
+pub const MIN_GO: (u32, u32) = (1, 22);
+
+#[derive(Debug)]
+pub struct GoBinary {
+    pub path: PathBuf,
+    pub build: BuildInfo,
+    /// True when function addresses came from pclntab (no `.symtab`).
+    pub stripped: bool,
+    pub pie: bool,
+    pub offsets: Offsets,
+    funcs: HashMap<String, Func>,
+    /// Data symbols (itabs), for naming error types; empty when stripped.
+    itabs: Vec<(u64, String)>,
+    /// (vaddr, filesz, file offset) of each PT_LOAD.
+    segments: Vec<(u64, u64, u64)>,
+    data: Vec<u8>,
+}
+
+impl GoBinary {
+    pub fn open(path: &Path) -> Result<GoBinary> {
+        let data = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+        Self::parse(path, data)
+    }
+
+    pub fn parse(path: &Path, data: Vec<u8>) -> Result<GoBinary> {
+        let shown = path.display();
+        let file = object::File::parse(&*data).map_err(|_| anyhow::anyhow!("{shown} is not an ELF executable"))?;
+        if file.format() != object::BinaryFormat::Elf {
+            bail!("{shown} is not an ELF executable");
+        }
+        if file.architecture() != object::Architecture::X86_64 {
+            bail!(
+                "{shown} is built for {:?}; weft's eBPF probes support amd64 (x86-64) only so far",
+                file.architecture()
+            );
+        }
+        let section = file.section_by_name(".go.buildinfo");
+        let blob = match &section {
+            Some(s) => s.data().unwrap_or_default(),
+            None => &data[..],
+        };
+        let build = buildinfo::find_and_parse(blob)
+            .with_context(|| format!("{shown}: reading its Go build information"))?
+            .with_context(|| format!("{shown} is not a Go program (no Go build information)"))?;
+        let release = build.go_release().with_context(|| format!("{shown}: unknown Go version {:?}", build.go_version))?;
+        if release < MIN_GO {
+            bail!(
+                "{shown} was built with {}; weft's eBPF path supports Go {}.{} and newer",
+                build.go_version,
+                MIN_GO.0,
+                MIN_GO.1
+            );
+        }
+        let pie = file.kind() == object::ObjectKind::Dynamic;
+        let segments = file
+            .segments()
+            .map(|s| (s.address(), s.file_range().1, s.file_range().0))
+            .collect();
+
+        let mut funcs = HashMap::new();
+        let mut itabs = Vec::new();
+        for sym in file.symbols() {
+            let Ok(name) = sym.name() else { continue };
+            match sym.kind() {
+                object::SymbolKind::Text if sym.address() != 0 => {
+                    funcs.insert(name.to_string(), Func { addr: sym.address(), end: sym.address() + sym.size() });
+                }
+                _ if name.starts_with("go:itab.") => itabs.push((sym.address(), name["go:itab.".len()..].to_string())),
+                _ => {}
+            }
+        }
+        let stripped = funcs.is_empty();
+        if stripped {
+            let text = file.section_by_name(".text").map(|s| s.address()).unwrap_or(0);
+            let tab = find_pclntab(&file, &data).with_context(|| format!("{shown}: no symbol table and no Go pclntab found"))?;
+            for f in pclntab::read(tab, text).with_context(|| format!("{shown}: reading its pclntab"))? {
+                funcs.insert(f.name, Func { addr: f.entry, end: f.end });
+            }
+        }
+        itabs.sort();
+
+        let rel = format!("{}.{}", release.0, release.1);
+        let offsets = match dwarf::struct_offsets(&file, &offsets::wanted_structs())
+            .with_context(|| format!("{shown}: reading its DWARF"))?
+        {
+            Some(m) if m.contains_key("runtime.g.goid") => Offsets { source: Source::Dwarf, by_name: m },
+            _ => offsets::pinned(&rel).with_context(|| format!("{shown} ({})", build.go_version))?,
+        };
+        drop(file);
+        Ok(GoBinary { path: path.to_path_buf(), build, stripped, pie, offsets, funcs, itabs, segments, data })
+    }
+
+    pub fn func(&self, name: &str) -> Option<Func> {
+        self.funcs.get(name).copied()
+    }
+
+    /// The file offset of a link-time address.
+    pub fn file_offset(&self, addr: u64) -> Option<u64> {
+        self.segments
+            .iter()
+            .find(|(va, sz, _)| addr >= *va && addr < va + sz)
+            .map(|(va, _, off)| addr - va + off)
+    }
+
+    /// File offset of `name`'s entry.
+    pub fn entry_offset(&self, name: &str) -> Result<u64> {
+        let f = self.func(name).with_context(|| format!("{} has no function {name}", self.path.display()))?;
+        self.file_offset(f.addr).with_context(|| format!("{name} is outside every loaded segment"))
+    }
+
+    /// File offsets of every RET of `name`.
+    pub fn ret_offsets(&self, name: &str) -> Result<Vec<u64>> {
+        let f = self.func(name).with_context(|| format!("{} has no function {name}", self.path.display()))?;
+        let start = self.file_offset(f.addr).context("function outside every segment")? as usize;
+        let len = f.end.saturating_sub(f.addr) as usize;
+        let code = self.data.get(start..start + len).context("function extends past the file")?;
+        let rets: Vec<u64> = rets::ret_offsets(code, f.addr).into_iter().map(|o| start as u64 + o).collect();
+        if rets.is_empty() {
+            bail!("{name} has no RET instruction");
+        }
+        Ok(rets)
+    }
+
+    /// The itab symbol at a link-time address ("*net.OpError,error"), if known.
+    pub fn itab_name(&self, addr: u64) -> Option<&str> {
+        let i = self.itabs.partition_point(|(a, _)| *a <= addr);
+        let (a, name) = self.itabs.get(i.checked_sub(1)?)?;
+        (*a == addr).then_some(name.as_str())
+    }
+}
+
+/// The pclntab: `.gopclntab` (or `.data.rel.ro.gopclntab` in PIE builds),
+/// else the first plausible header in a read-only section.
+fn find_pclntab<'a>(file: &object::File, data: &'a [u8]) -> Option<&'a [u8]> {
+    for name in [".gopclntab", ".data.rel.ro.gopclntab"] {
+        if let Some(s) = file.section_by_name(name) {
+            let (off, size) = s.file_range()?;
+            return data.get(off as usize..(off + size) as usize);
+        }
+    }
+    for s in file.sections() {
+        let Some((off, size)) = s.file_range() else { continue };
+        let sec = data.get(off as usize..(off + size) as usize)?;
+        let mut i = 0;
+        while i + 72 <= sec.len() {
+            if pclntab::looks_like(&sec[i..]) {
+                return Some(&sec[i..]);
+            }
+            i += 8;
+        }
+    }
+    None
+}

@@ -1,0 +1,11 @@
+//! weft-bpf: weft's path for Go programs without source. C CO-RE uprobes
+//! (`src/bpf/weft.bpf.c`, built by libbpf-cargo, loaded by libbpf-rs) on a
+//! plain Go binary, turned into the same spans the compile-time rules make.
+//!
+//! * [`goelf`]: Go binary analysis (buildinfo, symbols or pclntab, RET
+//!   sites, DWARF or pinned struct offsets).
+//! * [`events`]: the probes' records (bindgen from `weft_events.h`).
+//! * [`probes`]: loading, configuring and attaching the probes.
+pub mod events;
+pub mod goelf;
+pub mod probes;

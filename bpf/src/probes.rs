@@ -1,0 +1,210 @@
+//! Loading, configuring and attaching the probes (libbpf-rs over the
+//! skeleton libbpf-cargo generated from `src/bpf/weft.bpf.c`), and reading
+//! their ring buffer.
+//!
+//! Each probed function gets its entry program at its first instruction and
+//! its `*_end` program at every RET (file offsets from [`crate::goelf`]).
+//! Uprobes are attached for every process (pid -1) and the programs keep
+//! only the traced process's events (its tgid is in the config map), so
+//! `weft run` can attach before the program has even been exec'd.
+
+pub mod skel {
+    #![allow(clippy::all, missing_docs, dead_code, non_camel_case_types, unused_imports)]
+    include!(concat!(env!("OUT_DIR"), "/weft.skel.rs"));
+}
+
+use std::mem::MaybeUninit;
+use std::path::Path;
+use std::time::Duration;
+
+use anyhow::{anyhow, bail, Context, Result};
+use libbpf_rs::skel::{OpenSkel, SkelBuilder};
+use libbpf_rs::{MapCore, MapFlags, ProgramMut, RingBufferBuilder};
+
+use crate::events::{raw::weft_config, Event};
+use crate::goelf::{offsets, GoBinary, Group};
+
+/// One probed function: its entry program and return program (by name in
+/// the skeleton), and the offsets group it needs.
+struct Site {
+    func: &'static str,
+    entry: Option<&'static str>,
+    ret: Option<&'static str>,
+    group: Group,
+}
+
+const SITES: &[Site] = &[
+    Site { func: "runtime.newproc1", entry: Some("go_start"), ret: Some("go_start_end"), group: Group::Runtime },
+    Site { func: "runtime.goexit1", entry: Some("go_exit"), ret: None, group: Group::Runtime },
+    Site { func: "net/http.serverHandler.ServeHTTP", entry: Some("http_server"), ret: Some("http_server_end"), group: Group::Http },
+    Site { func: "net/http.send", entry: Some("http_client"), ret: Some("http_client_end"), group: Group::Http },
+    Site { func: "database/sql.Open", entry: Some("sql_open"), ret: Some("sql_open_end"), group: Group::Runtime },
+    Site { func: "database/sql.(*DB).queryDC", entry: Some("sql_query"), ret: Some("sql_query_end"), group: Group::Runtime },
+    Site { func: "database/sql.(*DB).execDC", entry: Some("sql_exec"), ret: Some("sql_exec_end"), group: Group::Runtime },
+    Site { func: "database/sql.(*Stmt).QueryContext", entry: Some("sql_stmt_query"), ret: Some("sql_query_end"), group: Group::Sql },
+    Site { func: "database/sql.(*Stmt).ExecContext", entry: Some("sql_stmt_exec"), ret: Some("sql_exec_end"), group: Group::Sql },
+];
+
+fn prog<'a, 'obj>(p: &'a mut skel::WeftProgs<'obj>, name: &str) -> &'a mut ProgramMut<'obj> {
+    match name {
+        "go_start" => &mut p.go_start,
+        "go_start_end" => &mut p.go_start_end,
+        "go_exit" => &mut p.go_exit,
+        "http_server" => &mut p.http_server,
+        "http_server_end" => &mut p.http_server_end,
+        "http_client" => &mut p.http_client,
+        "http_client_end" => &mut p.http_client_end,
+        "sql_open" => &mut p.sql_open,
+        "sql_open_end" => &mut p.sql_open_end,
+        "sql_query" => &mut p.sql_query,
+        "sql_exec" => &mut p.sql_exec,
+        "sql_stmt_query" => &mut p.sql_stmt_query,
+        "sql_stmt_exec" => &mut p.sql_stmt_exec,
+        "sql_query_end" => &mut p.sql_query_end,
+        "sql_exec_end" => &mut p.sql_exec_end,
+        other => unreachable!("no program {other}"),
+    }
+}
+
+/// The config map's value for `bin`, tracing process `tgid`.
+pub fn config_for(bin: &GoBinary, tgid: u32) -> weft_config {
+    let mut c = weft_config { tgid, ..Default::default() };
+    for (field, dwarf, _) in offsets::FIELDS {
+        let v = bin.offsets.get(dwarf).unwrap_or(crate::events::raw::WEFT_NO_FIELD as u64);
+        let slot: &mut u64 = match *field {
+            "g_goid" => &mut c.g_goid,
+            "req_method" => &mut c.req_method,
+            "req_url" => &mut c.req_url,
+            "req_proto_major" => &mut c.req_proto_major,
+            "req_proto_minor" => &mut c.req_proto_minor,
+            "req_host" => &mut c.req_host,
+            "req_remote_addr" => &mut c.req_remote_addr,
+            "req_pat" => &mut c.req_pat,
+            "pattern_str" => &mut c.pattern_str,
+            "url_scheme" => &mut c.url_scheme,
+            "url_user" => &mut c.url_user,
+            "url_host" => &mut c.url_host,
+            "url_path" => &mut c.url_path,
+            "url_raw_query" => &mut c.url_raw_query,
+            "resp_conn" => &mut c.resp_conn,
+            "resp_status" => &mut c.resp_status,
+            "resp_wrote_header" => &mut c.resp_wrote_header,
+            "conn_bufr" => &mut c.conn_bufr,
+            "bufio_buf" => &mut c.bufio_buf,
+            "bufio_r" => &mut c.bufio_r,
+            "response_status_code" => &mut c.response_status_code,
+            "response_proto_major" => &mut c.response_proto_major,
+            "response_proto_minor" => &mut c.response_proto_minor,
+            "stmt_db" => &mut c.stmt_db,
+            "stmt_query" => &mut c.stmt_query,
+            other => unreachable!("config has no field {other}"),
+        };
+        *slot = v;
+    }
+    c
+}
+
+/// What attaching did: the functions probed, and those skipped and why.
+#[derive(Debug, Default, Clone)]
+pub struct Attached {
+    pub probed: Vec<String>,
+    pub skipped: Vec<String>,
+    /// Uprobes placed (entries + return sites).
+    pub uprobes: usize,
+}
+
+/// What the ring buffer could not hold.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Stats {
+    pub dropped: u64,
+}
+
+/// Loads the probes, attaches them to `target` (the executable file) for
+/// process `tgid`, calls `ready` once everything is attached, then hands
+/// every event to `on_event` until `keep_going` says stop; the ring buffer
+/// is drained before returning.
+pub fn trace(
+    bin: &GoBinary,
+    target: &Path,
+    tgid: u32,
+    ready: impl FnOnce(&Attached) -> Result<()>,
+    mut on_event: impl FnMut(Event),
+    mut keep_going: impl FnMut() -> bool,
+) -> Result<Stats> {
+    let mut storage = MaybeUninit::uninit();
+    let open = skel::WeftSkelBuilder::default().open(&mut storage).map_err(|e| load_error("opening", e))?;
+    let mut skel = open.load().map_err(|e| load_error("loading", e))?;
+
+    let cfg = config_for(bin, tgid);
+    // SAFETY: weft_config is plain old data; its bytes are the map value.
+    let bytes = unsafe { std::slice::from_raw_parts((&cfg as *const weft_config).cast::<u8>(), std::mem::size_of::<weft_config>()) };
+    skel.maps.weft_config_map.update(&0u32.to_ne_bytes(), bytes, MapFlags::ANY).context("writing the probes' config map")?;
+
+    let mut links = Vec::new();
+    let mut att = Attached::default();
+    for site in SITES {
+        if bin.func(site.func).is_none() {
+            att.skipped.push(format!("{} (not in this binary)", site.func));
+            continue;
+        }
+        let missing = bin.offsets.missing(site.group);
+        if !missing.is_empty() {
+            att.skipped.push(format!("{} (no offsets for {})", site.func, missing.join(", ")));
+            continue;
+        }
+        if let Some(p) = site.entry {
+            let off = bin.entry_offset(site.func)?;
+            links.push(attach(prog(&mut skel.progs, p), target, off, site.func)?);
+            att.uprobes += 1;
+        }
+        if let Some(p) = site.ret {
+            for off in bin.ret_offsets(site.func)? {
+                links.push(attach(prog(&mut skel.progs, p), target, off, site.func)?);
+                att.uprobes += 1;
+            }
+        }
+        att.probed.push(site.func.to_string());
+    }
+    if !bin.offsets.missing(Group::Runtime).is_empty() {
+        bail!("{}: no offset for runtime.g.goid; cannot tell goroutines apart", bin.path.display());
+    }
+    ready(&att)?;
+
+    let mut rb = RingBufferBuilder::new();
+    rb.add(&skel.maps.events, |data: &[u8]| {
+        if let Some(ev) = Event::parse(data) {
+            on_event(ev);
+        }
+        0
+    })?;
+    let rb = rb.build()?;
+    while keep_going() {
+        rb.poll(Duration::from_millis(100)).or_else(|e| if e.kind() == libbpf_rs::ErrorKind::Interrupted { Ok(()) } else { Err(e) })?;
+    }
+    rb.consume()?;
+    drop(rb);
+    drop(links);
+    let dropped = skel
+        .maps
+        .dropped
+        .lookup_percpu(&0u32.to_ne_bytes(), MapFlags::ANY)
+        .ok()
+        .flatten()
+        .map(|v| v.iter().map(|b| u64::from_ne_bytes(b[..8].try_into().unwrap_or_default())).sum())
+        .unwrap_or(0);
+    Ok(Stats { dropped })
+}
+
+fn attach(p: &mut ProgramMut, target: &Path, off: u64, func: &str) -> Result<libbpf_rs::Link> {
+    p.attach_uprobe(false, -1, target, off as usize)
+        .with_context(|| format!("attaching a uprobe to {func} at file offset {off:#x} of {}", target.display()))
+}
+
+fn load_error(what: &str, e: libbpf_rs::Error) -> anyhow::Error {
+    match e.kind() {
+        libbpf_rs::ErrorKind::PermissionDenied => anyhow!(
+            "{what} the eBPF probes was refused ({e}): run weft as root, or give it CAP_BPF and CAP_PERFMON"
+        ),
+        _ => anyhow!("{what} the eBPF probes failed: {e}"),
+    }
+}
