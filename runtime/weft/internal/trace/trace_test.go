@@ -288,7 +288,7 @@ type nop struct{}
 
 func (nop) OnEnd(*Span) {}
 
-func BenchmarkStartEnd(b *testing.B) {
+func BenchmarkTracerStartEnd(b *testing.B) {
 	tr := &Tracer{Sampler: ParentBased(AlwaysOn()), Processor: nop{}, Limits: Limits{AttrCount: 128}}
 	ctx := context.Background()
 	b.ReportAllocs()
