@@ -41,3 +41,15 @@ GOROOT=$mirror GOTOOLCHAIN=local GOFLAGS= "$real_goroot/bin/go" test -count=1 we
 
 echo "== Rust unit, snapshot and end-to-end tests"
 cargo test --workspace "$@"
+
+echo "== the static weft binary (gnu target, crt-static)"
+RUSTFLAGS="-C target-feature=+crt-static" cargo build --release --target x86_64-unknown-linux-gnu -p weft
+static=target/x86_64-unknown-linux-gnu/release/weft
+if ldd "$static" 2>&1 | grep -qE "statically linked|not a dynamic executable"; then
+  (cd / && env -i "$root/$static" rules list >/dev/null)
+  echo "static: ok ($(ldd "$static" 2>&1 | tr -d '\t'))"
+else
+  echo "static: FAILED, $static is dynamic:" >&2
+  ldd "$static" >&2
+  exit 1
+fi

@@ -73,7 +73,15 @@ fn run(args: Vec<OsString>) -> Result<Option<Vec<OsString>>> {
         sources.push(Source { path: cwd.join(path).to_string_lossy().into_owned(), bytes });
     }
     let allowed = inv.importcfg_packages();
-    let woven = package::weave(&rules, pkg, inv.version().as_deref(), &sources, allowed.as_ref())?;
+    // The version go mode wrote into the marker, else what the paths say.
+    let version = inv
+        .files
+        .iter()
+        .find(|f| f.ends_with(crate::gomode::MARKER_FILE))
+        .and_then(|f| std::fs::read_to_string(f).ok())
+        .and_then(|t| crate::gomode::marker_version(&t))
+        .or_else(|| inv.version());
+    let woven = package::weave(&rules, pkg, version.as_deref(), &sources, allowed.as_ref())?;
     for w in &woven.warnings {
         eprintln!("{w}");
     }

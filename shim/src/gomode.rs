@@ -30,6 +30,15 @@ const LINK_FILE: &str = "zz_weft_link.go";
 /// The file whose presence tells the compile shim to weave a package.
 pub const MARKER_FILE: &str = "zz_weft_rules.go";
 
+/// How the marker tells the shim the package's version (module versions
+/// are not visible to the compiler, e.g. in vendored builds).
+pub const VERSION_LINE: &str = "// version ";
+
+/// The version written in a marker file, if any.
+pub fn marker_version(marker: &str) -> Option<String> {
+    marker.lines().find_map(|l| l.strip_prefix(VERSION_LINE)).map(|v| v.trim().to_string()).filter(|v| !v.is_empty())
+}
+
 /// What weft will weave into a build.
 pub struct Plan {
     /// The packages a rule targets, once each, with the rules that apply.
@@ -180,7 +189,13 @@ pub fn plan(root: &Path, real_go: &Path, rules: &RuleSet, info: &SdkInfo, strs: 
         for r in rules.for_package(&l.path).filter(|r| ids.contains(&r.id)) {
             h.update(r.hash.as_bytes());
         }
-        let text = format!("package {}\n\n// Woven by weft: {}.\n", l.name, hex::encode(h.finalize()));
+        let text = format!(
+            "package {}\n\n// Woven by weft: {}.\n{}{}\n",
+            l.name,
+            hex::encode(h.finalize()),
+            VERSION_LINE,
+            version_of(l, info)
+        );
         let file = stable_file(&link_dir, &l.name, MARKER_FILE, &text)?;
         replace.insert(format!("{}/{MARKER_FILE}", l.dir), file.to_string_lossy().into());
     }
