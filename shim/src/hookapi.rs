@@ -19,6 +19,10 @@ const API: &[(&str, &str, &str, bool)] = &[
     ("weftSQLInfo", "SQLInfo", "(query string) (operation, target, sanitized string)", false),
     ("weftDBSystem", "DBSystem", "(driverPkgPath string) string", false),
     ("weftDSNInfo", "DSNInfo", "(system, dsn string) (host string, port int, namespace string)", false),
+    ("weftEnter", "Enter", "(ctx context.Context) unsafe.Pointer", true),
+    ("weftLeave", "Leave", "(prev unsafe.Pointer)", false),
+    ("weftCurrent", "Current", "() context.Context", true),
+    ("weftTraceIDs", "TraceIDs", "(ctx context.Context) (traceID, spanID string)", true),
 ];
 
 /// The Go source of the API file for package `name`.
