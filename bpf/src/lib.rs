@@ -9,3 +9,5 @@
 pub mod events;
 pub mod goelf;
 pub mod probes;
+pub mod semconv;
+pub mod spans;

@@ -1,0 +1,117 @@
+//! HTTP/1 header blocks as the probes copy them from the connection's
+//! bufio.Reader, and W3C trace context.
+//!
+//! The probe copies `buf[0:r]`: normally exactly the request line and
+//! headers of the request being served, but with pipelining earlier
+//! requests may precede it, and a block longer than the copy is cut. So
+//! the last request line in the block is taken, and it must agree with the
+//! method and path read from the `*http.Request`, or the block is ignored
+//! (HTTP/2 requests have none: their ResponseWriter is no `*response`).
+
+/// The headers of the request whose line matches `method` and `path`.
+pub fn request_headers(raw: &[u8], method: &str, path: &str) -> Option<Vec<(String, String)>> {
+    let text = String::from_utf8_lossy(raw);
+    let body = text.strip_suffix("\r\n\r\n").or_else(|| text.strip_suffix("\n\n")).unwrap_or(&text);
+    let start = body.rfind("\r\n\r\n").map(|i| i + 4).unwrap_or(0);
+    let block = &body[start..];
+    let mut lines = block.split('\n').map(|l| l.trim_end_matches('\r'));
+    let line = lines.next()?;
+    let mut parts = line.split(' ');
+    let (m, target) = (parts.next()?, parts.next()?);
+    if m != method || !parts.next()?.starts_with("HTTP/") {
+        return None;
+    }
+    let target_path = target.split('?').next().unwrap_or("");
+    // The path may be absolute-form (proxies) or escaped; its tail must match.
+    if !target_path.ends_with(path) && !path.is_empty() && percent_decode(target_path) != path {
+        return None;
+    }
+    Some(
+        lines
+            .filter_map(|l| l.split_once(':'))
+            .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_string()))
+            .collect(),
+    )
+}
+
+fn percent_decode(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'%' && i + 2 < b.len() {
+            if let Some(Ok(v)) = s.get(i + 1..i + 3).map(|h| u8::from_str_radix(h, 16)) {
+                out.push(v);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(b[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// The first value of header `name` (lower case).
+pub fn header<'a>(h: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    h.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+}
+
+/// A W3C `traceparent`: (trace id, parent span id, flags), or `None` when invalid.
+pub fn parse_traceparent(v: &str) -> Option<([u8; 16], [u8; 8], u8)> {
+    let v = v.trim();
+    let p: Vec<&str> = v.split('-').collect();
+    if p.len() < 4 || p[0].len() != 2 || p[1].len() != 32 || p[2].len() != 16 || p[3].len() != 2 {
+        return None;
+    }
+    if p[0] == "ff" || (p[0] == "00" && p.len() != 4) {
+        return None;
+    }
+    let lower_hex = |s: &str| s.bytes().all(|c| c.is_ascii_digit() || (b'a'..=b'f').contains(&c));
+    if !p[..4].iter().all(|s| lower_hex(s)) {
+        return None;
+    }
+    let mut tid = [0u8; 16];
+    let mut sid = [0u8; 8];
+    hex::decode_to_slice(p[1], &mut tid).ok()?;
+    hex::decode_to_slice(p[2], &mut sid).ok()?;
+    if tid == [0; 16] || sid == [0; 8] {
+        return None;
+    }
+    Some((tid, sid, u8::from_str_radix(p[3], 16).ok()?))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn takes_the_matching_request() {
+        let raw = b"GET /a HTTP/1.1\r\nHost: x\r\n\r\nGET /items/1?x=1 HTTP/1.1\r\nHost: y\r\nTraceparent: 00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01\r\nUser-Agent: curl\r\n\r\n";
+        let h = request_headers(raw, "GET", "/items/1").unwrap();
+        assert_eq!(header(&h, "host"), Some("y"));
+        assert_eq!(header(&h, "user-agent"), Some("curl"));
+        let (t, s, f) = parse_traceparent(header(&h, "traceparent").unwrap()).unwrap();
+        assert_eq!(hex::encode(t), "0af7651916cd43dd8448eb211c80319c");
+        assert_eq!(hex::encode(s), "b7ad6b7169203331");
+        assert_eq!(f, 1);
+        assert!(request_headers(raw, "POST", "/items/1").is_none());
+        assert!(request_headers(b"\x00\x01garbage", "GET", "/").is_none());
+        assert!(request_headers(b"GET /caf%C3%A9 HTTP/1.1\r\n\r\n", "GET", "/café").is_some());
+    }
+
+    #[test]
+    fn rejects_bad_traceparents() {
+        for v in [
+            "",
+            "00-00000000000000000000000000000000-b7ad6b7169203331-01",
+            "00-0af7651916cd43dd8448eb211c80319c-0000000000000000-01",
+            "ff-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01",
+            "00-0AF7651916CD43DD8448EB211C80319C-b7ad6b7169203331-01",
+            "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01-extra",
+        ] {
+            assert!(parse_traceparent(v).is_none(), "{v}");
+        }
+        assert!(parse_traceparent("01-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01-future").is_some());
+    }
+}
