@@ -6,8 +6,17 @@
 //!   sites, DWARF or pinned struct offsets).
 //! * [`events`]: the probes' records (bindgen from `weft_events.h`).
 //! * [`probes`]: loading, configuring and attaching the probes.
+//! * [`spans`]: events to spans (pairing, goroutine linking, semconv);
+//!   [`semconv`]: the Go runtime's attribute helpers, ported.
+//! * [`export`]: OTLP/HTTP protobuf export from the OTEL_* environment.
+//! * [`prereq`]: privileges, BTF, uprobes; [`cmd`]: the two commands.
+pub mod cmd;
 pub mod events;
+pub mod export;
 pub mod goelf;
+pub mod prereq;
 pub mod probes;
 pub mod semconv;
 pub mod spans;
+
+pub use cmd::{attach_cmd, run_cmd};

@@ -158,6 +158,11 @@ impl GoBinary {
         Ok(rets)
     }
 
+    /// The lowest PT_LOAD virtual address.
+    pub fn first_load_vaddr(&self) -> u64 {
+        self.segments.iter().map(|s| s.0).min().unwrap_or(0)
+    }
+
     /// The itab symbol at a link-time address ("*net.OpError,error"), if known.
     pub fn itab_name(&self, addr: u64) -> Option<&str> {
         let i = self.itabs.partition_point(|(a, _)| *a <= addr);

@@ -1,0 +1,261 @@
+//! OTLP/HTTP protobuf export of finished spans, configured by the standard
+//! OTEL_* environment like the woven Go runtime: endpoint
+//! (`OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`, else `OTEL_EXPORTER_OTLP_ENDPOINT`
+//! + `/v1/traces`, else `http://localhost:4318/v1/traces`), headers,
+//! timeout, `OTEL_SERVICE_NAME` / `OTEL_RESOURCE_ATTRIBUTES` (service.name
+//! defaults to the executable's name), `OTEL_SDK_DISABLED`. Messages are the
+//! official opentelemetry-proto types encoded by prost; a background thread
+//! sends batches, and a collector that is down only costs counted drops.
+
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
+use opentelemetry_proto::tonic::common::v1::{any_value, AnyValue, InstrumentationScope, KeyValue};
+use opentelemetry_proto::tonic::resource::v1::Resource;
+use opentelemetry_proto::tonic::trace::v1::{span, status, ResourceSpans, ScopeSpans, Span as PSpan, Status};
+use prost::Message;
+
+use crate::spans::{Span, SpanKind, Value};
+
+/// Where and how to send.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub endpoint: String,
+    pub headers: Vec<(String, String)>,
+    pub timeout: Duration,
+    pub disabled: bool,
+    pub resource: Vec<(String, Value)>,
+}
+
+fn env(k: &str) -> Option<String> {
+    std::env::var(k).ok().map(|v| v.trim().to_string()).filter(|v| !v.is_empty())
+}
+
+fn parse_kv_list(s: &str) -> Vec<(String, String)> {
+    s.split(',')
+        .filter_map(|p| p.split_once('='))
+        .map(|(k, v)| (pct_decode(k.trim()), pct_decode(v.trim())))
+        .filter(|(k, _)| !k.is_empty())
+        .collect()
+}
+
+fn pct_decode(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'%' {
+            if let Some(Ok(v)) = s.get(i + 1..i + 3).map(|h| u8::from_str_radix(h, 16)) {
+                out.push(v);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(b[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+impl Config {
+    /// From the environment; `exe` names the traced program, `go_version` its Go.
+    pub fn from_env(exe: &std::path::Path, pid: u32, go_version: &str) -> Config {
+        let endpoint = env("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT").unwrap_or_else(|| {
+            let base = env("OTEL_EXPORTER_OTLP_ENDPOINT").unwrap_or_else(|| "http://localhost:4318".into());
+            format!("{}/v1/traces", base.trim_end_matches('/'))
+        });
+        let mut headers = parse_kv_list(&env("OTEL_EXPORTER_OTLP_HEADERS").unwrap_or_default());
+        headers.extend(parse_kv_list(&env("OTEL_EXPORTER_OTLP_TRACES_HEADERS").unwrap_or_default()));
+        let timeout_ms = env("OTEL_EXPORTER_OTLP_TRACES_TIMEOUT")
+            .or_else(|| env("OTEL_EXPORTER_OTLP_TIMEOUT"))
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(10_000u64);
+        let exe_name = exe.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let mut resource: Vec<(String, Value)> = vec![
+            ("service.name".into(), Value::Str(exe_name.clone())),
+            ("telemetry.sdk.name".into(), Value::Str("weft".into())),
+            ("telemetry.sdk.language".into(), Value::Str("go".into())),
+            ("telemetry.sdk.version".into(), Value::Str(env!("CARGO_PKG_VERSION").into())),
+            ("telemetry.distro.name".into(), Value::Str("weft-ebpf".into())),
+            ("process.pid".into(), Value::Int(pid.into())),
+            ("process.executable.name".into(), Value::Str(exe_name)),
+            ("process.executable.path".into(), Value::Str(exe.display().to_string())),
+            ("process.runtime.name".into(), Value::Str("go".into())),
+            ("process.runtime.version".into(), Value::Str(go_version.into())),
+        ];
+        let mut set = |k: String, v: String| {
+            resource.retain(|(x, _)| *x != k);
+            resource.push((k, Value::Str(v)));
+        };
+        for (k, v) in parse_kv_list(&env("OTEL_RESOURCE_ATTRIBUTES").unwrap_or_default()) {
+            set(k, v);
+        }
+        if let Some(s) = env("OTEL_SERVICE_NAME") {
+            set("service.name".into(), s);
+        }
+        Config {
+            endpoint,
+            headers,
+            timeout: Duration::from_millis(timeout_ms),
+            disabled: env("OTEL_SDK_DISABLED").is_some_and(|v| v.eq_ignore_ascii_case("true")),
+            resource,
+        }
+    }
+}
+
+fn any(v: &Value) -> Option<AnyValue> {
+    Some(AnyValue {
+        value: Some(match v {
+            Value::Str(s) => any_value::Value::StringValue(s.clone()),
+            Value::Int(i) => any_value::Value::IntValue(*i),
+        }),
+    })
+}
+
+fn kvs(attrs: &[(String, Value)]) -> Vec<KeyValue> {
+    attrs.iter().map(|(k, v)| KeyValue { key: k.clone(), value: any(v), ..Default::default() }).collect()
+}
+
+/// One export request for `spans` (grouped by scope, first-seen order).
+pub fn request(resource: &[(String, Value)], spans: &[Span]) -> ExportTraceServiceRequest {
+    let mut scopes: Vec<&'static str> = Vec::new();
+    for s in spans {
+        if !scopes.contains(&s.scope) {
+            scopes.push(s.scope);
+        }
+    }
+    let scope_spans = scopes
+        .into_iter()
+        .map(|scope| ScopeSpans {
+            scope: Some(InstrumentationScope { name: scope.into(), ..Default::default() }),
+            spans: spans.iter().filter(|s| s.scope == scope).map(to_proto).collect(),
+            schema_url: String::new(),
+        })
+        .collect();
+    ExportTraceServiceRequest {
+        resource_spans: vec![ResourceSpans {
+            resource: Some(Resource { attributes: kvs(resource), ..Default::default() }),
+            scope_spans,
+            schema_url: String::new(),
+        }],
+    }
+}
+
+fn to_proto(s: &Span) -> PSpan {
+    PSpan {
+        trace_id: s.trace_id.to_vec(),
+        span_id: s.span_id.to_vec(),
+        trace_state: s.trace_state.clone(),
+        parent_span_id: s.parent_span_id.map(|p| p.to_vec()).unwrap_or_default(),
+        flags: u32::from(s.flags) | if s.parent_span_id.is_some() { 0x100 } else { 0 },
+        name: s.name.clone(),
+        kind: match s.kind {
+            SpanKind::Server => span::SpanKind::Server as i32,
+            SpanKind::Client => span::SpanKind::Client as i32,
+        },
+        start_time_unix_nano: s.start_unix_nano,
+        end_time_unix_nano: s.end_unix_nano,
+        attributes: kvs(&s.attrs),
+        status: s.error.as_ref().map(|m| Status { message: m.clone(), code: status::StatusCode::Error as i32 }),
+        ..Default::default()
+    }
+}
+
+/// The background sender.
+pub struct Exporter {
+    tx: Option<Sender<Span>>,
+    thread: Option<JoinHandle<(u64, u64, Option<String>)>>,
+}
+
+/// What the exporter did, for the closing line.
+#[derive(Debug, Clone, Default)]
+pub struct Report {
+    pub sent: u64,
+    pub failed: u64,
+    pub last_error: Option<String>,
+}
+
+impl Exporter {
+    pub fn start(cfg: Config) -> Exporter {
+        let (tx, rx) = mpsc::channel();
+        let thread = std::thread::Builder::new()
+            .name("weft-otlp".into())
+            .spawn(move || run(cfg, rx))
+            .expect("spawning the OTLP exporter thread");
+        Exporter { tx: Some(tx), thread: Some(thread) }
+    }
+
+    pub fn send(&self, s: Span) {
+        if let Some(tx) = &self.tx {
+            let _ = tx.send(s);
+        }
+    }
+
+    /// Flushes what is queued and stops.
+    pub fn shutdown(mut self) -> Report {
+        self.tx.take();
+        match self.thread.take().map(|t| t.join()) {
+            Some(Ok((sent, failed, last_error))) => Report { sent, failed, last_error },
+            _ => Report::default(),
+        }
+    }
+}
+
+fn run(cfg: Config, rx: Receiver<Span>) -> (u64, u64, Option<String>) {
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .timeout_global(Some(cfg.timeout))
+        .http_status_as_error(false)
+        .build()
+        .into();
+    let (mut sent, mut failed, mut last_error) = (0u64, 0u64, None);
+    let mut batch: Vec<Span> = Vec::new();
+    let mut deadline = Instant::now() + Duration::from_secs(1);
+    loop {
+        let closed = match rx.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
+            Ok(s) => {
+                batch.push(s);
+                if batch.len() < 512 {
+                    continue;
+                }
+                false
+            }
+            Err(RecvTimeoutError::Timeout) => false,
+            Err(RecvTimeoutError::Disconnected) => true,
+        };
+        if !batch.is_empty() && !cfg.disabled {
+            let body = request(&cfg.resource, &batch).encode_to_vec();
+            let mut req = agent.post(&cfg.endpoint).header("Content-Type", "application/x-protobuf");
+            for (k, v) in &cfg.headers {
+                req = req.header(k, v);
+            }
+            match req.send(&body[..]) {
+                Ok(r) if r.status().is_success() => sent += batch.len() as u64,
+                Ok(r) => {
+                    failed += batch.len() as u64;
+                    last_error = Some(format!("{} answered HTTP {}", cfg.endpoint, r.status()));
+                }
+                Err(e) => {
+                    failed += batch.len() as u64;
+                    last_error = Some(format!("{}: {e}", cfg.endpoint));
+                }
+            }
+        }
+        batch.clear();
+        if closed {
+            return (sent, failed, last_error);
+        }
+        deadline = Instant::now() + Duration::from_secs(1);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn env_lists() {
+        assert_eq!(parse_kv_list("a=1, b = x%20y ,bad"), vec![("a".into(), "1".into()), ("b".into(), "x y".into())]);
+    }
+}
