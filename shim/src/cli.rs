@@ -46,6 +46,20 @@ enum Cmd {
     },
     /// Print what weft wove into a binary (works on stripped binaries).
     Inspect { binary: PathBuf },
+    /// Run a Go binary with eBPF probes attached, no source needed:
+    /// `weft run --ebpf -- ./server ARGS...`.
+    Run {
+        /// Trace with eBPF uprobes (the only mode so far).
+        #[arg(long)]
+        ebpf: bool,
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true, required = true)]
+        args: Vec<OsString>,
+    },
+    /// Attach eBPF probes to a running Go process until it exits.
+    Attach {
+        #[arg(long)]
+        pid: u32,
+    },
     /// The rule set.
     Rules {
         #[command(subcommand)]
@@ -83,6 +97,9 @@ pub fn main(_argv0: OsString, args: Vec<OsString>) -> i32 {
 fn run(cli: Cli) -> Result<i32> {
     match cli.cmd {
         Cmd::Go { args } => go(args),
+        Cmd::Run { ebpf: false, .. } => anyhow::bail!("weft run needs --ebpf (to build with tracing woven in, use weft go run)"),
+        Cmd::Run { ebpf: true, args } => weft_bpf::run_cmd(args),
+        Cmd::Attach { pid } => weft_bpf::attach_cmd(pid),
         Cmd::Sdk { out } => {
             sdk::create(&out)?;
             println!("wrapped Go SDK written to {}; use {}/bin/go like go", out.display(), out.display());
