@@ -1,14 +1,15 @@
 // A plain net/http + database/sql server for weft's eBPF tests, built with
-// plain `go build` (no weft): normal, stripped and PIE.
+// plain `go build` (no weft): normal, stripped and PIE. It listens on
+// 127.0.0.1:0, prints "listening on ADDR" and writes ADDR to $ADDR_FILE
+// when set. Routes:
 //
-//	MYSQL_DSN=... ./server          listens on 127.0.0.1:0, prints "listening on ADDR"
-//
-// GET /items/{id}  queries MariaDB with the request's context, then starts a
-//                  goroutine that calls GET /ping over HTTP with no context
-//                  (http.Get) and waits for it
-// GET /ping        200 "pong"
-// GET /fail        500
-// GET /quit        answers, then exits 0
+//	GET /items/{id}  query MariaDB with the request's context, then call
+//	                 GET /ping from a child goroutine with no context
+//	                 (http.Get) and wait for it
+//	GET /count       count the items through a prepared statement (sql.Stmt)
+//	GET /ping        200 "pong"
+//	GET /fail        500
+//	GET /quit        answer, then exit 0
 package main
 
 import (
@@ -41,6 +42,10 @@ func main() {
 	if _, err := db.Exec("INSERT IGNORE INTO ebpf_items (id, name) VALUES (1, 'spool'), (2, 'shuttle')"); err != nil {
 		log.Fatal(err)
 	}
+	count, err := db.Prepare("SELECT COUNT(*) FROM ebpf_items WHERE id > ?")
+	if err != nil {
+		log.Fatal(err)
+	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		log.Fatal(err)
@@ -66,6 +71,14 @@ func main() {
 		wg.Wait()
 		fmt.Fprintln(w, name)
 	})
+	mux.HandleFunc("GET /count", func(w http.ResponseWriter, r *http.Request) {
+		var n int
+		if err := count.QueryRowContext(r.Context(), 0).Scan(&n); err != nil {
+			http.Error(w, err.Error(), http.StatusInternalServerError)
+			return
+		}
+		fmt.Fprintln(w, n)
+	})
 	mux.HandleFunc("GET /ping", func(w http.ResponseWriter, r *http.Request) { fmt.Fprintln(w, "pong") })
 	mux.HandleFunc("GET /fail", func(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "failing on purpose", http.StatusInternalServerError)
@@ -75,5 +88,13 @@ func main() {
 		go func() { time.Sleep(100 * time.Millisecond); os.Exit(0) }()
 	})
 	fmt.Println("listening on", ln.Addr().String())
+	if f := os.Getenv("ADDR_FILE"); f != "" {
+		if err := os.WriteFile(f+".tmp", []byte(ln.Addr().String()), 0o644); err != nil {
+			log.Fatal(err)
+		}
+		if err := os.Rename(f+".tmp", f); err != nil {
+			log.Fatal(err)
+		}
+	}
 	log.Fatal(http.Serve(ln, mux))
 }

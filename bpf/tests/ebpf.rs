@@ -1,0 +1,219 @@
+//! End to end: plain `go build` binaries of tests/go/ebpf (normal, stripped,
+//! PIE) run under `weft run --ebpf` (and one under `weft attach`) against a
+//! real MariaDB; spans are received by weft's OTLP receiver, decoded with
+//! the official protobuf definitions, and checked against what the
+//! compile-time rules produce.
+//!
+//! What the kernel or machine lacks (privileges, BTF, uprobes, Go, MYSQL_DSN)
+//! is printed, and the tests needing it are reported as ignored — never
+//! passed silently.
+
+mod fixture;
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use fixture::Variant;
+use libtest_mimic::{Arguments, Failed, Trial};
+use weft::receiver::{Receiver, SpanKind, SpanRecord};
+
+const TRACE: &str = "0af7651916cd43dd8448eb211c80319c";
+const PARENT: &str = "b7ad6b7169203331";
+
+fn wait_addr(file: &Path) -> Result<String, Failed> {
+    let t = Instant::now();
+    while t.elapsed() < Duration::from_secs(30) {
+        if let Ok(s) = std::fs::read_to_string(file) {
+            return Ok(s);
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    Err("the fixture never wrote its address".into())
+}
+
+fn get(addr: &str, path: &str, traceparent: bool) -> Result<u16, Failed> {
+    let mut req = ureq::get(&format!("http://{addr}{path}")).header("User-Agent", "weft-ebpf-test");
+    if traceparent {
+        req = req.header("traceparent", &format!("00-{TRACE}-{PARENT}-01"));
+    }
+    match req.call() {
+        Ok(r) => Ok(r.status().as_u16()),
+        Err(ureq::Error::StatusCode(c)) => Ok(c),
+        Err(e) => Err(format!("GET {path}: {e}").into()),
+    }
+}
+
+/// Requests every route, then /quit.
+fn drive(addr: &str) -> Result<(), Failed> {
+    assert_eq!(get(addr, "/items/1?color=red", true)?, 200);
+    assert_eq!(get(addr, "/count", false)?, 200);
+    assert_eq!(get(addr, "/fail", false)?, 500);
+    assert_eq!(get(addr, "/quit", false)?, 200);
+    Ok(())
+}
+
+fn one<'a>(spans: &'a [SpanRecord], what: &str, f: impl Fn(&SpanRecord) -> bool) -> Result<&'a SpanRecord, Failed> {
+    let m: Vec<&SpanRecord> = spans.iter().filter(|s| f(s)).collect();
+    match m.as_slice() {
+        [s] => Ok(s),
+        _ => Err(format!("expected one {what}, found {}; spans: {:#?}", m.len(), spans.iter().map(|s| (&s.name, &s.span_id, &s.parent_span_id)).collect::<Vec<_>>()).into()),
+    }
+}
+
+fn check_spans(spans: &[SpanRecord], exe_name: &str) -> Result<(), Failed> {
+    let server = one(spans, "GET /items/{id}", |s| s.name == "GET /items/{id}")?;
+    assert_eq!(server.kind, SpanKind::Server);
+    assert_eq!(server.trace_id, TRACE, "traceparent from the request headers");
+    assert_eq!(server.parent_span_id, PARENT);
+    assert_eq!(server.scope_name, "weft/net/http");
+    assert_eq!(server.service_name, exe_name);
+    assert_eq!(server.attr_str("http.request.method"), Some("GET"));
+    assert_eq!(server.attr_str("http.route"), Some("/items/{id}"));
+    assert_eq!(server.attr_str("url.path"), Some("/items/1"));
+    assert_eq!(server.attr_str("url.query"), Some("color=REDACTED"));
+    assert_eq!(server.attr_str("url.scheme"), Some("http"));
+    assert_eq!(server.attr_str("server.address"), Some("127.0.0.1"));
+    assert_eq!(server.attr_str("network.protocol.version"), Some("1.1"));
+    assert_eq!(server.attr_str("user_agent.original"), Some("weft-ebpf-test"));
+    assert_eq!(server.attr_str("client.address"), Some("127.0.0.1"));
+    assert_eq!(server.attr_int("http.response.status_code"), Some(200));
+    assert!(!server.is_error());
+
+    let q = one(spans, "the SELECT under the request", |s| s.parent_span_id == server.span_id && s.scope_name == "weft/database/sql")?;
+    assert_eq!(q.name, "SELECT ebpf_items");
+    assert_eq!(q.kind, SpanKind::Client);
+    assert_eq!(q.trace_id, TRACE);
+    assert_eq!(q.attr_str("db.system.name"), Some("mysql"));
+    assert_eq!(q.attr_str("db.operation.name"), Some("SELECT"));
+    assert_eq!(q.attr_str("db.collection.name"), Some("ebpf_items"));
+    assert_eq!(q.attr_str("db.query.text"), Some("SELECT name FROM ebpf_items WHERE id = ?"));
+    let dsn = std::env::var("MYSQL_DSN").unwrap();
+    let db = dsn.rsplit('/').next().unwrap().split('?').next().unwrap();
+    assert_eq!(q.attr_str("db.namespace"), Some(db));
+    assert!(q.attr_int("server.port").is_some());
+    assert!(q.start_unix_nano >= server.start_unix_nano && q.end_unix_nano <= server.end_unix_nano);
+
+    let c = one(spans, "the ctx-less client call from the child goroutine", |s| {
+        s.parent_span_id == server.span_id && s.scope_name == "weft/net/http"
+    })?;
+    assert_eq!(c.name, "GET");
+    assert_eq!(c.kind, SpanKind::Client);
+    assert_eq!(c.trace_id, TRACE);
+    assert!(c.attr_str("url.full").is_some_and(|u| u.starts_with("http://127.0.0.1:") && u.ends_with("/ping")), "{:?}", c.attr_str("url.full"));
+    assert_eq!(c.attr_int("http.response.status_code"), Some(200));
+
+    // The /ping it called: its own trace (the eBPF path does not write traceparent into the request).
+    one(spans, "GET /ping", |s| s.name == "GET /ping" && s.kind == SpanKind::Server)?;
+
+    let count = one(spans, "GET /count", |s| s.name == "GET /count")?;
+    let stmt = one(spans, "the prepared-statement query", |s| s.parent_span_id == count.span_id)?;
+    assert_eq!(stmt.name, "SELECT ebpf_items");
+    assert_eq!(stmt.attr_str("db.query.text"), Some("SELECT COUNT(*) FROM ebpf_items WHERE id > ?"));
+
+    let fail = one(spans, "GET /fail", |s| s.name == "GET /fail")?;
+    assert_eq!(fail.attr_int("http.response.status_code"), Some(500));
+    assert!(fail.is_error());
+    assert_eq!(fail.attr_str("error.type"), Some("500"));
+
+    let ins = one(spans, "the startup INSERT", |s| s.name == "INSERT ebpf_items")?;
+    assert!(ins.is_root());
+    Ok(())
+}
+
+fn receiver() -> Result<Receiver, Failed> {
+    let r = Receiver::start("127.0.0.1:0").map_err(|e| format!("{e:#}"))?;
+    // SAFETY (edition 2021: safe): the tests run one at a time; the exporter reads these when a session starts.
+    std::env::set_var("OTEL_EXPORTER_OTLP_ENDPOINT", r.endpoint());
+    std::env::remove_var("OTEL_SERVICE_NAME");
+    Ok(r)
+}
+
+fn wait_spans(r: &Receiver) -> Vec<SpanRecord> {
+    // Everything was flushed before the command returned; allow the receiver a moment.
+    let t = Instant::now();
+    let mut last = 0;
+    loop {
+        let n = r.spans().len();
+        if (n > 0 && n == last) || t.elapsed() > Duration::from_secs(5) {
+            return r.spans();
+        }
+        last = n;
+        std::thread::sleep(Duration::from_millis(300));
+    }
+}
+
+fn run_variant(v: Variant) -> Result<(), Failed> {
+    let bin = fixture::build(v)?;
+    let r = receiver()?;
+    let dir = tempfile::tempdir()?;
+    let addr_file = dir.path().join("addr");
+    std::env::set_var("ADDR_FILE", &addr_file);
+    let args = vec![bin.clone().into_os_string()];
+    let cmd = std::thread::spawn(move || weft_bpf::run_cmd(args));
+    let addr = wait_addr(&addr_file)?;
+    drive(&addr)?;
+    let code = cmd.join().map_err(|_| "weft run panicked")?.map_err(|e| format!("{e:#}"))?;
+    assert_eq!(code, 0, "weft run exits with the program's status");
+    check_spans(&wait_spans(&r), "server")
+}
+
+fn attach_running() -> Result<(), Failed> {
+    let bin = fixture::build(Variant::Normal)?;
+    let r = receiver()?;
+    let dir = tempfile::tempdir()?;
+    let addr_file = dir.path().join("addr");
+    let mut child = std::process::Command::new(&bin).env("ADDR_FILE", &addr_file).stdout(std::process::Stdio::null()).spawn()?;
+    let addr = wait_addr(&addr_file)?;
+    let pid = child.id();
+    let cmd = std::thread::spawn(move || weft_bpf::attach_cmd(pid));
+    // Attaching takes a moment; requests before that are simply not traced.
+    let t = Instant::now();
+    while r.spans().iter().all(|s| s.name != "GET /ping") && t.elapsed() < Duration::from_secs(20) {
+        get(&addr, "/ping", false)?;
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    drive(&addr)?;
+    child.wait()?;
+    let code = cmd.join().map_err(|_| "weft attach panicked")?.map_err(|e| format!("{e:#}"))?;
+    assert_eq!(code, 0, "weft attach exits 0 when the process exits");
+    let spans = wait_spans(&r);
+    let server = one(&spans, "GET /items/{id}", |s| s.name == "GET /items/{id}")?;
+    assert_eq!(server.trace_id, TRACE);
+    assert!(spans.iter().any(|s| s.parent_span_id == server.span_id && s.name == "SELECT ebpf_items"));
+    Ok(())
+}
+
+fn errors() -> Result<(), Failed> {
+    let err = weft_bpf::attach_cmd(u32::MAX - 1).unwrap_err().to_string();
+    assert!(err.contains("no process with pid"), "{err}");
+    let err = weft_bpf::run_cmd(vec!["/bin/true".into()]).unwrap_err().to_string();
+    assert!(err.contains("is not a Go program"), "{err}");
+    let err = weft_bpf::run_cmd(vec!["definitely-not-a-program-weft".into()]).unwrap_err().to_string();
+    assert!(err.contains("not found"), "{err}");
+    Ok(())
+}
+
+fn main() {
+    let mut args = Arguments::from_args();
+    args.test_threads = Some(1); // each test forks, attaches probes and owns OTEL_* variables
+    let mut missing = weft_bpf::prereq::missing();
+    missing.extend(fixture::have_go());
+    if std::env::var_os("MYSQL_DSN").is_none() {
+        missing.push("MYSQL_DSN (start MariaDB: tests/services/mariadb.sh start; eval \"$(tests/services/mariadb.sh env)\")".into());
+    }
+    let skip = !missing.is_empty();
+    if skip {
+        println!("SKIPPED eBPF end-to-end tests; this machine lacks:");
+        for m in &missing {
+            println!("  - {m}");
+        }
+    }
+    let prereq_missing = !weft_bpf::prereq::missing().is_empty();
+    let mut trials: Vec<Trial> = Variant::ALL
+        .iter()
+        .map(|&v| Trial::test(format!("run_ebpf_{}", v.name()), move || run_variant(v)).with_ignored_flag(skip))
+        .collect();
+    trials.push(Trial::test("attach_pid", attach_running).with_ignored_flag(skip));
+    trials.push(Trial::test("clear_errors", errors).with_ignored_flag(prereq_missing));
+    libtest_mimic::run(&args, trials).exit();
+}
