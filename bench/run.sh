@@ -36,7 +36,8 @@ quick=${BENCH_QUICK:-}
 only=${BENCH_ONLY:-load micro build shim}
 rounds=${BENCH_ROUNDS:-$([[ -n $quick ]] && echo 1 || echo 3)}
 duration=${BENCH_DURATION:-$([[ -n $quick ]] && echo 2 || echo 5)}
-orchestrion_version=v1.15.0
+orchestrion_version=v1.6.0
+ddtrace_version=v2.5.0
 otelc_version=v1.1.0
 large_module=github.com/prometheus/node_exporter
 large_version=v1.12.1
@@ -84,6 +85,9 @@ if [[ -z $weft ]]; then
   weft=${CARGO_TARGET_DIR:-$root/target}/release/weft
 fi
 [[ -x $weft ]] || die "no weft binary at $weft"
+# A private copy: other builds may replace target/release/weft mid-run.
+cp "$weft" "$work/tools/weft"
+weft=$work/tools/weft
 
 say "building the harness and the sink"
 (cd "$bench" && go build -o "$work/tools/" ./cmd/harness ./cmd/sink)
@@ -108,15 +112,37 @@ build_variants() {
     go build -o "$bin/otelsdk/" ./apps/shopotel/frontend ./apps/shopotel/inventory)
   variants+=(otelsdk)
 
-  say "orchestrion $orchestrion_version (module proxy)"
+  say "orchestrion $orchestrion_version with dd-trace-go $ddtrace_version (module proxy)"
+  # Newer pairs are refused here: orchestrion v1.15.0 pins dd-trace-go
+  # v2.12.0, which the proxy answers with 403 "This module version is not
+  # available". The checksum database has no entry for orchestrion v1.6.0
+  # (404 through the proxy), so this one step runs with GOSUMDB=off, in a
+  # temporary copy of the programs. The first run compiles dd-trace-go and
+  # all its integrations (about 10 minutes here); later runs hit GOCACHE.
   local log=$work/logs/orchestrion.log
-  if GOBIN=$work/tools GOFLAGS=-mod=mod go install "github.com/DataDog/orchestrion@$orchestrion_version" >"$log" 2>&1 &&
-    mkdir -p "$work/orch/hello" && cp "$bench/apps/hello/main.go" "$work/orch/hello/" &&
-    (cd "$work/orch/hello" && go mod init example.com/hello && "$work/tools/orchestrion" pin &&
-      "$work/tools/orchestrion" go build -o "$bin/orchestrion/hello" .) >>"$log" 2>&1 &&
-    cp -r "$root/examples" "$work/orch/examples" &&
-    (cd "$work/orch/examples" && "$work/tools/orchestrion" pin &&
-      "$work/tools/orchestrion" go build -o "$bin/orchestrion/" ./shop/frontend ./shop/inventory) >>"$log" 2>&1; then
+  orch_build() { # DIR OUT PKG…
+    local dir=$1 out=$2
+    shift 2
+    (cd "$dir" || exit 1
+    [[ -f go.mod ]] || go mod init example.com/hello || exit 1
+    cat >orchestrion.tool.go <<'TOOL'
+//go:build tools
+
+// What `orchestrion pin` writes: the integrations to weave.
+package tools
+
+import (
+	_ "github.com/DataDog/dd-trace-go/orchestrion/all/v2"
+	_ "github.com/DataDog/orchestrion"
+)
+TOOL
+    GOSUMDB=off GOFLAGS=-mod=mod go get "github.com/DataDog/orchestrion@$orchestrion_version" \
+      "github.com/DataDog/dd-trace-go/orchestrion/all/v2@$ddtrace_version" &&
+      GOSUMDB=off GOFLAGS=-mod=mod go run github.com/DataDog/orchestrion go build -o "$out" "$@")
+  }
+  mkdir -p "$work/orch/hello" && cp "$bench/apps/hello/main.go" "$work/orch/hello/" && cp -r "$root/examples" "$work/orch/examples"
+  if orch_build "$work/orch/hello" "$bin/orchestrion/hello" . >"$log" 2>&1 &&
+    orch_build "$work/orch/examples" "$bin/orchestrion/" ./shop/frontend ./shop/inventory >>"$log" 2>&1; then
     variants+=(orchestrion)
     status[orchestrion]=ok
   else
@@ -257,7 +283,7 @@ cat >"$results/meta.json" <<EOF
     "go.opentelemetry.io/otel/sdk": "$(modver go.opentelemetry.io/otel/sdk)",
     "otelhttp": "$(modver go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp)",
     "XSAM/otelsql": "$(modver github.com/XSAM/otelsql)",
-    "orchestrion": "$orchestrion_version",
+    "orchestrion": "$orchestrion_version (dd-trace-go $ddtrace_version)",
     "otelc": "$otelc_version",
     "$large_module": "$large_version",
     "wrk": "$(wrk -v 2>&1 | head -1 | cut -d' ' -f2)"

@@ -202,7 +202,7 @@ func runtimeSection(body, r *report, lr LoadResult, meta Meta) {
 		}
 	}
 	if lr.Scenario == "shop" {
-		body.p("* CPU and RSS are frontend + inventory together; MariaDB is not counted. One checkout makes 5 spans with weft (frontend server, its SQL query and HTTP client call, inventory server and its SQL query); the hand-instrumented SDK variant's count differs where otelsql records extra spans (rows, connection).")
+		body.p("* CPU and RSS are frontend + inventory together; MariaDB is not counted. One checkout makes 5 spans with weft (frontend server, its SQL query and HTTP client call, inventory server and its SQL query); otelsql is configured to make the same 5 (one span per query, no rows/connection/prepare spans); orchestrion's dd-trace-go makes more by default.")
 	}
 	body.p("")
 

@@ -71,7 +71,12 @@ func OpenDB(ctx context.Context, dsn string) (*sql.DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("MYSQL_DSN is not a valid DSN: %w", err)
 	}
-	db, err := otelsql.Open("mysql", dsn, otelsql.WithAttributes(semconv.DBSystemMySQL))
+	db, err := otelsql.Open("mysql", dsn, otelsql.WithAttributes(semconv.DBSystemMySQL),
+		// One span per query, as weft makes. The driver answers a query
+		// with arguments by asking for a prepared statement, so the
+		// statement's span is the query's: no conn-query (the skipped
+		// attempt), rows, reset-session, prepare or connect spans.
+		otelsql.WithSpanOptions(otelsql.SpanOptions{OmitRows: true, OmitConnQuery: true, OmitConnResetSession: true, OmitConnPrepare: true, OmitConnectorConnect: true}))
 	if err != nil {
 		return nil, err
 	}
