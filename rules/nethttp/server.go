@@ -14,6 +14,7 @@ type weftServerState struct {
 	span unsafe.Pointer
 	req  *Request
 	rw   ResponseWriter
+	prev unsafe.Pointer // the goroutine's context before this request
 }
 
 func weftServerBefore(_ *serverHandler, rw *ResponseWriter, req **Request) (st weftServerState, ok bool) {
@@ -24,15 +25,17 @@ func weftServerBefore(_ *serverHandler, rw *ResponseWriter, req **Request) (st w
 	}
 	method, original := weftMethod(r.Method)
 	ctx := weftExtract(r.Context(), r.Header)
-	ctx, span := weftStartSpan(ctx, "weft/net/http", method, 2)
+	ctx, span := weftStartSpan(&weftRouteBox{Context: ctx}, "weft/net/http", method, 2)
 	if ctx == nil {
 		return st, false
 	}
 	r = r.WithContext(ctx)
 	*req = r
-	st = weftServerState{span: span, req: r, rw: *rw}
+	// The request's context is the goroutine's until the handler returns,
+	// so calls made without ctx (and goroutines started) join the trace.
+	st = weftServerState{span: span, req: r, rw: *rw, prev: weftEnter(ctx)}
 	if span == nil {
-		return st, false
+		return st, true // unsampled: still propagated, nothing recorded
 	}
 	weftSetString(span, "http.request.method", method)
 	if original != "" {
@@ -74,8 +77,12 @@ func weftServerBefore(_ *serverHandler, rw *ResponseWriter, req **Request) (st w
 
 func weftServerAfter(st weftServerState) {
 	defer func() { _ = recover() }()
+	defer weftLeave(st.prev)
+	if st.span == nil {
+		return
+	}
 	defer weftEnd(st.span)
-	if route := weftRoute(st.req); route != "" {
+	if route := weftServerRoute(st.req); route != "" {
 		method, _ := weftMethod(st.req.Method)
 		weftSetString(st.span, "http.route", route)
 		weftSetName(st.span, method+" "+route)

@@ -138,11 +138,16 @@ pub fn plan(root: &Path, real_go: &Path, rules: &RuleSet, info: &SdkInfo, strs: 
             marked.insert(l.path.clone(), (l.clone(), ids));
         }
     }
+    // Companion rules (the runtime's) come only with others.
+    let companion_only = |ids: &Vec<String>| ids.iter().all(|id| rules.rules.iter().any(|r| &r.id == id && r.companion));
+    if marked.values().all(|(_, ids)| companion_only(ids)) {
+        marked.clear();
+    }
     // Programs linking a marked package get the runtime and a manifest.
     let mut links: BTreeMap<String, (String, Vec<&str>)> = BTreeMap::new(); // dir -> (name, marked deps)
     for l in pkgs.iter().filter(|l| !l.dep_only && l.name == "main") {
         let used: Vec<&str> = l.deps.iter().filter(|d| marked.contains_key(*d)).map(String::as_str).collect();
-        if used.is_empty() {
+        if used.iter().all(|p| companion_only(&marked[*p].1)) {
             continue;
         }
         // A test binary (`p.test`) gets them through the package under test.

@@ -31,9 +31,9 @@ pub struct Woven {
 }
 
 impl Woven {
-    /// Whether anything was woven.
+    /// Whether anything was woven (or a fallback file added).
     pub fn applied(&self) -> bool {
-        !self.rules.is_empty()
+        !self.rules.is_empty() || !self.added.is_empty()
     }
 }
 
@@ -48,8 +48,15 @@ pub fn weave(
 ) -> Result<Woven> {
     let mut warnings = Vec::new();
     let mut chosen: Vec<&Rule> = Vec::new();
+    let mut failed: Vec<&Rule> = Vec::new();
+    // A version mismatch is worth a line only when no rule for the package
+    // fits (version-specific variants of one rule are expected to miss).
+    let any_fits = rules.for_package(pkg).any(|r| r.matches_version(version));
     for r in rules.for_package(pkg) {
         if !r.matches_version(version) {
+            if any_fits {
+                continue;
+            }
             warnings.push(format!(
                 "weft: rule {} wants {} {}, found {}; not instrumented",
                 r.id,
@@ -59,6 +66,7 @@ pub fn weave(
             ));
         } else if let Err(e) = imports_fit(r, allowed) {
             warnings.push(format!("weft: rule {}: {e}; not instrumented", r.id));
+            failed.push(r);
         } else {
             chosen.push(r);
         }
@@ -67,7 +75,9 @@ pub fn weave(
     // A rule applies whole or not at all: drop incomplete ones and retry.
     loop {
         if chosen.is_empty() {
-            return Ok(Woven { warnings, ..Default::default() });
+            let mut woven = Woven { warnings, ..Default::default() };
+            add_fallbacks(&mut woven, &failed);
+            return Ok(woven);
         }
         let Some(attempt) = try_weave(&chosen, sources)? else {
             return Ok(Woven { syntax_error: true, ..Default::default() });
@@ -76,12 +86,14 @@ pub fn weave(
         if incomplete.is_empty() {
             woven.warnings.splice(0..0, warnings);
             add_files(&mut woven, &chosen, sources, has_context)?;
+            add_fallbacks(&mut woven, &failed);
             return Ok(woven);
         }
         for (id, why) in &incomplete {
             warnings.push(format!("weft: rule {id}: {pkg}: {why}; not instrumented"));
         }
         warnings.extend(woven.warnings);
+        failed.extend(chosen.iter().filter(|r| incomplete.iter().any(|(id, _)| *id == r.id)));
         chosen.retain(|r| !incomplete.iter().any(|(id, _)| *id == r.id));
     }
 }
@@ -154,6 +166,15 @@ fn add_files(woven: &mut Woven, chosen: &[&Rule], sources: &[Source], has_contex
     let name = weave::package_name(&first.bytes).context("no package clause")?;
     woven.added.push(("zz_weft_api.go".to_string(), crate::hookapi::source(&name, has_context).into_bytes()));
     Ok(())
+}
+
+/// Fallback files of rules that fit the version but could not be woven.
+fn add_fallbacks(woven: &mut Woven, failed: &[&Rule]) {
+    for r in failed {
+        for (name, bytes) in &r.fallback_contents {
+            woven.added.push((format!("weft_{}_{}", sanitize(&r.id), name), bytes.clone()));
+        }
+    }
 }
 
 fn sanitize(id: &str) -> String {

@@ -32,6 +32,18 @@ pub struct Rule {
     pub functions: Vec<FuncHook>,
     #[serde(default)]
     pub struct_fields: Vec<StructField>,
+    /// Woven only into builds that other rules already instrument (the
+    /// runtime's goroutine-local context: never worth a std rebuild alone).
+    #[serde(default)]
+    pub companion: bool,
+    /// Go files added instead when the rule fits the version but cannot be
+    /// woven (a changed signature): they keep defined what other packages
+    /// link to, as no-ops.
+    #[serde(default)]
+    pub fallback_files: Vec<String>,
+    /// Filled by the loader: the fallback files' names and bytes.
+    #[serde(skip)]
+    pub fallback_contents: Vec<(String, Vec<u8>)>,
     /// Filled by the loader: the added files' names and bytes.
     #[serde(skip)]
     pub file_contents: Vec<(String, Vec<u8>)>,
@@ -171,6 +183,15 @@ fn parse_tree(files: &BTreeMap<String, Vec<u8>>, prefix: &str) -> Result<Vec<Rul
             h.update(f.as_bytes());
             h.update(content);
             rule.file_contents.push((f.clone(), content.clone()));
+        }
+        for f in &rule.fallback_files {
+            let key = format!("{dir}{f}");
+            let content = files
+                .get(&key)
+                .with_context(|| format!("{shown}: rule {:?} names fallback file {:?}, which is not beside it", rule.id, f))?;
+            h.update(f.as_bytes());
+            h.update(content);
+            rule.fallback_contents.push((f.clone(), content.clone()));
         }
         validate(&rule).with_context(|| format!("{shown}: rule {:?}", rule.id))?;
         rule.hash = hex::encode(h.finalize());

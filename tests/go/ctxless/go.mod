@@ -1,0 +1,3 @@
+module example.com/ctxless
+
+go 1.22
