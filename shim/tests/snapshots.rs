@@ -61,3 +61,8 @@ fn nethttp_client() {
 fn databasesql() {
     insta::assert_snapshot!(changed_lines("databasesql"));
 }
+
+#[test]
+fn goroutine() {
+    insta::assert_snapshot!(changed_lines("goroutine"));
+}
