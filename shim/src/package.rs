@@ -89,7 +89,7 @@ pub fn weave(
             add_fallbacks(&mut woven, &failed);
             return Ok(woven);
         }
-        for (id, why) in &incomplete {
+        for (id, why) in incomplete.iter().filter(|(_, why)| !why.is_empty()) {
             warnings.push(format!("weft: rule {id}: {pkg}: {why}; not instrumented"));
         }
         warnings.extend(woven.warnings);
@@ -121,6 +121,7 @@ fn try_weave(chosen: &[&Rule], sources: &[Source]) -> Result<Option<(Woven, Vec<
     let field_refs: Vec<&StructField> = fields.iter().map(|(_, f)| *f).collect();
     let mut woven = Woven::default();
     let mut applied = BTreeSet::new();
+    let mut mismatched = BTreeSet::new();
     let mut fields_added = BTreeSet::new();
     for (idx, src) in sources.iter().enumerate() {
         let res = weave::weave_file(&src.bytes, &src.path, &hooks, &field_refs);
@@ -129,6 +130,7 @@ fn try_weave(chosen: &[&Rule], sources: &[Source]) -> Result<Option<(Woven, Vec<
         }
         woven.warnings.extend(res.warnings);
         applied.extend(res.applied);
+        mismatched.extend(res.mismatched);
         fields_added.extend(res.fields_added);
         if let Some(out) = res.output {
             woven.rewritten.push((idx, out));
@@ -136,15 +138,20 @@ fn try_weave(chosen: &[&Rule], sources: &[Source]) -> Result<Option<(Woven, Vec<
     }
     let mut incomplete = Vec::new();
     for r in chosen {
+        let ours = |i: &usize, h: &HookRef| h.rule_id == r.id && !applied.contains(i);
+        let changed = hooks.iter().enumerate().any(|(i, h)| ours(&i, h) && mismatched.contains(&i));
         let missing: Vec<&str> = hooks
             .iter()
             .enumerate()
-            .filter(|(i, h)| h.rule_id == r.id && !applied.contains(i))
+            .filter(|(i, h)| ours(i, h) && !mismatched.contains(i))
             .map(|(_, h)| h.hook.func.as_str())
             .collect();
         let missing_field = fields.iter().enumerate().any(|(i, (id, _))| *id == r.id && !fields_added.contains(&i));
-        if !missing.is_empty() {
-            incomplete.push((r.id.clone(), format!("functions not found or changed: {}", missing.join(", "))));
+        if changed && missing.is_empty() {
+            // Already said, one line per changed function.
+            incomplete.push((r.id.clone(), String::new()));
+        } else if !missing.is_empty() {
+            incomplete.push((r.id.clone(), format!("functions not found: {}", missing.join(", "))));
         } else if missing_field {
             incomplete.push((r.id.clone(), "a struct it extends was not found".to_string()));
         } else {

@@ -150,6 +150,8 @@ pub struct FileResult {
     pub fields_added: Vec<usize>,
     /// One line per hook whose function was found but did not fit.
     pub warnings: Vec<String>,
+    /// Indexes of those hooks.
+    pub mismatched: Vec<usize>,
     /// tree-sitter found a syntax error: nothing was rewritten.
     pub syntax_error: bool,
 }
@@ -235,10 +237,13 @@ fn weave_func(decl: Node, src: &[u8], hooks: &[HookRef], edits: &mut Vec<Edit>, 
         let h = &hooks[i];
         match parse_signature(&h.hook.signature) {
             Ok(want) if want == found => fitting.push(i),
-            Ok(want) => res.warnings.push(format!(
-                "weft: rule {}: {} has signature {} but the rule expects {}; not instrumented",
-                h.rule_id, qual, found, want
-            )),
+            Ok(want) => {
+                res.mismatched.push(i);
+                res.warnings.push(format!(
+                    "weft: rule {}: {} has signature {} but the rule expects {}; not instrumented",
+                    h.rule_id, qual, found, want
+                ))
+            }
             Err(e) => res.warnings.push(format!("weft: rule {}: bad signature: {e}", h.rule_id)),
         }
     }

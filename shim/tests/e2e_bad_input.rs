@@ -97,3 +97,47 @@ fn a_panicking_handler_still_panics_with_the_users_lines() {
     let spans = rx.wait_for(|s| s.iter().any(|x| x.name == "GET /hello/{name}"), std::time::Duration::from_secs(10));
     assert!(spans.iter().any(|x| x.name == "GET /hello/{name}"));
 }
+
+#[test]
+fn a_rule_whose_signature_changed_is_skipped_with_one_warning() {
+    let tmp = tempfile::tempdir().unwrap();
+    let bin = tmp.path().join("lockme");
+    let out = run_ok(
+        weft_go(&go_dir("lockme"), &["build", "-o", bin.to_str().unwrap(), "."])
+            .env("WEFT_RULES", repo().join("tests/rules/mismatch")),
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    let warnings: Vec<&str> = err.lines().filter(|l| l.starts_with("weft:")).collect();
+    assert_eq!(warnings.len(), 1, "{err}");
+    assert!(
+        warnings[0].contains("test.mismatch") && warnings[0].contains("Hello") && warnings[0].contains("func(string) string"),
+        "{err}"
+    );
+    let run = run_ok(Command::new(&bin).arg("world"));
+    assert_eq!(String::from_utf8_lossy(&run.stdout), "hello world\n", "uninstrumented, unchanged");
+}
+
+#[test]
+fn concurrent_weft_runs_share_one_sdk_safely() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cache = tmp.path().join("cache");
+    let children: Vec<_> = (0..3)
+        .map(|i| {
+            let out = tmp.path().join(format!("plain{i}"));
+            weft_go(&go_dir("plain"), &["build", "-o", out.to_str().unwrap(), "."])
+                .env("WEFT_CACHE", &cache)
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for c in children {
+        let out = c.wait_with_output().unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    }
+    let sdks: Vec<_> = std::fs::read_dir(cache.join("sdk")).unwrap().map(|e| e.unwrap().file_name()).collect();
+    assert_eq!(sdks.len(), 1, "one SDK, no temp dirs left: {sdks:?}");
+    for i in 0..3 {
+        assert_eq!(sha256(&tmp.path().join(format!("plain{i}"))), sha256(&tmp.path().join("plain0")));
+    }
+}

@@ -1,0 +1,3 @@
+package greet
+
+func weftHelloBefore(name *string, n *int) {}
