@@ -32,7 +32,7 @@ func StartSpan(ctx context.Context, scope, name string, kind int) (rctx context.
 			rctx, span = orBackground(ctx), nil
 		}
 	}()
-	c, s := st.tracer.Start(withGoroutineParent(ctx), scope, name, kind)
+	c, s := st.tracer.StartFrom(ctx, parentOf(ctx), scope, name, kind)
 	return c, unsafe.Pointer(s)
 }
 

@@ -65,18 +65,6 @@ func parentOf(ctx context.Context) *trace.SpanContext {
 	return nil
 }
 
-// withGoroutineParent returns ctx, carrying the goroutine's current span
-// context when ctx has none. The caller's ctx (values, deadline) is kept.
-func withGoroutineParent(ctx context.Context) context.Context {
-	if trace.FromContext(ctx) != nil {
-		return ctx
-	}
-	if c := (*current)(goroutineCtx()); c != nil && c.sc != nil {
-		return trace.WithSpanContext(ctx, c.sc)
-	}
-	return ctx
-}
-
 // TraceIDs returns the hex trace and span ids of the span in ctx, else of
 // the goroutine's current span; empty strings when there is none.
 //

@@ -46,10 +46,17 @@ type Tracer struct {
 // context and the span when it is sampled, nil otherwise. Under a
 // suppressed context it returns (ctx, nil) unchanged.
 func (t *Tracer) Start(ctx context.Context, scope, name string, kind int) (context.Context, *Span) {
+	return t.StartFrom(ctx, FromContext(ctx), scope, name, kind)
+}
+
+// StartFrom is Start with the parent given (nil for a root): the returned
+// context is still a child of ctx, carrying ctx's values and deadline.
+// weft/rt uses it to parent a span on the goroutine's current span when ctx
+// carries none, without an extra context allocation.
+func (t *Tracer) StartFrom(ctx context.Context, parent *SpanContext, scope, name string, kind int) (context.Context, *Span) {
 	if ctx == nil {
 		ctx = context.Background()
 	}
-	parent := FromContext(ctx)
 	if parent != nil && parent.Suppressed {
 		return ctx, nil
 	}

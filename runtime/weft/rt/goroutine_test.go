@@ -1,0 +1,76 @@
+package rt
+
+import (
+	"context"
+	"testing"
+
+	"weft/internal/trace"
+)
+
+// These tests need accessors that really store the slot. tests/run.sh links
+// the no-op fallback (rules/goroutine/fallback.go) and they skip there; a
+// mirror whose runtime stores the slot in a variable runs them.
+func requireSlot(t *testing.T) {
+	prev := Enter(context.Background())
+	defer Leave(prev)
+	if Current() == nil {
+		t.Skip("runtime has the no-op goroutine accessors")
+	}
+}
+
+func TestGoroutineParent(t *testing.T) {
+	requireSlot(t)
+	exp, st := install(t, nil)
+	sctx, srv := StartSpan(context.Background(), "net/http", "GET /", 2)
+	prev := Enter(sctx)
+	if Current() != sctx {
+		t.Fatal("Current is not the entered ctx")
+	}
+	tid, sid := TraceIDs(nil)
+	if tid != (*trace.Span)(srv).SC.TraceID.String() || sid != (*trace.Span)(srv).SC.SpanID.String() {
+		t.Errorf("TraceIDs = %s %s", tid, sid)
+	}
+
+	// No ctx, or a ctx without a span: the goroutine's span is the parent,
+	// and the caller's ctx values are kept.
+	type key struct{}
+	vctx := context.WithValue(context.Background(), key{}, "v")
+	c1, cli := StartSpan(vctx, "net/http", "GET", 3)
+	_, cli2 := StartSpan(nil, "redis", "PING", 3)
+	if c1.Value(key{}) != "v" {
+		t.Error("caller's ctx values lost")
+	}
+	// An explicit ctx with a span wins.
+	other, root := StartSpan(context.Background(), "x", "other", 1)
+	Leave(prev)
+	_, child := StartSpan(other, "x", "child", 1)
+	if Current() != nil {
+		t.Error("Leave did not restore")
+	}
+	// A suppressed current context suppresses, returning the caller's ctx.
+	prev = Enter(Suppress(context.Background()))
+	bg := context.Background()
+	if c, sp := StartSpan(bg, "x", "y", 3); sp != nil || c != bg {
+		t.Error("span under a suppressed goroutine context")
+	}
+	Leave(prev)
+	End(cli)
+	End(cli2)
+	End(child)
+	End(root)
+	End(srv)
+	flush(t, st)
+	spans := exp.get()
+	if len(spans) != 5 {
+		t.Fatalf("%d spans", len(spans))
+	}
+	s := (*trace.Span)(srv)
+	for _, c := range []*trace.Span{(*trace.Span)(cli), (*trace.Span)(cli2)} {
+		if c.SC.TraceID != s.SC.TraceID || c.Parent != s.SC.SpanID {
+			t.Errorf("%s not a child of the goroutine's span", c.Name)
+		}
+	}
+	if ch := (*trace.Span)(child); ch.Parent != (*trace.Span)(root).SC.SpanID {
+		t.Error("explicit ctx did not win")
+	}
+}
