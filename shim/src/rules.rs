@@ -175,24 +175,24 @@ fn parse_tree(files: &BTreeMap<String, Vec<u8>>, prefix: &str) -> Result<Vec<Rul
         };
         let mut h = Sha256::new();
         h.update(bytes);
-        for f in &rule.files {
-            let key = format!("{dir}{f}");
-            let content = files
-                .get(&key)
-                .with_context(|| format!("{shown}: rule {:?} names file {:?}, which is not beside it", rule.id, f))?;
-            h.update(f.as_bytes());
-            h.update(content);
-            rule.file_contents.push((f.clone(), content.clone()));
-        }
-        for f in &rule.fallback_files {
-            let key = format!("{dir}{f}");
-            let content = files
-                .get(&key)
-                .with_context(|| format!("{shown}: rule {:?} names fallback file {:?}, which is not beside it", rule.id, f))?;
-            h.update(f.as_bytes());
-            h.update(content);
-            rule.fallback_contents.push((f.clone(), content.clone()));
-        }
+        // The Go files a rule names sit beside it; they are part of its hash.
+        let mut beside = |names: &[String]| -> Result<Vec<(String, Vec<u8>)>> {
+            names
+                .iter()
+                .map(|f| {
+                    let content = files.get(&format!("{dir}{f}")).with_context(|| {
+                        format!("{shown}: rule {:?} names file {:?}, which is not beside it", rule.id, f)
+                    })?;
+                    h.update(f.as_bytes());
+                    h.update(content);
+                    Ok((f.clone(), content.clone()))
+                })
+                .collect()
+        };
+        let file_contents = beside(&rule.files)?;
+        let fallback_contents = beside(&rule.fallback_files)?;
+        rule.file_contents = file_contents;
+        rule.fallback_contents = fallback_contents;
         validate(&rule).with_context(|| format!("{shown}: rule {:?}", rule.id))?;
         rule.hash = hex::encode(h.finalize());
         rule.origin = shown;
