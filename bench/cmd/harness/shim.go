@@ -22,6 +22,9 @@ type ShimCase struct {
 	ShimMs    []float64
 	RealCPUMs []float64 // user+system CPU of each run
 	ShimCPUMs []float64
+	// Through /usr/bin/env, the smallest exec wrapper there is: the floor
+	// for any shim that execs the compiler.
+	EnvMs, EnvCPUMs []float64
 }
 
 // ShimResult is the file `harness shim` writes.
@@ -70,19 +73,25 @@ func shimMain(args []string) error {
 		run(real, c.Args)
 		run(shim, c.Args)
 		for i := 0; i < *n; i++ {
-			first, second := real, shim
-			if i%2 == 1 {
-				first, second = shim, real
-			}
-			for _, bin := range []string{first, second} {
-				wall, cpu, err := run(bin, c.Args)
-				if err != nil {
-					return fmt.Errorf("%s %v: %w", filepath.Base(bin), c.Args, err)
-				}
-				if bin == real {
+			// Rotate the order: real, shim, env; shim, env, real; …
+			kinds := []string{"real", "shim", "env"}
+			for j := range kinds {
+				k := kinds[(i+j)%3]
+				var wall, cpu float64
+				var err error
+				switch k {
+				case "real":
+					wall, cpu, err = run(real, c.Args)
 					c.RealMs, c.RealCPUMs = append(c.RealMs, wall), append(c.RealCPUMs, cpu)
-				} else {
+				case "shim":
+					wall, cpu, err = run(shim, c.Args)
 					c.ShimMs, c.ShimCPUMs = append(c.ShimMs, wall), append(c.ShimCPUMs, cpu)
+				case "env":
+					wall, cpu, err = run("/usr/bin/env", append([]string{real}, c.Args...))
+					c.EnvMs, c.EnvCPUMs = append(c.EnvMs, wall), append(c.EnvCPUMs, cpu)
+				}
+				if err != nil {
+					return fmt.Errorf("%s %v: %w", k, c.Args, err)
 				}
 			}
 		}
@@ -98,7 +107,9 @@ func shimMain(args []string) error {
 // CPU time in milliseconds.
 func run(bin string, args []string) (wall, cpu float64, err error) {
 	cmd := exec.Command(bin, args...)
-	cmd.Args[0] = filepath.Join(filepath.Dir(bin), "compile")
+	if filepath.Base(bin) != "env" {
+		cmd.Args[0] = filepath.Join(filepath.Dir(bin), "compile")
+	}
 	start := time.Now()
 	out, err := cmd.CombinedOutput()
 	wall = float64(time.Since(start).Microseconds()) / 1000
