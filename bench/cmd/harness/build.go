@@ -74,7 +74,7 @@ func buildMain(args []string) error {
 		logf("wrapped SDK: created in %.2fs, then `weft go version` %.2fs", res.SDKCreate[r], res.SDKReady[r])
 	}
 
-	for _, spec := range targets {
+	for ti, spec := range targets {
 		name, rest, _ := strings.Cut(spec, "=")
 		dir, pkgList, _ := strings.Cut(rest, ":")
 		tg := BuildTarget{Name: name, Dir: dir, Pkgs: strings.Split(pkgList, ",")}
@@ -85,7 +85,7 @@ func buildMain(args []string) error {
 		}
 		res.Targets = append(res.Targets, tg)
 		n := roundsFor(*coldRounds, name)
-		if err := buildTarget(&res, tg, *weft, *tmp, n, *warmRounds); err != nil {
+		if err := buildTarget(&res, tg, *weft, *tmp, n, *warmRounds, ti); err != nil {
 			res.Failed[name] = err.Error()
 			logf("%s: %v", name, err)
 		}
@@ -148,7 +148,10 @@ func countPackages(tg *BuildTarget, weft string) error {
 	return nil
 }
 
-func buildTarget(res *BuildResult, tg BuildTarget, weft, tmp string, coldRounds, warmRounds int) error {
+// buildTarget times the cold and warm builds of one target. Which variant
+// goes first alternates by round, and by target (offset), so a one-round
+// run over two targets is still ABBA.
+func buildTarget(res *BuildResult, tg BuildTarget, weft, tmp string, coldRounds, warmRounds, offset int) error {
 	outDir, err := os.MkdirTemp(tmp, "weft-bench-out-")
 	if err != nil {
 		return err
@@ -170,7 +173,7 @@ func buildTarget(res *BuildResult, tg BuildTarget, weft, tmp string, coldRounds,
 	}
 	for r := 0; r < coldRounds; r++ {
 		order := []string{"plain", "weft"}
-		if r%2 == 1 {
+		if (r+offset)%2 == 1 {
 			order = []string{"weft", "plain"}
 		}
 		for _, v := range order {
