@@ -299,7 +299,7 @@ cat >"$results/meta.json" <<EOF
   "Status": $status_json
 }
 EOF
-"$harness" report -dir "$results" -out "$bench/RESULTS.md"
+"$harness" report -dir "$results" -notes "$bench/NOTES.md" -out "$bench/RESULTS.md"
 cp "$results"/* "$bench/results/"
 say "done in $(((SECONDS - start_s) / 60)) min $(((SECONDS - start_s) % 60)) s: bench/RESULTS.md"
 sed -n '/^## Headline/,/^## Targets/p' "$bench/RESULTS.md" | sed '$d'

@@ -49,6 +49,7 @@ func reportMain(args []string) error {
 	fs := flag.NewFlagSet("report", flag.ExitOnError)
 	dir := fs.String("dir", "", "results directory (what the other subcommands wrote)")
 	out := fs.String("out", "", "the markdown file to write")
+	notes := fs.String("notes", "", "a markdown file appended as is (the hand-written reading of the figures)")
 	fs.Parse(args)
 	if *dir == "" || *out == "" {
 		return errors.New("-dir and -out are needed")
@@ -109,6 +110,12 @@ func reportMain(args []string) error {
 	}
 	doc.p("")
 	doc.b.WriteString(body.b.String())
+	if *notes != "" {
+		if b, err := os.ReadFile(*notes); err == nil {
+			doc.p("")
+			doc.b.Write(b)
+		}
+	}
 	return os.WriteFile(*out, []byte(doc.b.String()), 0o644)
 }
 
