@@ -2,7 +2,7 @@
 //! wrapped SDK, with the real compiler beside it as `compile.real`.
 //!
 //! The go command and rules_go call it once per package. Unless the
-//! package carries go mode's marker file (or WEFT_WEAVE_ALL is set) and a
+//! package carries go mode's mark (or WEFT_WEAVE_ALL is set) and a
 //! rule targets it, it execs the real compiler untouched: `-V=full` too,
 //! so untouched packages share build-cache entries with plain go. Otherwise it
 //! weaves the package's files, writes them beside `-o` (a directory the
@@ -57,8 +57,8 @@ fn run(args: Vec<OsString>) -> Result<Option<Vec<OsString>>> {
     let Some(pkg) = inv.package.as_deref() else { return Ok(None) };
     // Weave only packages go mode marked (their cache keys differ from a
     // plain build's), or everything when a build system asks for it.
-    let marked = inv.files.iter().any(|f| f.ends_with(crate::gomode::MARKER_FILE));
-    if !marked && std::env::var_os("WEFT_WEAVE_ALL").is_none_or(|v| v.is_empty()) {
+    let mark = inv.mark.as_deref().and_then(crate::gcflags::parse_mark);
+    if mark.is_none() && std::env::var_os("WEFT_WEAVE_ALL").is_none_or(|v| v.is_empty()) {
         return Ok(None);
     }
     let rules = RuleSet::load()?;
@@ -73,14 +73,8 @@ fn run(args: Vec<OsString>) -> Result<Option<Vec<OsString>>> {
         sources.push(Source { path: cwd.join(path).to_string_lossy().into_owned(), bytes });
     }
     let allowed = inv.importcfg_packages();
-    // The version go mode wrote into the marker, else what the paths say.
-    let version = inv
-        .files
-        .iter()
-        .find(|f| f.ends_with(crate::gomode::MARKER_FILE))
-        .and_then(|f| std::fs::read_to_string(f).ok())
-        .and_then(|t| crate::gomode::marker_version(&t))
-        .or_else(|| inv.version());
+    // The version go mode wrote into the mark, else what the paths say.
+    let version = mark.map(|(_, v)| v.to_string()).filter(|v| !v.is_empty()).or_else(|| inv.version());
     let woven = package::weave(&rules, pkg, version.as_deref(), &sources, allowed.as_ref())?;
     for w in &woven.warnings {
         eprintln!("{w}");
@@ -163,6 +157,8 @@ pub struct Invocation {
     pub importcfg: Option<String>,
     pub trimpath: Option<String>,
     pub goversion: Option<String>,
+    /// The last `-D` value that is a weft mark.
+    pub mark: Option<String>,
     pub std: bool,
     pub files: Vec<String>,
     pub file_start: usize,
@@ -191,7 +187,7 @@ impl Invocation {
                 Some((f, v)) => (f, Some(v.to_string())),
                 None => (a, None),
             };
-            let takes = matches!(flag, "p" | "o" | "importcfg" | "trimpath" | "goversion");
+            let takes = matches!(flag, "p" | "o" | "importcfg" | "trimpath" | "goversion" | "D");
             let value = if takes && inline.is_none() {
                 i += 1;
                 strs.get(i).cloned()
@@ -204,6 +200,7 @@ impl Invocation {
                 "importcfg" => inv.importcfg = value,
                 "trimpath" => inv.trimpath = value,
                 "goversion" => inv.goversion = value,
+                "D" if value.as_deref().is_some_and(|v| v.starts_with(crate::gcflags::MARK)) => inv.mark = value,
                 "std" => inv.std = true,
                 _ => {}
             }

@@ -3,17 +3,20 @@
 //! the real root and bypass the shim) and GOTOOLCHAIN=local.
 //!
 //! For build, install, run and test it lists the packages (`go list -deps`)
-//! and adds, through `-overlay` merged with the user's own:
-//! * to every package a rule targets, a marker file naming the rule-set
-//!   and weaver hashes: the compile shim weaves only packages carrying it,
-//!   and it gives them build-cache keys of their own;
-//! * to every program that links a marked package, `import _ "weft/rt"`.
+//! and adds:
+//! * (as `-gcflags`, see gcflags.rs) to every package a rule targets, a
+//!   mark naming the hashes of its rules and of the weaver, and its version:
+//!   the compile shim weaves only marked packages, and the mark gives them
+//!   build-cache keys of their own;
+//! * (through `-overlay`, merged with the user's own) to every program that
+//!   links a marked package, `import _ "weft/rt"` and its manifest.
 //!
 //! A program no rule touches gets nothing, so it builds to the same bytes
 //! and shares the build cache with plain go. If listing fails the build
 //! goes on uninstrumented. With `--locked` (or WEFT_LOCKED=1) the woven
 //! packages are checked against weft.lock first.
 
+use crate::gcflags;
 use crate::golist::{self, Listed};
 use crate::rules::RuleSet;
 use crate::sdk::{self, SdkInfo};
@@ -26,18 +29,6 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 const LINK_FILE: &str = "zz_weft_link.go";
-
-/// The file whose presence tells the compile shim to weave a package.
-pub const MARKER_FILE: &str = "zz_weft_rules.go";
-
-/// How the marker tells the shim the package's version (module versions
-/// are not visible to the compiler, e.g. in vendored builds).
-pub const VERSION_LINE: &str = "// version ";
-
-/// The version written in a marker file, if any.
-pub fn marker_version(marker: &str) -> Option<String> {
-    marker.lines().find_map(|l| l.strip_prefix(VERSION_LINE)).map(|v| v.trim().to_string()).filter(|v| !v.is_empty())
-}
 
 /// What weft will weave into a build.
 pub struct Plan {
@@ -156,6 +147,11 @@ pub fn plan(root: &Path, real_go: &Path, rules: &RuleSet, info: &SdkInfo, strs: 
             _ => Some(l),
         };
         if let Some(h) = host.filter(|h| !h.standard && !h.dir.is_empty()) {
+            if !h.module_version.is_empty() {
+                // `go install pkg@version`: the go command refuses overlays in the module cache.
+                eprintln!("weft: {} is in the module cache; building it without instrumentation", h.path);
+                return Ok(unchanged());
+            }
             let entry = links.entry(h.dir.clone()).or_insert_with(|| (h.name.clone(), vec![]));
             entry.1.extend(used);
         }
@@ -186,28 +182,24 @@ pub fn plan(root: &Path, real_go: &Path, rules: &RuleSet, info: &SdkInfo, strs: 
         let file = stable_file(&link_dir, name, LINK_FILE, &text)?;
         replace.insert(format!("{dir}/{LINK_FILE}"), file.to_string_lossy().into());
     }
+    // The mark: woven packages get build-cache keys of their own, which
+    // change with the rules that weave them and with the weaver.
+    let user_flags = gcflags::user_flags(strs);
+    let cwd = std::env::current_dir()?;
+    let mut marks = Vec::new();
     for (l, ids) in marked.values() {
-        // The marker: woven packages get build-cache keys of their own,
-        // which change with the rules that weave them and with the weaver.
         let mut h = Sha256::new();
         h.update(info.weft_binary.as_bytes());
         for r in rules.for_package(&l.path).filter(|r| ids.contains(&r.id)) {
             h.update(r.hash.as_bytes());
         }
-        let text = format!(
-            "package {}\n\n// Woven by weft: {}.\n{}{}\n",
-            l.name,
-            hex::encode(h.finalize()),
-            VERSION_LINE,
-            version_of(l, info)
-        );
-        let file = stable_file(&link_dir, &l.name, MARKER_FILE, &text)?;
-        replace.insert(format!("{}/{MARKER_FILE}", l.dir), file.to_string_lossy().into());
+        let stamp = &hex::encode(h.finalize())[..24];
+        marks.push(gcflags::marked_flag(&user_flags, l, &cwd, &gcflags::mark(stamp, &version_of(l, info))));
     }
     let json = serde_json::to_string(&serde_json::json!({ "Replace": replace }))?;
     let overlay = link_dir.join(format!("overlay-{}.json", &hex::encode(Sha256::digest(json.as_bytes()))[..16]));
     write_if_changed(&overlay, &json)?;
-    let args = rewrite_args(strs, &p, &overlay, links.keys().next());
+    let args = rewrite_args(strs, &p, &overlay, &marks, links.keys().next());
     Ok(Plan { marked: marked.into_values().collect(), args })
 }
 
@@ -224,7 +216,7 @@ fn manifest<'a>(rules: &RuleSet, used: impl Iterator<Item = &'a (Listed, Vec<Str
 }
 
 /// A file whose path depends only on its content, named `file_name`
-/// (the compile shim recognises the marker by name).
+/// (the go command compiles it under that name).
 fn stable_file(dir: &Path, pkg: &str, file_name: &str, text: &str) -> Result<PathBuf> {
     let h = hex::encode(Sha256::digest(text.as_bytes()));
     let path = dir.join(&h[..16]).join(pkg).join(file_name);
@@ -234,7 +226,7 @@ fn stable_file(dir: &Path, pkg: &str, file_name: &str, text: &str) -> Result<Pat
 
 /// The command line with our overlay replacing the user's (it holds
 /// theirs); `go run main.go` style file lists name our link file too.
-fn rewrite_args(strs: &[String], p: &golist::Parsed, overlay: &Path, link_dir: Option<&String>) -> Vec<String> {
+fn rewrite_args(strs: &[String], p: &golist::Parsed, overlay: &Path, marks: &[String], link_dir: Option<&String>) -> Vec<String> {
     let skip: BTreeSet<usize> =
         p.flags.iter().filter(|f| f.1 == "overlay").flat_map(|f| [Some(f.0), f.3]).flatten().collect();
     let last_file = p.pkgs.iter().copied().filter(|&i| strs[i].ends_with(".go")).last();
@@ -244,11 +236,17 @@ fn rewrite_args(strs: &[String], p: &golist::Parsed, overlay: &Path, link_dir: O
         _ => 0,
     };
     let overlay_arg = format!("-overlay={}", overlay.display());
+    // The marks go after every user flag (the last matching -gcflags wins),
+    // right before the first package.
+    let first_pkg = p.pkgs.first().copied().unwrap_or(strs.len());
     let mut out = vec![strs[0].clone()];
     if after_c == 0 {
         out.push(overlay_arg.clone());
     }
     for (i, a) in strs.iter().enumerate().skip(1) {
+        if i == first_pkg {
+            out.extend(marks.iter().cloned());
+        }
         if skip.contains(&i) {
             continue;
         }
@@ -261,6 +259,9 @@ fn rewrite_args(strs: &[String], p: &golist::Parsed, overlay: &Path, link_dir: O
                 out.push(format!("{dir}/{LINK_FILE}"));
             }
         }
+    }
+    if first_pkg >= strs.len() {
+        out.extend(marks.iter().cloned());
     }
     out
 }

@@ -6,6 +6,7 @@
 //! * [`receiver`] the built-in OTLP receiver and trace printer.
 pub mod cli;
 pub mod compile;
+pub mod gcflags;
 pub mod embedded {
     //! The runtime and rules, embedded at build time (see build.rs).
     include!(concat!(env!("OUT_DIR"), "/embedded.rs"));
