@@ -67,7 +67,7 @@ fn check(label: &str, bin: &Path, tmp: &Path) {
         "check \"\" SERVING\ncheck \"missing\" NotFound\ncheck \"boom\" Internal\nwatch 2\nchat 3\n"
     );
     // The client flushed at exit; wait for the server's five spans.
-    let spans = rx.wait_for(
+    rx.wait_for(
         |s| s.iter().filter(|x| x.kind == SpanKind::Server && x.attr_str("rpc.system") == Some("grpc")).count() >= 5,
         Duration::from_secs(30),
     );

@@ -1,0 +1,53 @@
+// Log correlation for package log: woven into package log, around
+// (*Logger).output, which every Print*, Fatal*, Panic* and Output call
+// passes. Inside a span the line gets " trace_id=… span_id=…" before its
+// newline; outside a span it is unchanged.
+
+package log
+
+import (
+	"time"
+	_ "unsafe"
+)
+
+// weftLogIDs is weft/rt.TraceIDs. Package log does not import context, so
+// the generated API lacks it; the parameter is spelled with
+// context.Context's method set (same layout). nil: the goroutine's span.
+//
+//go:linkname weftLogIDs weft/rt.TraceIDs
+func weftLogIDs(ctx interface {
+	Deadline() (time.Time, bool)
+	Done() <-chan struct{}
+	Err() error
+	Value(key interface{}) interface{}
+}) (traceID, spanID string)
+
+func weftOutputBefore(_ **Logger, pc *uintptr, _ *int, appendOutput *func([]byte) []byte) (struct{}, bool) {
+	defer func() { _ = recover() }()
+	// A pc comes only from log/slog's default handler, whose record
+	// carries the ids already (rules/slog).
+	if *pc != 0 || *appendOutput == nil {
+		return struct{}{}, false
+	}
+	tid, sid := weftLogIDs(nil)
+	if tid == "" {
+		return struct{}{}, false
+	}
+	inner := *appendOutput
+	*appendOutput = func(b []byte) []byte {
+		b = inner(b)
+		nl := len(b) > 0 && b[len(b)-1] == '\n'
+		if nl {
+			b = b[:len(b)-1]
+		}
+		b = append(b, " trace_id="...)
+		b = append(b, tid...)
+		b = append(b, " span_id="...)
+		b = append(b, sid...)
+		if nl {
+			b = append(b, '\n')
+		}
+		return b
+	}
+	return struct{}{}, false
+}

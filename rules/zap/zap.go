@@ -1,0 +1,39 @@
+// Log correlation for zap: woven into package zapcore, around
+// (*CheckedEntry).Write, which every Logger and SugaredLogger call that
+// passes its level ends in. zap calls carry no ctx: the ids are those of
+// the goroutine's current span.
+
+package zapcore
+
+import (
+	"time"
+	_ "unsafe"
+)
+
+// weftZapIDs is weft/rt.TraceIDs. zapcore does not import context, so the
+// generated API lacks it; the parameter is spelled with context.Context's
+// method set (same layout). nil: the goroutine's span.
+//
+//go:linkname weftZapIDs weft/rt.TraceIDs
+func weftZapIDs(ctx interface {
+	Deadline() (time.Time, bool)
+	Done() <-chan struct{}
+	Err() error
+	Value(key interface{}) interface{}
+}) (traceID, spanID string)
+
+func weftWriteBefore(ce **CheckedEntry, fields *[]Field) (struct{}, bool) {
+	defer func() { _ = recover() }()
+	if *ce == nil {
+		return struct{}{}, false
+	}
+	tid, sid := weftZapIDs(nil)
+	if tid == "" {
+		return struct{}{}, false
+	}
+	f := *fields
+	*fields = append(f[:len(f):len(f)],
+		Field{Key: "trace_id", Type: StringType, String: tid},
+		Field{Key: "span_id", Type: StringType, String: sid})
+	return struct{}{}, false
+}

@@ -1,0 +1,57 @@
+// A net/http server that logs with every logger weft correlates, for
+// weft's end-to-end tests: once at start (outside any span), and in the
+// handler of GET /log (inside the request's server span). It builds
+// against the oldest and the newest logrus, zap and zerolog weft supports.
+//
+//	logs ADDR
+package main
+
+import (
+	"context"
+	"fmt"
+	"log"
+	"log/slog"
+	"net/http"
+	"os"
+
+	"github.com/rs/zerolog"
+	"github.com/sirupsen/logrus"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
+)
+
+func main() {
+	log.SetFlags(0)
+	log.SetOutput(os.Stdout)
+	noTime := &slog.HandlerOptions{ReplaceAttr: func(_ []string, a slog.Attr) slog.Attr {
+		if a.Key == slog.TimeKey {
+			return slog.Attr{}
+		}
+		return a
+	}}
+	text := slog.New(slog.NewTextHandler(os.Stdout, noTime))
+	jsonl := slog.New(slog.NewJSONHandler(os.Stdout, noTime))
+	lr := logrus.New()
+	lr.SetOutput(os.Stdout)
+	lr.SetFormatter(&logrus.JSONFormatter{DisableTimestamp: true})
+	enc := zapcore.NewJSONEncoder(zapcore.EncoderConfig{MessageKey: "msg", LevelKey: "level", EncodeLevel: zapcore.LowercaseLevelEncoder})
+	zl := zap.New(zapcore.NewCore(enc, zapcore.AddSync(os.Stdout), zapcore.DebugLevel))
+	zr := zerolog.New(os.Stdout)
+
+	emit := func(ctx context.Context, where string) {
+		log.Printf("std %s", where)
+		slog.InfoContext(ctx, "slog-default "+where)
+		text.InfoContext(ctx, "slog-text "+where, "k", 1)
+		jsonl.LogAttrs(ctx, slog.LevelInfo, "slog-json "+where, slog.Int("k", 1))
+		lr.WithField("k", 1).Info("logrus " + where)
+		zl.Info("zap "+where, zap.Int("k", 1))
+		zl.Sugar().Infow("zap-sugar "+where, "k", 1)
+		zr.Info().Int("k", 1).Msg("zerolog " + where)
+	}
+	emit(context.Background(), "outside")
+	http.HandleFunc("/log", func(w http.ResponseWriter, r *http.Request) {
+		emit(r.Context(), "inside")
+		fmt.Fprintln(w, "ok")
+	})
+	log.Fatal(http.ListenAndServe(os.Args[1], nil))
+}
