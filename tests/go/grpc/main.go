@@ -22,6 +22,7 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials/insecure"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 )
 
@@ -36,6 +37,11 @@ func (h *health) Check(ctx context.Context, req *healthpb.HealthCheckRequest) (*
 		return nil, status.Error(codes.NotFound, "no such service")
 	case "boom":
 		return nil, status.Error(codes.Internal, "boom")
+	}
+	// The caller's own metadata arrives beside the trace context.
+	md, _ := metadata.FromIncomingContext(ctx)
+	if len(md.Get("x-caller")) != 1 || len(md.Get("traceparent")) != 1 {
+		return nil, status.Errorf(codes.InvalidArgument, "metadata %v", md)
 	}
 	// No ctx: weft links this request to the handler's span.
 	resp, err := http.Get("http://" + h.httpAddr + "/ping")
@@ -98,7 +104,7 @@ func call(grpcAddr string) {
 		log.Fatal(err)
 	}
 	defer cc.Close()
-	ctx := context.Background()
+	ctx := metadata.AppendToOutgoingContext(context.Background(), "x-caller", "fixture")
 	client := healthpb.NewHealthClient(cc)
 	for _, svc := range []string{"", "missing", "boom"} {
 		resp, err := client.Check(ctx, &healthpb.HealthCheckRequest{Service: svc})
