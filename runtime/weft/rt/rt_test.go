@@ -61,7 +61,7 @@ func install(t testing.TB, vars map[string]string) (*memExporter, *state) {
 }
 
 func flush(t testing.TB, st *state) {
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute) // a hang guard, not a speed limit
 	defer cancel()
 	if !st.proc.Flush(ctx) {
 		t.Fatal("flush timed out")

@@ -11,15 +11,24 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"weft/internal/batch"
 	"weft/internal/env"
 	"weft/internal/trace"
 )
+
+// No test here asserts how long something took: CI runs on a loaded
+// machine. They count attempts instead, prove "does not wait" with a
+// collector that holds the request until the call under test has returned,
+// and give every deadline they do not test a generous value. A guard that
+// fires means a hang, never slowness.
+const hangGuard = 60 * time.Second
 
 func init() {
 	initialBackoff = 5 * time.Millisecond
@@ -29,6 +38,7 @@ func init() {
 type recorder struct {
 	mu       sync.Mutex
 	reqs     []*http.Request
+	arrived  []time.Time
 	bodies   [][]byte
 	statuses []int // served in order; 200 afterwards
 	header   http.Header
@@ -44,6 +54,7 @@ func (r *recorder) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	}
 	r.mu.Lock()
 	r.reqs = append(r.reqs, req)
+	r.arrived = append(r.arrived, time.Now())
 	r.bodies = append(r.bodies, body)
 	code := 200
 	if len(r.statuses) > 0 {
@@ -66,12 +77,60 @@ func (r *recorder) count() int {
 	return len(r.reqs)
 }
 
+// newExporter makes an exporter whose timeout never decides a test unless
+// the test sets one.
 func newExporter(t *testing.T, url string, mod func(*Config)) *Exporter {
-	cfg := Config{Endpoint: url, Timeout: 2 * time.Second, Headers: map[string]string{}}
+	cfg := Config{Endpoint: url, Timeout: time.Hour, Headers: map[string]string{}}
 	if mod != nil {
 		mod(&cfg)
 	}
 	return New(cfg, []trace.Attr{{Key: "service.name", Str: "test"}})
+}
+
+// countAttempts wraps e's transport to count the requests (attempts) it
+// sends. before, if set, runs with the attempt's number before it goes out.
+func countAttempts(e *Exporter, before func(n int)) *atomic.Int64 {
+	var n atomic.Int64
+	inner := e.client.Transport
+	e.client.Transport = rtFunc(func(r *http.Request) (*http.Response, error) {
+		k := n.Add(1)
+		if before != nil {
+			before(int(k))
+		}
+		return inner.RoundTrip(r)
+	})
+	return &n
+}
+
+// exportAtMost exports testSpans through e with a ctx it cancels as soon as
+// an attempt beyond max starts, so a retry loop that should have stopped
+// fails the test (the attempt count says by how much) instead of hanging
+// it. before is as for countAttempts. It returns Export's error and the
+// number of attempts, and leaves e's transport as it found it.
+func exportAtMost(t *testing.T, e *Exporter, ctx context.Context, max int, before func(n int)) (error, int) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	inner := e.client.Transport
+	n := countAttempts(e, func(k int) {
+		if k > max {
+			cancel()
+		}
+		if before != nil {
+			before(k)
+		}
+	})
+	type result struct{ err error }
+	done := make(chan result, 1)
+	go func() { done <- result{e.Export(ctx, testSpans())} }()
+	select {
+	case r := <-done:
+		e.client.Transport = inner
+		return r.err, int(n.Load())
+	case <-time.After(hangGuard):
+		t.Fatalf("Export hung (%d attempts so far)", n.Load())
+		return nil, 0
+	}
 }
 
 func TestExportSendsProtobuf(t *testing.T) {
@@ -130,11 +189,12 @@ func TestExportRetries(t *testing.T) {
 	srv := httptest.NewServer(rec)
 	defer srv.Close()
 	e := newExporter(t, srv.URL, nil)
-	if err := e.Export(context.Background(), testSpans()); err != nil {
+	err, n := exportAtMost(t, e, context.Background(), 5, nil)
+	if err != nil {
 		t.Fatal(err)
 	}
-	if rec.count() != 5 {
-		t.Errorf("%d attempts, want 5", rec.count())
+	if n != 5 || rec.count() != 5 {
+		t.Fatalf("%d attempts (%d served), want 5", n, rec.count())
 	}
 	for i := 1; i < 5; i++ {
 		if !bytes.Equal(rec.bodies[i], rec.bodies[0]) {
@@ -143,27 +203,45 @@ func TestExportRetries(t *testing.T) {
 	}
 }
 
+// noDoneDeadline is a context with a deadline whose Done never fires: an
+// exporter that wrongly sleeps towards it does not get woken up by it, but
+// retries once its own timer fires, and that extra attempt is what the
+// test sees.
+type noDoneDeadline struct {
+	context.Context
+	dl time.Time
+}
+
+func (c noDoneDeadline) Deadline() (time.Time, bool) { return c.dl, true }
+
 func TestExportRetryAfter(t *testing.T) {
 	rec := &recorder{statuses: []int{429}, header: http.Header{"Retry-After": {"1"}}}
 	srv := httptest.NewServer(rec)
 	defer srv.Close()
 	e := newExporter(t, srv.URL, nil)
-	start := time.Now()
-	if err := e.Export(context.Background(), testSpans()); err != nil {
-		t.Fatal(err)
+	err, n := exportAtMost(t, e, context.Background(), 2, nil)
+	if err != nil || n != 2 {
+		t.Fatalf("err = %v after %d attempts, want success on the 2nd", err, n)
 	}
-	if d := time.Since(start); d < 900*time.Millisecond {
-		t.Errorf("Retry-After ignored: %v", d)
+	// The retry waited as asked: a lower bound only (a timer never fires
+	// early, and load only adds to it), measured where the requests arrive.
+	rec.mu.Lock()
+	gap := rec.arrived[1].Sub(rec.arrived[0])
+	rec.mu.Unlock()
+	if gap < time.Second {
+		t.Errorf("Retry-After: 1 ignored: retried after %v (the backoff would be ~5ms)", gap)
 	}
-	// A Retry-After beyond the timeout gives up at once.
+
+	// A Retry-After beyond the deadline gives up at once: one attempt. (An
+	// exporter that slept 30s anyway would retry, and succeed, since ctx's
+	// Done never fires; an exporter ignoring the header would retry at
+	// once.)
 	rec.statuses = []int{503}
 	rec.header = http.Header{"Retry-After": {"30"}}
-	start = time.Now()
-	if err := e.Export(context.Background(), testSpans()); err == nil || err.Error() != "HTTP 503 Service Unavailable" {
-		t.Errorf("err = %v", err)
-	}
-	if d := time.Since(start); d > time.Second {
-		t.Errorf("waited %v for a retry beyond the timeout", d)
+	ctx := noDoneDeadline{context.Background(), time.Now().Add(20 * time.Second)}
+	err, n = exportAtMost(t, e, ctx, 1, nil)
+	if err == nil || err.Error() != "HTTP 503 Service Unavailable" || n != 1 {
+		t.Errorf("err = %v after %d attempts, want HTTP 503 after 1", err, n)
 	}
 }
 
@@ -218,49 +296,134 @@ func closedPort(t *testing.T) string {
 
 func TestCollectorDown(t *testing.T) {
 	url := closedPort(t)
-	e := newExporter(t, url, func(c *Config) { c.Timeout = 300 * time.Millisecond })
-	start := time.Now()
-	err := e.Export(context.Background(), testSpans())
-	if err == nil || err.Error() != "connection refused" {
-		t.Errorf("err = %v", err)
-	}
-	if d := time.Since(start); d > 2*time.Second {
-		t.Errorf("took %v, want about the 300ms timeout", d)
+	// The timeout is an hour, so refusals, not the deadline, end the export.
+	e := newExporter(t, url, nil)
+	// Refused connections are retried until the exporter is closing; the
+	// refusal of the attempt made while closing is final.
+	err, n := exportAtMost(t, e, context.Background(), 3, func(k int) {
+		if k == 3 {
+			e.Closing()
+		}
+	})
+	if err == nil || err.Error() != "connection refused" || n != 3 {
+		t.Errorf("err = %v after %d attempts, want connection refused after 3", err, n)
 	}
 	// While closing, a refused connection is not retried at all.
 	e.Closing()
-	e.Closing()
-	start = time.Now()
-	if err := e.Export(context.Background(), testSpans()); err == nil {
-		t.Error("no error")
-	}
-	if d := time.Since(start); d > 200*time.Millisecond {
-		t.Errorf("closing export took %v", d)
+	err, n = exportAtMost(t, e, context.Background(), 1, nil)
+	if err == nil || err.Error() != "connection refused" || n != 1 {
+		t.Errorf("closing: err = %v after %d attempts, want connection refused after 1", err, n)
 	}
 }
 
+// Closing wakes an export waiting to retry a collector that is down: at
+// exit the worker may be in that wait when Shutdown calls Closing. The
+// backoff is an hour, so only Closing can end the wait; Closing is called
+// once the exporting goroutine is parked in Export itself (the backoff
+// wait), not in the attempt, whose refusal Closing would make final
+// through another path.
+func TestClosingEndsBackoff(t *testing.T) {
+	defer func(i, m time.Duration) { initialBackoff, maxBackoff = i, m }(initialBackoff, maxBackoff)
+	initialBackoff, maxBackoff = time.Hour, time.Hour // waits of 30-90 minutes, within the 2h timeout
+	e := newExporter(t, closedPort(t), func(c *Config) { c.Timeout = 2 * time.Hour })
+	stop := make(chan struct{})
+	defer close(stop)
+	go func() {
+		if waitParkedIn("weft/internal/otlp.(*Exporter).Export(", stop) {
+			e.Closing()
+		}
+	}()
+	err, n := exportAtMost(t, e, context.Background(), 1, nil)
+	if err == nil || err.Error() != "connection refused" || n != 1 {
+		t.Errorf("err = %v after %d attempts, want connection refused after 1", err, n)
+	}
+}
+
+// waitParkedIn polls the goroutine stacks until one is blocked in a select
+// whose innermost (non-runtime) frame is fn, and reports true; or false
+// once stop is closed. Polling, not a sleep the test relies on: the poll
+// interval only decides how soon it notices.
+func waitParkedIn(fn string, stop <-chan struct{}) bool {
+	buf := make([]byte, 1<<20)
+	for {
+		n := runtime.Stack(buf, true)
+		for _, g := range strings.Split(string(buf[:n]), "\n\n") {
+			head, frames, _ := strings.Cut(g, "\n")
+			if strings.Contains(head, "[select") && strings.HasPrefix(frames, fn) {
+				return true
+			}
+		}
+		select {
+		case <-stop:
+			return false
+		case <-time.After(time.Millisecond):
+		}
+	}
+}
+
+// With a short timeout and the collector down, the export ends by the
+// timeout: whether the last attempt was refused or cut by the deadline
+// depends on the machine's load, but every span is counted lost and none
+// is left behind.
+func TestCollectorDownShortTimeout(t *testing.T) {
+	e := newExporter(t, closedPort(t), func(c *Config) { c.Timeout = 300 * time.Millisecond })
+	n := countAttempts(e, nil)
+	p := batch.New(e, batch.Config{ScheduleDelay: time.Hour, ExportTimeout: time.Hour, MaxQueueSize: 10, MaxBatchSize: 10})
+	spans := testSpans()
+	for _, s := range spans {
+		p.OnEnd(s)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), hangGuard)
+	defer cancel()
+	if !p.Flush(ctx) {
+		t.Fatal("export not bounded by the exporter timeout: flush hung")
+	}
+	st := p.Stats()
+	if st.Failed != int64(len(spans)) || st.Dropped != 0 || st.NotExported != 0 {
+		t.Errorf("stats %+v, want %d failed", st, len(spans))
+	}
+	if st.FailReason != "connection refused" && st.FailReason != "timeout" {
+		t.Errorf("reason %q", st.FailReason)
+	}
+	if n.Load() < 1 {
+		t.Error("no attempt")
+	}
+	p.Shutdown(context.Background())
+}
+
+// A collector that accepts the request and never answers: the export ends
+// at the timeout, while the collector still holds the request (it is
+// released only after Export returned), and a timeout is not retried.
 func TestCollectorHangs(t *testing.T) {
 	block := make(chan struct{})
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { <-block }))
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-block:
+		case <-r.Context().Done():
+		}
+	}))
 	defer srv.Close()
 	defer close(block)
 	e := newExporter(t, srv.URL, func(c *Config) { c.Timeout = 200 * time.Millisecond })
-	start := time.Now()
-	err := e.Export(context.Background(), testSpans())
-	if err == nil || err.Error() != "timeout" {
-		t.Errorf("err = %v", err)
-	}
-	if d := time.Since(start); d > 2*time.Second {
-		t.Errorf("took %v", d)
+	err, n := exportAtMost(t, e, context.Background(), 1, nil)
+	if err == nil || err.Error() != "timeout" || n != 1 {
+		t.Errorf("err = %v after %d attempts, want timeout after 1", err, n)
 	}
 }
 
 func TestSummarize(t *testing.T) {
-	e := newExporter(t, "http://no-such-host.invalid/v1/traces", func(c *Config) { c.Timeout = 2 * time.Second })
+	// A name that does not resolve, without asking a DNS server (whose
+	// speed and answer depend on the machine): the dialer fails the way
+	// net.Dialer does for an unknown host.
+	e := newExporter(t, "http://no-such-host.invalid/v1/traces", nil)
+	e.client.Transport.(*http.Transport).DialContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
+		host, _, _ := net.SplitHostPort(addr)
+		return nil, &net.OpError{Op: "dial", Net: network, Err: &net.DNSError{Err: "no such host", Name: host, IsNotFound: true}}
+	}
 	e.Closing() // single attempt
-	err := e.Export(context.Background(), testSpans())
-	if err == nil || !strings.HasPrefix(err.Error(), "cannot resolve ") {
-		t.Errorf("err = %v", err)
+	err, n := exportAtMost(t, e, context.Background(), 1, nil)
+	if err == nil || err.Error() != "cannot resolve no-such-host.invalid" || n != 1 {
+		t.Errorf("err = %v after %d attempts", err, n)
 	}
 	e2 := newExporter(t, "://bad", nil)
 	if err := e2.Export(context.Background(), testSpans()); err == nil || !strings.HasPrefix(err.Error(), "bad endpoint") {
@@ -275,9 +438,17 @@ func TestRetryAfterParse(t *testing.T) {
 	if retryAfter("2") != 2*time.Second || retryAfter("3600") != 30*time.Second {
 		t.Error("seconds")
 	}
-	d := retryAfter(time.Now().Add(10 * time.Second).UTC().Format(http.TimeFormat))
-	if d < 8*time.Second || d > 10*time.Second {
-		t.Errorf("date: %v", d)
+	// An HTTP date has whole seconds: the date 10s ahead is 9-10s ahead
+	// when formatted, less whatever time passed until retryAfter read the
+	// clock (bounded by measuring it, so a stall cannot fail the test).
+	before := time.Now()
+	d := retryAfter(before.Add(10 * time.Second).UTC().Format(http.TimeFormat))
+	passed := time.Since(before)
+	if d > 10*time.Second || d <= 9*time.Second-passed {
+		t.Errorf("date: %v (%v passed)", d, passed)
+	}
+	if d := retryAfter(before.Add(time.Hour).UTC().Format(http.TimeFormat)); d != 30*time.Second {
+		t.Errorf("date an hour ahead: %v, want the 30s cap", d)
 	}
 }
 
@@ -364,15 +535,14 @@ func TestTLSCertificateFromEnv(t *testing.T) {
 	cfg.TLS = nil
 	e := New(cfg, nil)
 	before := rec.count()
-	start := time.Now()
 	for i := 0; i < 2; i++ {
-		err := e.Export(context.Background(), testSpans())
-		if err == nil || !strings.HasPrefix(err.Error(), "TLS: x509: certificate signed by unknown authority") {
-			t.Errorf("err = %v", err)
+		err, n := exportAtMost(t, e, context.Background(), 1, nil)
+		if err == nil || !strings.HasPrefix(err.Error(), "TLS: x509: certificate signed by unknown authority") || n != 1 {
+			t.Errorf("err = %v after %d attempts, want one", err, n)
 		}
 	}
-	if time.Since(start) > time.Second || rec.count() != before || len(lines) != 1 {
-		t.Errorf("untrusted certificate retried or not warned once: %q", lines)
+	if rec.count() != before || len(lines) != 1 {
+		t.Errorf("untrusted certificate reached the handler or not warned once: %q", lines)
 	}
 	// A plain-HTTP collector at an https endpoint.
 	plain := httptest.NewServer(rec)
