@@ -34,7 +34,11 @@ type weftServerCall struct {
 }
 
 func weftUnaryServer(ctx context.Context, req interface{}, info *UnaryServerInfo, handler UnaryHandler) (resp interface{}, err error) {
-	c, ok := weftServerStart(ctx, info)
+	var method string
+	if info != nil {
+		method = info.FullMethod
+	}
+	c, ok := weftServerStart(ctx, method)
 	if !ok {
 		return handler(ctx, req)
 	}
@@ -47,7 +51,7 @@ func weftStreamServer(srv interface{}, ss ServerStream, info *StreamServerInfo, 
 	if info != nil {
 		method = info.FullMethod
 	}
-	c, ok := weftServerStart(ss.Context(), &UnaryServerInfo{FullMethod: method})
+	c, ok := weftServerStart(ss.Context(), method)
 	if !ok {
 		return handler(srv, ss)
 	}
@@ -63,9 +67,9 @@ type weftServerStream struct {
 
 func (s *weftServerStream) Context() context.Context { return s.ctx }
 
-func weftServerStart(ctx context.Context, info *UnaryServerInfo) (c weftServerCall, ok bool) {
+func weftServerStart(ctx context.Context, fullMethod string) (c weftServerCall, ok bool) {
 	defer func() { _ = recover() }()
-	if ctx == nil || info == nil || !weftEnabled() {
+	if ctx == nil || !weftEnabled() {
 		return c, false
 	}
 	// Incoming metadata keys are lower case; Extract reads any case.
@@ -81,7 +85,7 @@ func weftServerStart(ctx context.Context, info *UnaryServerInfo) (c weftServerCa
 	if carrier != nil {
 		ctx = weftExtract(ctx, carrier)
 	}
-	name := strings.TrimPrefix(info.FullMethod, "/")
+	name := strings.TrimPrefix(fullMethod, "/")
 	ctx, span := weftStartSpan(ctx, "weft/google.golang.org/grpc", name, 2)
 	if ctx == nil {
 		return c, false
