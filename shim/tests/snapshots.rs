@@ -66,3 +66,13 @@ fn databasesql() {
 fn goroutine() {
     insta::assert_snapshot!(changed_lines("goroutine"));
 }
+
+#[test]
+fn log() {
+    insta::assert_snapshot!(changed_lines("log"));
+}
+
+#[test]
+fn slog() {
+    insta::assert_snapshot!(changed_lines("slog"));
+}
