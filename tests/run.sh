@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The whole test suite, on a fresh machine: starts the services the tests
-# use (a private MariaDB), runs the Go runtime's unit tests inside a
+# use (a private MariaDB and Redis), runs the Go runtime's unit tests inside a
 # GOROOT mirror, then every Rust unit, snapshot and end-to-end test.
 #
 #   bash tests/run.sh            (extra arguments go to cargo test)
@@ -28,6 +28,8 @@ fi
 echo "== services"
 tests/services/mariadb.sh start
 eval "$(tests/services/mariadb.sh env)"
+tests/services/redis.sh start
+eval "$(tests/services/redis.sh env)"
 
 echo "== Go runtime unit tests (runtime/weft as GOROOT/src/weft)"
 mirror=$(mktemp -d "${TMPDIR:-/tmp}/weft-goroot.XXXXXX")
@@ -43,7 +45,7 @@ GOROOT=$mirror GOTOOLCHAIN=local GOFLAGS= "$real_goroot/bin/go" vet weft/...
 GOROOT=$mirror GOTOOLCHAIN=local GOFLAGS= "$real_goroot/bin/go" test -count=1 weft/...
 
 echo "== Rust unit, snapshot and end-to-end tests"
-cargo test --workspace "$@"
+cargo test --workspace --no-fail-fast "$@"
 
 echo "== the static weft binary (gnu target, crt-static)"
 RUSTFLAGS="-C target-feature=+crt-static" cargo build --release --target x86_64-unknown-linux-gnu -p weft
