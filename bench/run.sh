@@ -21,14 +21,17 @@
 # Needs go, cargo, a C compiler, wrk and taskset (as root it apt-gets wrk and
 # MariaDB when missing). Network: the Go module proxy, for the SDK, orchestrion
 # and node_exporter (cached after the first run). It starts a private MariaDB
-# on port 33407 (tests/services/mariadb.sh) and stops it at the end, and runs
-# services on 127.0.0.1:14399 (sink), 18080, 18081 and 18090.
+# on port 33407 (tests/services/mariadb.sh) and stops it at the end; the sink
+# and the services listen on free loopback ports.
 #
 # Environment: WEFT=/path/to/weft skips the cargo build; BENCH_ROUNDS,
 # BENCH_DURATION (seconds per load window), BENCH_COLD_ROUNDS (cold builds
 # per target and variant; 1 by default: a cold build of node_exporter takes
 # minutes here), BENCH_KEEP=1 keeps the work dir.
 set -euo pipefail
+# The body is one function: bash reads all of it before running anything,
+# so editing this file during a run cannot derail that run.
+main() {
 start_s=$SECONDS
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 bench=$root/bench
@@ -43,7 +46,6 @@ ddtrace_version=v2.5.0
 otelc_version=v1.1.0
 large_module=github.com/prometheus/node_exporter
 large_version=v1.12.1
-sink_addr=127.0.0.1:14399
 export GOTOOLCHAIN=local GOPROXY=${GOPROXY:-https://proxy.golang.org}
 export WEFT_MARIADB_DIR=${WEFT_MARIADB_DIR:-/tmp/weft-bench-services/mariadb}
 export WEFT_MARIADB_PORT=${WEFT_MARIADB_PORT:-33407}
@@ -184,9 +186,11 @@ if has load; then
   for v in "${variants[@]}"; do varflags+=(-variant "$v"); done
 
   say "the sink (OTLP/HTTP and Datadog agent, counts and discards)"
-  taskset -c 1 "$work/tools/sink" -listen "$sink_addr" 2>"$work/logs/sink.log" &
+  taskset -c 1 "$work/tools/sink" -listen 127.0.0.1:0 -addr-file "$work/sink.addr" 2>"$work/logs/sink.log" &
   sink_pid=$!
-  for _ in $(seq 50); do curl -fsS "http://$sink_addr/stats" >/dev/null 2>&1 && break; sleep 0.1; done
+  for _ in $(seq 50); do [[ -s $work/sink.addr ]] && break; sleep 0.1; done
+  sink_addr=$(<"$work/sink.addr")
+  curl -fsS "http://$sink_addr/stats" >/dev/null || die "the sink does not answer on $sink_addr"
 
   say "runtime: hello-world net/http"
   "$harness" load -scenario hello -bin "$bin" "${varflags[@]}" "${wraps[@]}" -rounds "$rounds" \
@@ -303,3 +307,6 @@ EOF
 cp "$results"/* "$bench/results/"
 say "done in $(((SECONDS - start_s) / 60)) min $(((SECONDS - start_s) % 60)) s: bench/RESULTS.md"
 sed -n '/^## Headline/,/^## Targets/p' "$bench/RESULTS.md" | sed '$d'
+}
+main "$@"
+exit

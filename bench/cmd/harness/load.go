@@ -62,7 +62,7 @@ func loadMain(args []string) error {
 	duration := fs.Duration("duration", 5*time.Second, "measured window per run")
 	warmup := fs.Duration("warmup", time.Second, "load before the window")
 	conns := fs.Int("connections", 16, "wrk connections")
-	sink := fs.String("sink", "127.0.0.1:14399", "the sink's address (bench/cmd/sink)")
+	sink := fs.String("sink", "", "the sink's address (bench/cmd/sink)")
 	pin := fs.Bool("pin", true, "pin the services to CPU 0 and wrk to CPU 1")
 	lua := fs.String("lua", "", "wrk script printing the summary line (bench/wrk-report.lua)")
 	logDir := fs.String("logs", os.TempDir(), "where the services' stderr goes")
@@ -88,23 +88,34 @@ func loadMain(args []string) error {
 		wrap[name] = strings.Fields(cmd)
 	}
 
+	// Free ports, found now: other work on this machine may hold any fixed one.
+	port := func() string {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			panic(err)
+		}
+		defer ln.Close()
+		return ln.Addr().String()
+	}
 	var procs []proc
 	var url string
 	switch *scenario {
 	case "hello":
-		procs = []proc{{name: "hello", prog: "hello", env: []string{"HELLO_ADDR=127.0.0.1:18090"}, health: "http://127.0.0.1:18090/hello"}}
-		url = "http://127.0.0.1:18090/hello"
+		addr := port()
+		procs = []proc{{name: "hello", prog: "hello", env: []string{"HELLO_ADDR=" + addr}, health: "http://" + addr + "/hello"}}
+		url = "http://" + addr + "/hello"
 	case "shop":
 		if os.Getenv("MYSQL_DSN") == "" {
 			return errors.New("MYSQL_DSN is not set: eval \"$(tests/services/mariadb.sh env)\"")
 		}
+		inv, front := port(), port()
 		procs = []proc{
-			{name: "inventory", prog: "inventory", env: []string{"INVENTORY_ADDR=127.0.0.1:18081"}, health: "http://127.0.0.1:18081/healthz"},
-			{name: "frontend", prog: "frontend", env: []string{"FRONTEND_ADDR=127.0.0.1:18080", "INVENTORY_URL=http://127.0.0.1:18081"}, health: "http://127.0.0.1:18080/healthz"},
+			{name: "inventory", prog: "inventory", env: []string{"INVENTORY_ADDR=" + inv}, health: "http://" + inv + "/healthz"},
+			{name: "frontend", prog: "frontend", env: []string{"FRONTEND_ADDR=" + front, "INVENTORY_URL=http://" + inv}, health: "http://" + front + "/healthz"},
 		}
 		// Product 2 is out of stock: a product query, an inventory call
 		// and its stock query, no insert (the table does not grow).
-		url = "http://127.0.0.1:18080/checkout/2"
+		url = "http://" + front + "/checkout/2"
 	default:
 		return fmt.Errorf("unknown scenario %q", *scenario)
 	}

@@ -5,7 +5,7 @@
 // spans in each so the report can show how many spans each variant really
 // delivered. GET /stats answers {"requests":N,"spans":N,"bytes":N}.
 //
-//	sink -listen 127.0.0.1:4399
+//	sink -listen 127.0.0.1:0 -addr-file FILE
 //
 // `weft view` prints every trace, which is too slow to sit under load; this
 // does nothing but count.
@@ -20,14 +20,17 @@ import (
 	"fmt"
 	"io"
 	"log"
+	"net"
 	"net/http"
+	"os"
 	"sync/atomic"
 )
 
 var requests, spans, byteCount, bad atomic.Int64
 
 func main() {
-	listen := flag.String("listen", "127.0.0.1:4399", "address to listen on")
+	listen := flag.String("listen", "127.0.0.1:0", "address to listen on (port 0: any free port)")
+	addrFile := flag.String("addr-file", "", "write the address it listens on to this file")
 	flag.Parse()
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /v1/traces", otlp)
@@ -44,7 +47,16 @@ func main() {
 		requests.Add(1)
 		w.WriteHeader(http.StatusAccepted)
 	})
-	log.Fatal(http.ListenAndServe(*listen, mux))
+	ln, err := net.Listen("tcp", *listen)
+	if err != nil {
+		log.Fatal(err)
+	}
+	if *addrFile != "" {
+		if err := os.WriteFile(*addrFile, []byte(ln.Addr().String()), 0o644); err != nil {
+			log.Fatal(err)
+		}
+	}
+	log.Fatal(http.Serve(ln, mux))
 }
 
 func body(r *http.Request) ([]byte, error) {
