@@ -66,10 +66,10 @@ func weftConnBefore(c **Client, _ *context.Context) (weftConnState, bool) {
 	return weftConnState{opt: (*c).Options()}, true
 }
 
-// Conn: a v8 Conn starts with no hooks.
+// Conn: a v8 Conn starts with no hooks (before 8.3.x it has none at all).
 func weftConnAfter(st weftConnState, conn **Conn) {
 	defer func() { _ = recover() }()
-	if *conn != nil {
-		(*conn).AddHook(weftNewHook(st.opt))
+	if c, ok := interface{}(*conn).(interface{ AddHook(Hook) }); ok && *conn != nil {
+		c.AddHook(weftNewHook(st.opt))
 	}
 }

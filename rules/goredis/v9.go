@@ -49,7 +49,7 @@ func weftConnBefore(c **Client) (weftConnState, bool) {
 // Client's (then the second weft hook passes through).
 func weftConnAfter(st weftConnState, conn **Conn) {
 	defer func() { _ = recover() }()
-	if *conn != nil {
-		(*conn).AddHook(weftNewHook(st.opt))
+	if c, ok := interface{}(*conn).(interface{ AddHook(Hook) }); ok && *conn != nil {
+		c.AddHook(weftNewHook(st.opt))
 	}
 }

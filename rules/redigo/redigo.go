@@ -188,29 +188,40 @@ func weftSendAfter(cn *conn, err *error) {
 	weftFail(span, *err)
 }
 
-func weftFlushBefore(c **conn) (*weftBatch, bool) {
+type weftFlushState struct {
+	cn *conn
+	b  *weftBatch
+}
+
+func weftFlushBefore(c **conn) (weftFlushState, bool) {
 	defer func() { _ = recover() }()
 	cn := *c
 	if cn == nil {
-		return nil, false
+		return weftFlushState{}, false
 	}
 	cn.weft.mu.Lock()
 	defer cn.weft.mu.Unlock()
 	if len(cn.weft.queued) == 0 {
-		return nil, false
+		return weftFlushState{}, false
 	}
 	b := &weftBatch{left: len(cn.weft.queued), span: cn.weftStart(cn.weft.queued)}
 	cn.weft.queued = nil
 	cn.weft.flushed = append(cn.weft.flushed, b)
-	return b, true
+	return weftFlushState{cn: cn, b: b}, true
 }
 
-func weftFlushAfter(b *weftBatch, err *error) {
+func weftFlushAfter(st weftFlushState, err *error) {
 	defer func() { _ = recover() }()
-	if *err != nil {
-		// Broken connection: no reply will come. Receive ends the other batches.
-		b.left = 0
-		weftFail(b.span, *err)
+	if *err == nil {
+		return
+	}
+	// Broken connection: no reply will come. Receive ends the other batches.
+	st.cn.weft.mu.Lock()
+	left := st.b.left
+	st.b.left = 0
+	st.cn.weft.mu.Unlock()
+	if left > 0 {
+		weftFail(st.b.span, *err)
 	}
 }
 
