@@ -16,8 +16,8 @@ import (
 	"os"
 	"sync"
 
-	redigo "github.com/gomodule/redigo/redis"
 	v8 "github.com/go-redis/redis/v8"
+	redigo "github.com/gomodule/redigo/redis"
 	v9 "github.com/redis/go-redis/v9"
 )
 
@@ -165,6 +165,44 @@ func main() {
 			c.Do("PING")
 		}()
 		wg.Wait()
+	})
+	mux.HandleFunc("/redigo/pubsub", func(w http.ResponseWriter, r *http.Request) {
+		c, err := redigo.Dial("tcp", addr)
+		if !must(w, err) {
+			return
+		}
+		defer c.Close()
+		// One goroutine receives while this one sends, as redigo allows.
+		psc := redigo.PubSubConn{Conn: c}
+		events := make(chan interface{})
+		go func() {
+			for {
+				v := psc.Receive()
+				events <- v
+				if s, ok := v.(redigo.Subscription); ok && s.Count == 0 {
+					return
+				}
+				if _, ok := v.(error); ok {
+					return
+				}
+			}
+		}()
+		psc.Subscribe(key("ch"))
+		if _, ok := (<-events).(redigo.Subscription); !ok {
+			http.Error(w, "no subscription", 500)
+			return
+		}
+		p := pool.Get()
+		p.Do("PUBLISH", key("ch"), "hello")
+		p.Close()
+		if _, ok := (<-events).(redigo.Message); !ok {
+			http.Error(w, "no message", 500)
+			return
+		}
+		psc.Unsubscribe()
+		if s, ok := (<-events).(redigo.Subscription); !ok || s.Count != 0 {
+			http.Error(w, "not unsubscribed", 500)
+		}
 	})
 	mux.HandleFunc("/redigo/context", func(w http.ResponseWriter, r *http.Request) {
 		// The worker has no current context: only r.Context() links the span.
