@@ -132,7 +132,16 @@ fn shop2_one_trace_on_gin_echo_and_on_plain_net_http() {
     let rx = Receiver::start("127.0.0.1:0").unwrap();
     for plain in [false, true] {
         let mut shop = start(tmp.path(), &rx, tmp.path(), plain);
-        assert_one_trace(&call_and_collect(&shop, &rx), plain);
+        let spans = call_and_collect(&shop, &rx);
+        assert_one_trace(&spans, plain);
+        // A's log line for the request carries the request's trace and span ids.
+        let a = spans.iter().find(|s| s.service_name == "a" && s.kind == SpanKind::Server).unwrap();
+        let (tid, sid) = (format!("trace_id={}", a.trace_id), format!("span_id={}", a.span_id));
+        let log = shop.a.output();
+        assert!(
+            log.lines().any(|l| l.contains("called b") && l.contains(&tid) && l.contains(&sid)),
+            "no `called b` line with {tid} {sid}:\n{log}"
+        );
         // A second request is a second trace, not a continuation of the first.
         let first = rx.spans()[0].trace_id.clone();
         let again = call_and_collect(&shop, &rx);
