@@ -36,7 +36,8 @@ fn start(bins: &Path, rx: &Receiver, logs: &Path, plain: bool) -> Shop2 {
             .env("REDIS_ADDR", redis_addr())
             .env("OTEL_SERVICE_NAME", name)
             .env("OTEL_EXPORTER_OTLP_ENDPOINT", rx.endpoint())
-            .env("OTEL_BSP_SCHEDULE_DELAY", "100");
+            .env("OTEL_BSP_SCHEDULE_DELAY", "100")
+            .env("GORACE", "halt_on_error=1 exitcode=66");
         c
     };
     rx.clear();
@@ -150,4 +151,24 @@ fn shop2_one_trace_on_gin_echo_and_on_plain_net_http() {
         assert!(shop.a.stop(SIGTERM).success(), "{}", shop.a.output());
         assert!(shop.b.stop(SIGTERM).success(), "{}", shop.b.output());
     }
+}
+
+/// The same services built with -race: woven code, the woven runtime and
+/// the libraries' hooks under the race detector (a race exits with 66).
+#[test]
+fn shop2_under_the_race_detector() {
+    let tmp = tempfile::tempdir().unwrap();
+    let examples = repo().join("examples");
+    for name in ["a", "b"] {
+        let out = tmp.path().join(name);
+        run_ok(&mut weft_go(&examples, &["build", "-race", "-o", out.to_str().unwrap(), &format!("./shop2/{name}")]));
+    }
+    let rx = Receiver::start("127.0.0.1:0").unwrap();
+    let mut shop = start(tmp.path(), &rx, tmp.path(), false);
+    for _ in 0..3 {
+        assert_one_trace(&call_and_collect(&shop, &rx), false);
+    }
+    let (a, b) = (shop.a.stop(SIGTERM), shop.b.stop(SIGTERM));
+    assert!(a.success() && b.success(), "a: {a}, b: {b}\n{}\n{}", shop.a.output(), shop.b.output());
+    assert!(!shop.a.output().contains("DATA RACE") && !shop.b.output().contains("DATA RACE"));
 }
