@@ -78,9 +78,13 @@ func reportMain(args []string) error {
 	var doc report
 	doc.p("# weft benchmark results")
 	doc.p("")
-	doc.p("Written by `bench/cmd/harness report`; re-run everything with `%s`.", meta.Command)
+	doc.p("Written by `bench/cmd/harness report`; re-run everything with `bash bench/run.sh`.")
 	doc.p("")
-	doc.p("* date: %s (the whole run took %.1f min)", meta.Date, meta.Seconds/60)
+	doc.p("* last run: `%s`", meta.Command)
+	if strings.Contains(meta.Command, "BENCH_ONLY") {
+		doc.p("* that run re-measured only the parts it names; the other tables keep the figures of the earlier run whose raw files are in bench/results (the notes at the end say which run each table comes from)")
+	}
+	doc.p("* date: %s (the run took %.1f min)", meta.Date, meta.Seconds/60)
 	doc.p("* machine: %s", meta.Machine)
 	doc.p("* load average: %s before, %s after (other work shares this machine; every figure below is a ratio against a baseline measured in the same run, interleaved with it)", meta.LoadBefore, meta.LoadAfter)
 	doc.p("* commit: %s; %s; %s", meta.Commit, meta.WeftVersion, meta.GoVersion)
