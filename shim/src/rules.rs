@@ -9,7 +9,7 @@ use crate::embedded;
 use anyhow::{bail, Context, Result};
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
 /// One rule: what it targets and what it weaves there.
@@ -25,7 +25,9 @@ pub struct Rule {
     /// version, or on the Go version for standard-library packages.
     #[serde(default)]
     pub versions: Option<String>,
-    /// Go files (beside the rule JSON) added to the package.
+    /// Go files added to the package, relative to the rule JSON's folder
+    /// (`../shared/x.go` may share one file between rules); added under
+    /// their base names.
     #[serde(default)]
     pub files: Vec<String>,
     #[serde(default)]
@@ -180,12 +182,16 @@ fn parse_tree(files: &BTreeMap<String, Vec<u8>>, prefix: &str) -> Result<Vec<Rul
             names
                 .iter()
                 .map(|f| {
-                    let content = files.get(&format!("{dir}{f}")).with_context(|| {
-                        format!("{shown}: rule {:?} names file {:?}, which is not beside it", rule.id, f)
+                    let key = resolve(dir, f, prefix).with_context(|| {
+                        format!("{shown}: rule {:?} names file {:?}, which is outside the rule folder", rule.id, f)
+                    })?;
+                    let content = files.get(&key).with_context(|| {
+                        format!("{shown}: rule {:?} names file {:?}, which does not exist", rule.id, f)
                     })?;
                     h.update(f.as_bytes());
                     h.update(content);
-                    Ok((f.clone(), content.clone()))
+                    let base = f.rsplit('/').next().unwrap_or(f);
+                    Ok((base.to_string(), content.clone()))
                 })
                 .collect()
         };
@@ -201,6 +207,23 @@ fn parse_tree(files: &BTreeMap<String, Vec<u8>>, prefix: &str) -> Result<Vec<Rul
     Ok(rules)
 }
 
+/// The tree key of `name` (relative to the rule's folder `dir`, `..`
+/// allowed) as long as it stays within the tree rooted at `root`.
+fn resolve(dir: &str, name: &str, root: &str) -> Option<String> {
+    let rel = dir.strip_prefix(root)?;
+    let mut parts: Vec<&str> = rel.split('/').filter(|p| !p.is_empty()).collect();
+    for seg in name.split('/') {
+        match seg {
+            "" | "." => {}
+            ".." => {
+                parts.pop()?;
+            }
+            s => parts.push(s),
+        }
+    }
+    Some(format!("{root}{}", parts.join("/")))
+}
+
 fn strip_pos(msg: &str) -> &str {
     msg.rfind(" at line ").map(|i| &msg[..i]).unwrap_or(msg)
 }
@@ -208,6 +231,12 @@ fn strip_pos(msg: &str) -> &str {
 fn validate(rule: &Rule) -> Result<()> {
     if rule.id.is_empty() || rule.package.is_empty() {
         bail!("id and package must not be empty");
+    }
+    let mut names = BTreeSet::new();
+    for (name, _) in rule.file_contents.iter().chain(&rule.fallback_contents) {
+        if !name.ends_with(".go") || !names.insert(name.as_str()) {
+            bail!("file {name:?} is not a .go file or is named twice (files are added under their base names)");
+        }
     }
     if let Some(v) = &rule.versions {
         semver::VersionReq::parse(v).with_context(|| format!("versions {v:?} is not a version requirement"))?;
@@ -276,6 +305,24 @@ mod tests {
         let rs = RuleSet::load_with(None).unwrap();
         assert!(rs.rules.iter().any(|r| r.package == "net/http"));
         assert_eq!(rs.hash.len(), 64);
+    }
+
+    #[test]
+    fn shared_files_resolve_within_the_tree() {
+        assert_eq!(resolve("builtin:redigo/", "../shared/redis/cmd.go", "builtin:").unwrap(), "builtin:shared/redis/cmd.go");
+        assert_eq!(resolve("/u/a/", "./x.go", "/u/").unwrap(), "/u/a/x.go");
+        assert!(resolve("builtin:redigo/", "../../etc/x.go", "builtin:").is_none());
+        let rs = RuleSet::load_with(None).unwrap();
+        let redigo = rs.rules.iter().find(|r| r.id == "redigo").unwrap();
+        assert!(redigo.file_contents.iter().any(|(n, _)| n == "rediscmd.go"));
+    }
+
+    #[test]
+    fn a_user_rule_cannot_reach_outside_its_folder() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("r.json"), r#"{"id":"x","package":"p","files":["../x.go"]}"#).unwrap();
+        let err = format!("{:#}", RuleSet::load_with(Some(dir.path())).unwrap_err());
+        assert!(err.contains("outside the rule folder"), "{err}");
     }
 
     #[test]

@@ -1,7 +1,6 @@
 // Redis command summaries for spans: the command name, and db.query.text
-// with keys kept and values replaced by "?" ("SET user:1 ?"). The same file
-// sits in rules/redigo and rules/goredis (a rule's files live beside it);
-// keep the two copies identical.
+// with keys kept and values replaced by "?" ("SET user:1 ?"). Shared by the
+// redigo and go-redis rules (both packages are named redis).
 
 package redis
 
