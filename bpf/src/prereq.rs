@@ -43,3 +43,12 @@ pub fn check() -> Option<String> {
     let m = missing();
     (!m.is_empty()).then(|| format!("cannot load eBPF probes here; missing: {}", m.join("; ")))
 }
+
+/// Why `bpf_probe_write_user` cannot be used here (kernel lockdown), if so.
+pub fn write_blocked() -> Option<String> {
+    let l = std::fs::read_to_string("/sys/kernel/security/lockdown").unwrap_or_default();
+    let mode = l.split_whitespace().find(|w| w.starts_with('['))?.trim_matches(['[', ']']).to_string();
+    (mode != "none").then(|| {
+        format!("--write-traceparent: the kernel is in lockdown ({mode}), which forbids bpf_probe_write_user; run without it")
+    })
+}

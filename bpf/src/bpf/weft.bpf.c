@@ -146,6 +146,7 @@ static __always_inline struct weft_event *start_event(struct weft_config *cfg, s
 	}
 	e->raw_len = 0;
 	e->raw_copied = 0;
+	e->ids.set = 0;
 	return e;
 }
 
@@ -165,6 +166,8 @@ static __always_inline int small_event(struct weft_config *cfg, __u32 kind, __u6
 	bpf_ringbuf_submit(e, 0);
 	return 0;
 }
+
+#include "propagate.bpf.h"
 
 /* ---- goroutines ---- */
 
@@ -193,7 +196,9 @@ int go_start_end(struct pt_regs *ctx)
 		return 0;
 	__u64 p = *parent;
 	bpf_map_delete_elem(&newproc_parent, &tid);
-	return small_event(cfg, WEFT_GO_START, p, p, goid_of(cfg, ctx->ax));
+	__u64 child = goid_of(cfg, ctx->ax);
+	propagate_fork(cfg, p, child);
+	return small_event(cfg, WEFT_GO_START, p, p, child);
 }
 
 /* runtime.goexit1(), on the exiting goroutine */
@@ -203,7 +208,9 @@ int go_exit(struct pt_regs *ctx)
 	struct weft_config *cfg = cfg_for_me();
 	if (!cfg)
 		return 0;
-	return small_event(cfg, WEFT_GO_EXIT, goid_of(cfg, ctx->r14), 0, 0);
+	__u64 goid = goid_of(cfg, ctx->r14);
+	propagate_exit(cfg, goid);
+	return small_event(cfg, WEFT_GO_EXIT, goid, 0, 0);
 }
 
 /* ---- net/http server ---- */
@@ -241,6 +248,9 @@ int http_server(struct pt_regs *ctx)
 		__u64 buf = read_u64(field(bufr, cfg->bufio_buf));
 		__u64 r = read_u64(field(bufr, cfg->bufio_r));
 		set_raw(e, buf, r);
+		propagate_server(cfg, e, buf, r);
+	} else {
+		propagate_server(cfg, e, 0, 0);
 	}
 	bpf_ringbuf_submit(e, 0);
 	return 0;
@@ -258,6 +268,7 @@ int http_server_end(struct pt_regs *ctx)
 		return 0;
 	struct server_args args = *a;
 	bpf_map_delete_elem(&server_calls, &goid);
+	propagate_server_end(cfg, goid);
 	struct weft_event *e = start_event(cfg, ctx, WEFT_HTTP_SERVER_END);
 	if (!e)
 		return 0;
@@ -290,6 +301,7 @@ int http_client(struct pt_regs *ctx)
 	read_str(&e->str[4], field(url, cfg->url_raw_query));
 	read_str(&e->str[5], field(req, cfg->req_host));
 	e->num[0] = read_u64(field(url, cfg->url_user)) != 0;
+	propagate_client(cfg, e, url);
 	bpf_ringbuf_submit(e, 0);
 	return 0;
 }
@@ -303,6 +315,7 @@ int http_client_end(struct pt_regs *ctx)
 	if (!cfg)
 		return 0;
 	__u64 resp = ctx->ax;
+	propagate_client_end(cfg, goid_of(cfg, ctx->r14));
 	struct weft_event *e = start_event(cfg, ctx, WEFT_HTTP_CLIENT_END);
 	if (!e)
 		return 0;

@@ -69,10 +69,23 @@ struct weft_small_event {
 	__u64 num[2];
 };
 
+/* Span ids the probes chose (only with --write-traceparent, see
+ * propagate.bpf.h): Rust uses them, so the exported span is the one named
+ * by the traceparent written into the outgoing request. */
+struct weft_ids {
+	__u8 trace_id[16];
+	__u8 span_id[8];
+	__u8 parent_id[8]; /* server: from the incoming traceparent; zero: none */
+	__u8 flags;
+	__u8 set;          /* 1 when the fields above are valid */
+	__u8 pad[6];
+};
+
 struct weft_event {
 	struct weft_hdr hdr;
 	__u64 num[WEFT_NUM];
 	struct weft_str str[WEFT_NSTR];
+	struct weft_ids ids; /* HTTP_SERVER_START, HTTP_CLIENT_START */
 	__u32 raw_len;
 	__u32 raw_copied;
 	__u8 raw[WEFT_RAW_MAX];
@@ -109,6 +122,17 @@ struct weft_config {
 	__u64 response_proto_minor; /* .ProtoMinor */
 	__u64 stmt_db;           /* database/sql.Stmt.db */
 	__u64 stmt_query;        /* .query */
+	__u64 bufw_buf;          /* bufio.Writer.buf */
+	__u64 bufw_n;            /* bufio.Writer.n */
+	__u64 write_traceparent; /* 1: choose ids in the probes and write traceparent */
+};
+
+/* Indexes of the `tp_stats` counters (read by Rust at exit). */
+enum weft_tp_stat {
+	WEFT_TP_WRITTEN = 0, /* traceparent lines written into requests */
+	WEFT_TP_SKIPPED = 1, /* requests left alone (no room, unexpected buffer) */
+	WEFT_TP_DRY = 2,     /* dry run: lines that would have been written */
+	WEFT_TP_NSTATS = 3,
 };
 
 #endif

@@ -40,6 +40,8 @@ pub const FIELDS: &[(&str, &str, Group)] = &[
     ("response_proto_minor", "net/http.Response.ProtoMinor", Group::Optional),
     ("stmt_db", "database/sql.Stmt.db", Group::Sql),
     ("stmt_query", "database/sql.Stmt.query", Group::Sql),
+    ("bufw_buf", "bufio.Writer.buf", Group::Write),
+    ("bufw_n", "bufio.Writer.n", Group::Write),
 ];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -50,6 +52,8 @@ pub enum Group {
     Http,
     /// Needed by the database/sql Stmt probes.
     Sql,
+    /// Needed to write traceparent into outgoing requests (`--write-traceparent`).
+    Write,
     /// Read when present.
     Optional,
 }

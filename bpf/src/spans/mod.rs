@@ -13,6 +13,7 @@
 //! server does (the request's context starts fresh).
 
 pub mod http;
+mod propagate;
 
 use std::collections::HashMap;
 
@@ -316,6 +317,9 @@ impl Engine {
             trace_state: http::header(&headers, "tracestate").unwrap_or("").to_string(),
         });
         let mut span = self.new_span(parent, method.clone(), SpanKind::Server, "weft/net/http", e.ktime_ns);
+        if let Some(ids) = &e.ids {
+            propagate::adopt(&mut span, ids, true);
+        }
         span.set_str("http.request.method", &method);
         if !original.is_empty() {
             span.set_str("http.request.method_original", &original);
@@ -355,6 +359,9 @@ impl Engine {
         let (method, original) = method_of(&e.str(0));
         let parent = self.current(e.goid);
         let mut span = self.new_span(parent, method.clone(), SpanKind::Client, "weft/net/http", e.ktime_ns);
+        if let Some(ids) = &e.ids {
+            propagate::adopt(&mut span, ids, false);
+        }
         span.set_str("http.request.method", &method);
         if !original.is_empty() {
             span.set_str("http.request.method_original", &original);

@@ -8,6 +8,7 @@
 //	                 (http.Get) and wait for it
 //	GET /count       count the items through a prepared statement (sql.Stmt)
 //	GET /ping        200 "pong"
+//	GET /call?to=URL POST "hello" to URL (http.Post, no context), answer its status
 //	GET /fail        500
 //	GET /quit        answer, then exit 0
 package main
@@ -19,6 +20,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"strings"
 	"sync"
 	"time"
 
@@ -80,6 +82,15 @@ func main() {
 		fmt.Fprintln(w, n)
 	})
 	mux.HandleFunc("GET /ping", func(w http.ResponseWriter, r *http.Request) { fmt.Fprintln(w, "pong") })
+	mux.HandleFunc("GET /call", func(w http.ResponseWriter, r *http.Request) {
+		resp, err := http.Post(r.URL.Query().Get("to"), "text/plain", strings.NewReader("hello"))
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadGateway)
+			return
+		}
+		resp.Body.Close()
+		fmt.Fprintln(w, resp.Status)
+	})
 	mux.HandleFunc("GET /fail", func(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "failing on purpose", http.StatusInternalServerError)
 	})
