@@ -49,6 +49,7 @@ fn drive(addr: &str, sink: &str) -> Result<(), Failed> {
     assert_eq!(get(addr, &format!("/call?to=http://{sink}/sink"), true)?, 200);
     assert_eq!(get(addr, "/count", false)?, 200);
     assert_eq!(get(addr, "/fail", false)?, 500);
+    assert_eq!(get(addr, "/broken", false)?, 502);
     assert_eq!(get(addr, "/quit", false)?, 200);
     Ok(())
 }
@@ -149,6 +150,28 @@ fn wait_spans(r: &Receiver) -> Vec<SpanRecord> {
     }
 }
 
+/// /broken's SQL and client errors carry Go's error message (as the
+/// compile-time rules record err.Error()) where the binary names the
+/// error's type; a stripped binary has no itab names: `_OTHER`, no message.
+fn check_errors(spans: &[SpanRecord], stripped: bool) -> Result<(), Failed> {
+    let broken = one(spans, "GET /broken", |s| s.name == "GET /broken")?;
+    let q = one(spans, "the failing query", |s| s.parent_span_id == broken.span_id && s.name == "SELECT ebpf_missing")?;
+    let c = one(spans, "the refused client call", |s| s.parent_span_id == broken.span_id && s.name == "GET")?;
+    assert!(q.is_error() && c.is_error());
+    if stripped {
+        assert_eq!((q.attr_str("error.type"), q.status_message.as_str()), (Some("_OTHER"), ""));
+        assert_eq!((c.attr_str("error.type"), c.status_message.as_str()), (Some("_OTHER"), ""));
+        return Ok(());
+    }
+    let dsn = std::env::var("MYSQL_DSN").unwrap();
+    let db = dsn.rsplit('/').next().unwrap().split('?').next().unwrap();
+    assert_eq!(q.attr_str("error.type"), Some("*mysql.MySQLError"));
+    assert_eq!(q.status_message, format!("Error 1146 (42S02): Table '{db}.ebpf_missing' doesn't exist"));
+    assert_eq!(c.attr_str("error.type"), Some("*net.OpError"));
+    assert_eq!(c.status_message, "dial tcp 127.0.0.1:1: connect: connection refused");
+    Ok(())
+}
+
 /// What the sink received from /call: a traceparent naming the client span
 /// (with the flag), none without.
 fn check_sink(spans: &[SpanRecord], sink: &fixture::Sink, wrote: bool) -> Result<(), Failed> {
@@ -193,6 +216,7 @@ fn run_variant(v: Variant, mode: Write) -> Result<(), Failed> {
     let spans = wait_spans(&r);
     check_spans(&spans, "server", write)?;
     check_sink(&spans, &sink, write)?;
+    check_errors(&spans, v == Variant::Stripped)?;
     // Two client requests: GET /ping (from /items/1) and POST /sink (from /call).
     let st = weft_bpf::last_stats().ok_or("no stats")?;
     let counted = match mode {

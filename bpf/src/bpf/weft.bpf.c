@@ -168,6 +168,7 @@ static __always_inline int small_event(struct weft_config *cfg, __u32 kind, __u6
 }
 
 #include "propagate.bpf.h"
+#include "errors.bpf.h"
 
 /* ---- goroutines ---- */
 
@@ -325,6 +326,8 @@ int http_client_end(struct pt_regs *ctx)
 		e->num[2] = read_u64(field(resp, cfg->response_proto_minor));
 	}
 	e->num[3] = ctx->cx;
+	if (ctx->cx)
+		err_snapshot(e, ctx->di);
 	bpf_ringbuf_submit(e, 0);
 	return 0;
 }
@@ -420,9 +423,9 @@ int sql_stmt_exec(struct pt_regs *ctx)
 	return sql_stmt(ctx, 2);
 }
 
-/* queryDC returns (*Rows, error): RBX err's itab.
- * execDC returns (Result, error): RCX err's itab. */
-static __always_inline int sql_end(struct pt_regs *ctx, __u64 err_itab)
+/* queryDC returns (*Rows, error): RBX err's itab, RCX its data.
+ * execDC returns (Result, error): RCX err's itab, RDI its data. */
+static __always_inline int sql_end(struct pt_regs *ctx, __u64 err_itab, __u64 err_data)
 {
 	struct weft_config *cfg = cfg_for_me();
 	if (!cfg)
@@ -431,6 +434,8 @@ static __always_inline int sql_end(struct pt_regs *ctx, __u64 err_itab)
 	if (!e)
 		return 0;
 	e->num[3] = err_itab;
+	if (err_itab)
+		err_snapshot(e, err_data);
 	bpf_ringbuf_submit(e, 0);
 	return 0;
 }
@@ -438,11 +443,11 @@ static __always_inline int sql_end(struct pt_regs *ctx, __u64 err_itab)
 SEC("uprobe")
 int sql_query_end(struct pt_regs *ctx)
 {
-	return sql_end(ctx, ctx->bx);
+	return sql_end(ctx, ctx->bx, ctx->cx);
 }
 
 SEC("uprobe")
 int sql_exec_end(struct pt_regs *ctx)
 {
-	return sql_end(ctx, ctx->cx);
+	return sql_end(ctx, ctx->cx, ctx->di);
 }

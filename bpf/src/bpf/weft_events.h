@@ -38,7 +38,8 @@ enum weft_kind {
 	 * str[3] url.path, str[4] url.raw_query, str[5] request.host; num[0] url.user != nil */
 	WEFT_HTTP_CLIENT_START = 5,
 	/* its RETs. num[0] status code (0: no response), num[1] proto major,
-	 * num[2] proto minor, num[3] error itab (0: no error) */
+	 * num[2] proto minor, num[3] error itab (0: no error); with an error,
+	 * str[0..3] and raw hold its snapshot (errors.bpf.h) */
 	WEFT_HTTP_CLIENT_END = 6,
 	/* database/sql.Open entry. str[0] driver name; raw: the DSN */
 	WEFT_SQL_OPEN_START = 7,
@@ -47,7 +48,8 @@ enum weft_kind {
 	/* queryDC / execDC / Stmt.QueryContext / Stmt.ExecContext entry.
 	 * num[0] the *DB, num[1] 1 for a query, 2 for an exec; raw: the query */
 	WEFT_SQL_START = 9,
-	/* their RETs. num[3] error itab (0: no error) */
+	/* their RETs. num[3] error itab (0: no error); with an error, str[0..3]
+	 * and raw hold its snapshot (errors.bpf.h) */
 	WEFT_SQL_END = 10,
 };
 

@@ -12,6 +12,7 @@
 //! take their parent only from an incoming `traceparent`, as the woven
 //! server does (the request's context starts fresh).
 
+pub mod errmsg;
 pub mod http;
 mod propagate;
 
@@ -243,6 +244,14 @@ impl Engine {
         (self.error_type)(itab).unwrap_or_default()
     }
 
+    /// error.type from the error's itab (num[3]) and, where its layout is
+    /// known, the status message from the probe's snapshot.
+    fn set_go_error(&self, span: &mut Span, e: &Event) {
+        let t = self.err_type(e.num[3]);
+        let msg = if t.is_empty() { None } else { errmsg::message(&t, e, &|i| (self.error_type)(i)) };
+        span.set_error(&t, msg.as_deref().unwrap_or(""));
+    }
+
     pub fn handle(&mut self, e: &Event) {
         match e.kind() {
             Kind::GoStart => {
@@ -275,8 +284,7 @@ impl Engine {
                             o.span.set_error(&status.to_string(), "");
                         }
                     } else if e.num[3] != 0 {
-                        let t = self.err_type(e.num[3]);
-                        o.span.set_error(&t, "");
+                        self.set_go_error(&mut o.span, e);
                     }
                     self.finish(o, e.ktime_ns);
                 }
@@ -297,8 +305,7 @@ impl Engine {
             Kind::SqlEnd => {
                 if let Some(mut o) = self.pop(e.goid, OpenKind::Sql) {
                     if e.num[3] != 0 {
-                        let t = self.err_type(e.num[3]);
-                        o.span.set_error(&t, "");
+                        self.set_go_error(&mut o.span, e);
                     }
                     self.finish(o, e.ktime_ns);
                 }

@@ -9,6 +9,8 @@
 //	GET /count       count the items through a prepared statement (sql.Stmt)
 //	GET /ping        200 "pong"
 //	GET /call?to=URL POST "hello" to URL (http.Post, no context), answer its status
+//	GET /broken      query a missing table, then GET http://127.0.0.1:1/
+//	                 (connection refused); 502
 //	GET /fail        500
 //	GET /quit        answer, then exit 0
 package main
@@ -90,6 +92,15 @@ func main() {
 		}
 		resp.Body.Close()
 		fmt.Fprintln(w, resp.Status)
+	})
+	mux.HandleFunc("GET /broken", func(w http.ResponseWriter, r *http.Request) {
+		if rows, err := db.QueryContext(r.Context(), "SELECT id FROM ebpf_missing"); err == nil {
+			rows.Close()
+		}
+		if resp, err := http.Get("http://127.0.0.1:1/"); err == nil {
+			resp.Body.Close()
+		}
+		http.Error(w, "broken", http.StatusBadGateway)
 	})
 	mux.HandleFunc("GET /fail", func(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "failing on purpose", http.StatusInternalServerError)
