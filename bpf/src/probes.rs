@@ -43,6 +43,7 @@ const SITES: &[Site] = &[
     Site { func: "database/sql.(*DB).execDC", entry: Some("sql_exec"), ret: Some("sql_exec_end"), group: Group::Runtime },
     Site { func: "database/sql.(*Stmt).QueryContext", entry: Some("sql_stmt_query"), ret: Some("sql_query_end"), group: Group::Sql },
     Site { func: "database/sql.(*Stmt).ExecContext", entry: Some("sql_stmt_exec"), ret: Some("sql_exec_end"), group: Group::Sql },
+    Site { func: "net/http.(*http2serverConn).newWriterAndRequest", entry: Some("h2_request"), ret: Some("h2_request_end"), group: Group::H2 },
 ];
 
 /// Probes that write `traceparent` into outgoing requests; attached (and
@@ -91,6 +92,8 @@ fn prog<'a, 'obj>(p: &'a mut skel::WeftProgs<'obj>, name: &str) -> &'a mut Progr
         "sql_stmt_exec" => &mut p.sql_stmt_exec,
         "sql_query_end" => &mut p.sql_query_end,
         "sql_exec_end" => &mut p.sql_exec_end,
+        "h2_request" => &mut p.h2_request,
+        "h2_request_end" => &mut p.h2_request_end,
         "http_req_write" => &mut p.http_req_write,
         "http_header_write" => &mut p.http_header_write,
         "http_header_dry" => &mut p.http_header_dry,
@@ -131,9 +134,20 @@ pub fn config_for(bin: &GoBinary, tgid: u32) -> weft_config {
             "stmt_query" => &mut c.stmt_query,
             "bufw_buf" => &mut c.bufw_buf,
             "bufw_n" => &mut c.bufw_n,
+            "h2_fields" => &mut c.h2_fields,
+            "hf_name" => &mut c.hf_name,
+            "hf_value" => &mut c.hf_value,
+            "hf_sensitive" => &mut c.hf_size,
+            "h2_rw_rws" => &mut c.h2_rw_rws,
+            "h2_rws_status" => &mut c.h2_rws_status,
+            "h2_rws_wrote" => &mut c.h2_rws_wrote,
             other => unreachable!("config has no field {other}"),
         };
         *slot = v;
+    }
+    // HeaderField's size: its last field (Sensitive, a bool) rounded up to 8.
+    if c.hf_size != crate::events::raw::WEFT_NO_FIELD as u64 {
+        c.hf_size = (c.hf_size + 8) & !7;
     }
     c
 }

@@ -19,6 +19,8 @@ use weft::receiver::{Receiver, SpanKind, SpanRecord};
 
 const TRACE: &str = "0af7651916cd43dd8448eb211c80319c";
 const PARENT: &str = "b7ad6b7169203331";
+const H2_TRACE: &str = "4bf92f3577b34da6a3ce929d0e0e4736";
+const H2_PARENT: &str = "00f067aa0ba902b7";
 
 fn wait_addr(file: &Path) -> Result<String, Failed> {
     let t = Instant::now();
@@ -50,6 +52,8 @@ fn drive(addr: &str, sink: &str) -> Result<(), Failed> {
     assert_eq!(get(addr, "/count", false)?, 200);
     assert_eq!(get(addr, "/fail", false)?, 500);
     assert_eq!(get(addr, "/broken", false)?, 502);
+    let h2 = format!("/h2call?traceparent=00-{H2_TRACE}-{H2_PARENT}-01&tracestate=weft%3Dh2");
+    assert_eq!(get(addr, &h2, false)?, 200, "the fixture's HTTP/2 call (Go 1.24+)");
     assert_eq!(get(addr, "/quit", false)?, 200);
     Ok(())
 }
@@ -172,6 +176,18 @@ fn check_errors(spans: &[SpanRecord], stripped: bool) -> Result<(), Failed> {
     Ok(())
 }
 
+/// The HTTP/2 (h2c) server span continues the trace of its incoming
+/// traceparent and carries its tracestate.
+fn check_h2(spans: &[SpanRecord]) -> Result<(), Failed> {
+    let s = one(spans, "GET /h2/ping", |s| s.name == "GET /h2/ping")?;
+    assert_eq!(s.attr_str("network.protocol.version"), Some("2"));
+    assert_eq!((s.trace_id.as_str(), s.parent_span_id.as_str()), (H2_TRACE, H2_PARENT), "HTTP/2 incoming traceparent");
+    assert_eq!(s.trace_state, "weft=h2");
+    assert_eq!(s.attr_int("http.response.status_code"), Some(200));
+    assert!(!s.is_error());
+    Ok(())
+}
+
 /// What the sink received from /call: a traceparent naming the client span
 /// (with the flag), none without.
 fn check_sink(spans: &[SpanRecord], sink: &fixture::Sink, wrote: bool) -> Result<(), Failed> {
@@ -217,6 +233,7 @@ fn run_variant(v: Variant, mode: Write) -> Result<(), Failed> {
     check_spans(&spans, "server", write)?;
     check_sink(&spans, &sink, write)?;
     check_errors(&spans, v == Variant::Stripped)?;
+    check_h2(&spans)?;
     // Two client requests: GET /ping (from /items/1) and POST /sink (from /call).
     let st = weft_bpf::last_stats().ok_or("no stats")?;
     let counted = match mode {

@@ -170,14 +170,16 @@ static __always_inline int hex_at(__u8 *b, __u32 at, __u8 *out, int len)
 
 /* The incoming traceparent of the request whose header block is at
  * [buf, buf+len), validated as spans/http.rs parse_traceparent does. */
-static __always_inline int incoming_traceparent(__u64 buf, __u64 len, struct weft_ids *ids)
+static __always_inline int incoming_traceparent(__u64 buf, __u64 len, int user, struct weft_ids *ids)
 {
 	__u32 zero = 0;
 	__u8 *b = bpf_map_lookup_elem(&tp_scratch, &zero);
 	if (!b || !buf)
 		return 0;
 	__u32 n = len > WEFT_RAW_MAX ? WEFT_RAW_MAX : len;
-	if (n < 16 || n > WEFT_RAW_MAX || bpf_probe_read_user(b, n, (void *)buf))
+	if (n < 16 || n > WEFT_RAW_MAX)
+		return 0;
+	if (user ? bpf_probe_read_user(b, n, (void *)buf) : bpf_probe_read_kernel(b, n, (void *)buf))
 		return 0;
 	struct tp_scan s = { .n = n, .at = -1 };
 	bpf_loop(WEFT_RAW_MAX, tp_scan_step, &s, 0);
@@ -210,12 +212,12 @@ static __always_inline int incoming_traceparent(__u64 buf, __u64 len, struct wef
 }
 
 /* serverHandler.ServeHTTP entry: the server span's ids; the goroutine's trace. */
-static __always_inline void propagate_server(struct weft_config *cfg, struct weft_event *e, __u64 buf, __u64 len)
+static __always_inline void propagate_server_from(struct weft_config *cfg, struct weft_event *e, __u64 buf, __u64 len, int user)
 {
 	if (!cfg->write_traceparent)
 		return;
 	struct weft_ids *ids = &e->ids;
-	if (!incoming_traceparent(buf, len, ids)) {
+	if (!incoming_traceparent(buf, len, user, ids)) {
 		__builtin_memset(ids->parent_id, 0, sizeof(ids->parent_id));
 		new_trace_id(ids->trace_id);
 		ids->flags = 1;
@@ -226,6 +228,19 @@ static __always_inline void propagate_server(struct weft_config *cfg, struct wef
 	__builtin_memcpy(t.trace_id, ids->trace_id, 16);
 	__u64 goid = e->hdr.goid;
 	bpf_map_update_elem(&g_trace, &goid, &t, BPF_ANY);
+}
+
+/* The header block in the target's memory (HTTP/1). */
+static __always_inline void propagate_server(struct weft_config *cfg, struct weft_event *e, __u64 buf, __u64 len)
+{
+	propagate_server_from(cfg, e, buf, len, 1);
+}
+
+/* The header lines h2.bpf.h put in the event (HTTP/2). */
+static __always_inline void propagate_server_kernel(struct weft_config *cfg, struct weft_event *e)
+{
+	__u32 n = e->raw_copied;
+	propagate_server_from(cfg, e, (__u64)e->raw, n > WEFT_RAW_MAX ? WEFT_RAW_MAX : n, 0);
 }
 
 static __always_inline void propagate_server_end(struct weft_config *cfg, __u64 goid)

@@ -169,6 +169,7 @@ static __always_inline int small_event(struct weft_config *cfg, __u32 kind, __u6
 
 #include "propagate.bpf.h"
 #include "errors.bpf.h"
+#include "h2.bpf.h"
 
 /* ---- goroutines ---- */
 
@@ -241,18 +242,26 @@ int http_server(struct pt_regs *ctx)
 	read_str(&e->str[3], field(req, cfg->req_host));
 	read_str(&e->str[4], field(req, cfg->req_remote_addr));
 
+	if (e->num[0] == 2) {
+		/* HTTP/2: the trace headers newWriterAndRequest saw (h2.bpf.h). */
+		if (h2_headers(e, req))
+			propagate_server_kernel(cfg, e);
+		else
+			propagate_server(cfg, e, 0, 0);
+		bpf_ringbuf_submit(e, 0);
+		return 0;
+	}
 	/* HTTP/1: rw is a *response; its conn's bufio.Reader still holds the
 	 * header block just parsed, ending at r. */
 	__u64 conn = read_u64(field(rw, cfg->resp_conn));
 	__u64 bufr = read_u64(field(conn, cfg->conn_bufr));
+	__u64 buf = 0, r = 0;
 	if (bufr) {
-		__u64 buf = read_u64(field(bufr, cfg->bufio_buf));
-		__u64 r = read_u64(field(bufr, cfg->bufio_r));
+		buf = read_u64(field(bufr, cfg->bufio_buf));
+		r = read_u64(field(bufr, cfg->bufio_r));
 		set_raw(e, buf, r);
-		propagate_server(cfg, e, buf, r);
-	} else {
-		propagate_server(cfg, e, 0, 0);
 	}
+	propagate_server(cfg, e, buf, r);
 	bpf_ringbuf_submit(e, 0);
 	return 0;
 }
@@ -273,8 +282,15 @@ int http_server_end(struct pt_regs *ctx)
 	struct weft_event *e = start_event(cfg, ctx, WEFT_HTTP_SERVER_END);
 	if (!e)
 		return 0;
-	e->num[0] = read_u64(field(args.rw, cfg->resp_status));
-	e->num[1] = read_u64(field(args.rw, cfg->resp_wrote_header)) & 0xff;
+	if (read_u64(field(args.req, cfg->req_proto_major)) == 2) {
+		/* HTTP/2: rw is a *http2responseWriter; its state holds the status. */
+		__u64 rws = read_u64(field(args.rw, cfg->h2_rw_rws));
+		e->num[0] = read_u64(field(rws, cfg->h2_rws_status));
+		e->num[1] = read_u64(field(rws, cfg->h2_rws_wrote)) & 0xff;
+	} else {
+		e->num[0] = read_u64(field(args.rw, cfg->resp_status));
+		e->num[1] = read_u64(field(args.rw, cfg->resp_wrote_header)) & 0xff;
+	}
 	__u64 pat = read_u64(field(args.req, cfg->req_pat));
 	read_str(&e->str[0], field(pat, cfg->pattern_str));
 	bpf_ringbuf_submit(e, 0);

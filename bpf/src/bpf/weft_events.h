@@ -30,7 +30,8 @@ enum weft_kind {
 	/* serverHandler.ServeHTTP entry. num[0] proto major, num[1] proto minor,
 	 * str[0] method, str[1] url.path, str[2] url.raw_query, str[3] host,
 	 * str[4] remote addr; raw: the request's header block as read by the
-	 * connection's bufio.Reader (HTTP/1 only; Rust validates it) */
+	 * connection's bufio.Reader (HTTP/1; Rust validates it), or for HTTP/2
+	 * "\r\ntraceparent: V\r\n[tracestate: V\r\n]" (h2.bpf.h) */
 	WEFT_HTTP_SERVER_START = 3,
 	/* its RETs. num[0] response.status, num[1] response.wroteHeader, str[0] ServeMux pattern */
 	WEFT_HTTP_SERVER_END = 4,
@@ -127,6 +128,13 @@ struct weft_config {
 	__u64 bufw_buf;          /* bufio.Writer.buf */
 	__u64 bufw_n;            /* bufio.Writer.n */
 	__u64 write_traceparent; /* 1: choose ids in the probes and write traceparent */
+	__u64 h2_fields;         /* net/http.http2MetaHeadersFrame.Fields */
+	__u64 hf_name;           /* vendor/golang.org/x/net/http2/hpack.HeaderField.Name */
+	__u64 hf_value;          /* .Value */
+	__u64 hf_size;           /* its size (from .Sensitive's offset) */
+	__u64 h2_rw_rws;         /* net/http.http2responseWriter.rws */
+	__u64 h2_rws_status;     /* net/http.http2responseWriterState.status */
+	__u64 h2_rws_wrote;      /* .wroteHeader */
 };
 
 /* Indexes of the `tp_stats` counters (read by Rust at exit). */

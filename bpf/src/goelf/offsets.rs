@@ -42,6 +42,13 @@ pub const FIELDS: &[(&str, &str, Group)] = &[
     ("stmt_query", "database/sql.Stmt.query", Group::Sql),
     ("bufw_buf", "bufio.Writer.buf", Group::Write),
     ("bufw_n", "bufio.Writer.n", Group::Write),
+    ("h2_fields", "net/http.http2MetaHeadersFrame.Fields", Group::H2),
+    ("hf_name", "vendor/golang.org/x/net/http2/hpack.HeaderField.Name", Group::H2),
+    ("hf_value", "vendor/golang.org/x/net/http2/hpack.HeaderField.Value", Group::H2),
+    ("hf_sensitive", "vendor/golang.org/x/net/http2/hpack.HeaderField.Sensitive", Group::H2),
+    ("h2_rw_rws", "net/http.http2responseWriter.rws", Group::Optional),
+    ("h2_rws_status", "net/http.http2responseWriterState.status", Group::Optional),
+    ("h2_rws_wrote", "net/http.http2responseWriterState.wroteHeader", Group::Optional),
 ];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -54,6 +61,8 @@ pub enum Group {
     Sql,
     /// Needed to write traceparent into outgoing requests (`--write-traceparent`).
     Write,
+    /// Needed for HTTP/2 servers' incoming trace context.
+    H2,
     /// Read when present.
     Optional,
 }

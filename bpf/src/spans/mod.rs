@@ -316,7 +316,11 @@ impl Engine {
     fn server_start(&mut self, e: &Event) {
         let (method, original) = method_of(&e.str(0));
         let path = e.str(1);
-        let headers = http::request_headers(&e.raw, &e.str(0), &path).unwrap_or_default();
+        let headers = if e.num[0] == 2 {
+            http::header_lines(&e.raw)
+        } else {
+            http::request_headers(&e.raw, &e.str(0), &path).unwrap_or_default()
+        };
         let parent = http::header(&headers, "traceparent").and_then(http::parse_traceparent).map(|(t, s, f)| Ctx {
             trace_id: t,
             span_id: s,

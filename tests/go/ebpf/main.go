@@ -11,6 +11,10 @@
 //	GET /call?to=URL POST "hello" to URL (http.Post, no context), answer its status
 //	GET /broken      query a missing table, then GET http://127.0.0.1:1/
 //	                 (connection refused); 502
+//	GET /h2call      GET /h2/ping over HTTP/2 without TLS (Go 1.24+), as if
+//	                 from an upstream: traceparent 00-H2TRACE-H2PARENT-01,
+//	                 tracestate weft=h2 (the values are in the query)
+//	GET /h2/ping     200 "pong"
 //	GET /fail        500
 //	GET /quit        answer, then exit 0
 package main
@@ -102,6 +106,16 @@ func main() {
 		}
 		http.Error(w, "broken", http.StatusBadGateway)
 	})
+	mux.HandleFunc("GET /h2call", func(w http.ResponseWriter, r *http.Request) {
+		q := r.URL.Query()
+		got, err := h2Get(base+"/h2/ping", q.Get("traceparent"), q.Get("tracestate"))
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusNotImplemented)
+			return
+		}
+		fmt.Fprintln(w, got)
+	})
+	mux.HandleFunc("GET /h2/ping", func(w http.ResponseWriter, r *http.Request) { fmt.Fprintln(w, "pong", r.Proto) })
 	mux.HandleFunc("GET /fail", func(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "failing on purpose", http.StatusInternalServerError)
 	})
@@ -118,5 +132,7 @@ func main() {
 			log.Fatal(err)
 		}
 	}
-	log.Fatal(http.Serve(ln, mux))
+	srv := &http.Server{Handler: mux}
+	h2c(srv)
+	log.Fatal(srv.Serve(ln))
 }
