@@ -22,7 +22,10 @@ fn effective_caps() -> u64 {
 pub fn missing() -> Vec<String> {
     let mut out = Vec::new();
     if !cfg!(target_arch = "x86_64") {
-        out.push(format!("an amd64 machine (this is {}; the probes read Go's amd64 register ABI)", std::env::consts::ARCH));
+        out.push(format!(
+            "an amd64 machine (this is {}; the probes read Go's amd64 register ABI, src/bpf/goabi.bpf.h; arm64 is designed for, not built)",
+            std::env::consts::ARCH
+        ));
     }
     let caps = effective_caps();
     let has = |c: u32| caps & (1u64 << c) != 0;

@@ -65,7 +65,7 @@ int h2_request(struct pt_regs *ctx)
 	h->tp_len = 0;
 	h->ts_len = 0;
 	__u64 sl[2] = {};
-	__u64 f = field(ctx->cx, cfg->h2_fields);
+	__u64 f = field(GO_REG2(ctx), cfg->h2_fields);
 	if (!f || bpf_probe_read_user(sl, sizeof(sl), (void *)f))
 		return 0;
 	for (int i = 0; i < H2_MAX_FIELDS; i++) {
@@ -89,7 +89,7 @@ int h2_request(struct pt_regs *ctx)
 	}
 	if (!h->tp_len)
 		return 0;
-	__u64 goid = goid_of(cfg, ctx->r14);
+	__u64 goid = goid_of(cfg, GO_G(ctx));
 	bpf_map_update_elem(&h2_by_g, &goid, h, BPF_ANY);
 	return 0;
 }
@@ -101,11 +101,11 @@ int h2_request_end(struct pt_regs *ctx)
 	struct weft_config *cfg = cfg_for_me();
 	if (!cfg)
 		return 0;
-	__u64 goid = goid_of(cfg, ctx->r14);
+	__u64 goid = goid_of(cfg, GO_G(ctx));
 	struct h2_ctx *h = bpf_map_lookup_elem(&h2_by_g, &goid);
 	if (!h)
 		return 0;
-	__u64 req = ctx->bx;
+	__u64 req = GO_REG1(ctx);
 	if (req)
 		bpf_map_update_elem(&h2_by_req, &req, h, BPF_ANY);
 	bpf_map_delete_elem(&h2_by_g, &goid);

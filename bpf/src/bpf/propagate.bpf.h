@@ -311,8 +311,8 @@ int http_req_write(struct pt_regs *ctx)
 	struct weft_config *cfg = cfg_for_me();
 	if (!cfg)
 		return 0;
-	__u64 goid = goid_of(cfg, ctx->r14);
-	__u64 req = ctx->ax;
+	__u64 goid = goid_of(cfg, GO_G(ctx));
+	__u64 req = GO_REG0(ctx);
 	__u64 url = read_u64(field(req, cfg->req_url));
 	struct weft_ids *ids = url ? bpf_map_lookup_elem(&client_ids, &url) : 0;
 	if (!ids) {
@@ -353,14 +353,14 @@ static __always_inline int header_write(struct pt_regs *ctx, int dry)
 	struct weft_config *cfg = cfg_for_me();
 	if (!cfg)
 		return 0;
-	__u64 goid = goid_of(cfg, ctx->r14);
+	__u64 goid = goid_of(cfg, GO_G(ctx));
 	struct pending_write *pp = bpf_map_lookup_elem(&pending_writes, &goid);
 	if (!pp)
 		return 0;
 	struct pending_write p = *pp;
 	bpf_map_delete_elem(&pending_writes, &goid);
 
-	__u64 bw = ctx->cx;
+	__u64 bw = GO_REG2(ctx);
 	__u64 sl[3] = {}; /* buf: ptr, len, cap */
 	__u64 n = 0;
 	if (!field(bw, cfg->bufw_buf) || !field(bw, cfg->bufw_n) ||

@@ -67,7 +67,7 @@ impl GoBinary {
         }
         if file.architecture() != object::Architecture::X86_64 {
             bail!(
-                "{shown} is built for {:?}; weft's eBPF probes support amd64 (x86-64) only so far",
+                "{shown} is built for {:?}; weft's eBPF probes support amd64 (x86-64) only so far (arm64 is designed for, not built)",
                 file.architecture()
             );
         }
