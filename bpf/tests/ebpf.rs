@@ -54,6 +54,7 @@ fn drive(addr: &str, sink: &str) -> Result<(), Failed> {
     assert_eq!(get(addr, "/broken", false)?, 502);
     let h2 = format!("/h2call?traceparent=00-{H2_TRACE}-{H2_PARENT}-01&tracestate=weft%3Dh2");
     assert_eq!(get(addr, &h2, false)?, 200, "the fixture's HTTP/2 call (Go 1.24+)");
+    assert_eq!(get(addr, &h2.replace("/h2call", "/h2tls"), false)?, 200, "the fixture's HTTP/2 call over TLS");
     assert_eq!(get(addr, "/quit", false)?, 200);
     Ok(())
 }
@@ -179,12 +180,14 @@ fn check_errors(spans: &[SpanRecord], stripped: bool) -> Result<(), Failed> {
 /// The HTTP/2 (h2c) server span continues the trace of its incoming
 /// traceparent and carries its tracestate.
 fn check_h2(spans: &[SpanRecord]) -> Result<(), Failed> {
-    let s = one(spans, "GET /h2/ping", |s| s.name == "GET /h2/ping")?;
-    assert_eq!(s.attr_str("network.protocol.version"), Some("2"));
-    assert_eq!((s.trace_id.as_str(), s.parent_span_id.as_str()), (H2_TRACE, H2_PARENT), "HTTP/2 incoming traceparent");
-    assert_eq!(s.trace_state, "weft=h2");
-    assert_eq!(s.attr_int("http.response.status_code"), Some(200));
-    assert!(!s.is_error());
+    for name in ["GET /h2/ping", "GET /h2/tls"] {
+        let s = one(spans, name, |s| s.name == name)?;
+        assert_eq!(s.attr_str("network.protocol.version"), Some("2"), "{name}");
+        assert_eq!((s.trace_id.as_str(), s.parent_span_id.as_str()), (H2_TRACE, H2_PARENT), "{name}: HTTP/2 incoming traceparent");
+        assert_eq!(s.trace_state, "weft=h2", "{name}");
+        assert_eq!(s.attr_int("http.response.status_code"), Some(200), "{name}");
+        assert!(!s.is_error(), "{name}");
+    }
     Ok(())
 }
 

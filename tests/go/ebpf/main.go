@@ -14,7 +14,9 @@
 //	GET /h2call      GET /h2/ping over HTTP/2 without TLS (Go 1.24+), as if
 //	                 from an upstream: traceparent 00-H2TRACE-H2PARENT-01,
 //	                 tracestate weft=h2 (the values are in the query)
-//	GET /h2/ping     200 "pong"
+//	GET /h2tls       the same over HTTP/2 with TLS (an httptest server on
+//	                 this mux), to GET /h2/tls
+//	GET /h2/ping, GET /h2/tls   200 "pong"
 //	GET /fail        500
 //	GET /quit        answer, then exit 0
 package main
@@ -25,6 +27,7 @@ import (
 	"log"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"strings"
 	"sync"
@@ -116,6 +119,30 @@ func main() {
 		fmt.Fprintln(w, got)
 	})
 	mux.HandleFunc("GET /h2/ping", func(w http.ResponseWriter, r *http.Request) { fmt.Fprintln(w, "pong", r.Proto) })
+	var tlsOnce sync.Once
+	var tlsSrv *httptest.Server
+	mux.HandleFunc("GET /h2tls", func(w http.ResponseWriter, r *http.Request) {
+		tlsOnce.Do(func() {
+			tlsSrv = httptest.NewUnstartedServer(mux)
+			tlsSrv.EnableHTTP2 = true
+			tlsSrv.StartTLS()
+		})
+		req, err := http.NewRequest("GET", tlsSrv.URL+"/h2/tls", nil)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusInternalServerError)
+			return
+		}
+		req.Header.Set("traceparent", r.URL.Query().Get("traceparent"))
+		req.Header.Set("tracestate", r.URL.Query().Get("tracestate"))
+		resp, err := tlsSrv.Client().Do(req)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadGateway)
+			return
+		}
+		resp.Body.Close()
+		fmt.Fprintln(w, resp.Proto, resp.StatusCode)
+	})
+	mux.HandleFunc("GET /h2/tls", func(w http.ResponseWriter, r *http.Request) { fmt.Fprintln(w, "pong", r.Proto) })
 	mux.HandleFunc("GET /fail", func(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "failing on purpose", http.StatusInternalServerError)
 	})
