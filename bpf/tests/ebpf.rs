@@ -257,7 +257,9 @@ fn attach_running() -> Result<(), Failed> {
     let addr = wait_addr(&addr_file)?;
     let sink = fixture::Sink::start()?;
     let pid = child.id();
-    let cmd = std::thread::spawn(move || weft_bpf::attach_cmd(pid));
+    // The attach path with the traceparent machinery on (dry: see Write::Dry).
+    let opts = weft_bpf::Options { dry_run_write: true, ..Default::default() };
+    let cmd = std::thread::spawn(move || weft_bpf::attach_cmd_with(pid, opts));
     // Attaching takes a moment; requests before that are simply not traced.
     let t = Instant::now();
     while r.spans().iter().all(|s| s.name != "GET /ping") && t.elapsed() < Duration::from_secs(20) {
@@ -272,6 +274,10 @@ fn attach_running() -> Result<(), Failed> {
     let server = one(&spans, "GET /items/{id}", |s| s.name == "GET /items/{id}")?;
     assert_eq!(server.trace_id, TRACE);
     assert!(spans.iter().any(|s| s.parent_span_id == server.span_id && s.name == "SELECT ebpf_items"));
+    check_sink(&spans, &sink, false)?;
+    check_h2(&spans)?;
+    let st = weft_bpf::last_stats().ok_or("no stats")?;
+    assert_eq!((st.tp_written, st.tp_skipped, st.tp_dry), (0, 0, 2), "traceparent lines (written, left alone, dry)");
     Ok(())
 }
 
