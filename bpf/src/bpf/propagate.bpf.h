@@ -324,8 +324,10 @@ int http_req_write(struct pt_regs *ctx)
 	__u64 maddr = field(req, cfg->req_method);
 	if (maddr)
 		bpf_probe_read_user(m, sizeof(m), (void *)maddr);
-	if (m[1] > 15 || (m[1] && bpf_probe_read_user(p.method, m[1] & 15, (void *)m[0])))
+	if (m[1] > 15 || (m[1] && bpf_probe_read_user(p.method, m[1] & 15, (void *)m[0]))) {
+		bpf_map_delete_elem(&pending_writes, &goid); /* never an older request's ids */
 		return 0;
+	}
 	if (!m[1]) {
 		__builtin_memcpy(p.method, "GET", 3);
 		m[1] = 3;
