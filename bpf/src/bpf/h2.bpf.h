@@ -67,7 +67,7 @@ int h2_request(struct pt_regs *ctx)
 	__u64 sl[2] = {};
 	__u64 f = field(GO_REG2(ctx), cfg->h2_fields);
 	if (!f || bpf_probe_read_user(sl, sizeof(sl), (void *)f))
-		return 0;
+		sl[1] = 0;
 	for (int i = 0; i < H2_MAX_FIELDS; i++) {
 		if (i >= sl[1])
 			break;
@@ -87,10 +87,11 @@ int h2_request(struct pt_regs *ctx)
 		    !bpf_probe_read_user(h->ts, val[1] & (H2_TS_MAX - 1), (void *)val[0]))
 			h->ts_len = val[1];
 	}
-	if (!h->tp_len)
-		return 0;
 	__u64 goid = goid_of(cfg, GO_G(ctx));
-	bpf_map_update_elem(&h2_by_g, &goid, h, BPF_ANY);
+	if (h->tp_len)
+		bpf_map_update_elem(&h2_by_g, &goid, h, BPF_ANY);
+	else
+		bpf_map_delete_elem(&h2_by_g, &goid);
 	return 0;
 }
 
@@ -102,10 +103,15 @@ int h2_request_end(struct pt_regs *ctx)
 	if (!cfg)
 		return 0;
 	__u64 goid = goid_of(cfg, GO_G(ctx));
-	struct h2_ctx *h = bpf_map_lookup_elem(&h2_by_g, &goid);
-	if (!h)
-		return 0;
 	__u64 req = GO_REG1(ctx);
+	struct h2_ctx *h = bpf_map_lookup_elem(&h2_by_g, &goid);
+	if (!h) {
+		/* A request without trace headers: drop what an earlier request
+		 * at the same address left (its handler never ran). */
+		if (req)
+			bpf_map_delete_elem(&h2_by_req, &req);
+		return 0;
+	}
 	if (req)
 		bpf_map_update_elem(&h2_by_req, &req, h, BPF_ANY);
 	bpf_map_delete_elem(&h2_by_g, &goid);
