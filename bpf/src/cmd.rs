@@ -220,8 +220,7 @@ fn session(
     let bias = OnceLock::new();
     let namer = move |itab: u64| -> Option<String> {
         let bias = *bias.get_or_init(|| load_bias(pid, &b2));
-        let name = b2.itab_name(itab.wrapping_sub(bias))?;
-        Some(crate::spans::errmsg::type_string(name.split(',').next().unwrap_or(name)))
+        b2.itab_type(itab.wrapping_sub(bias))
     };
     let seed: u128 = rand::random();
     let mut n = 0u128;

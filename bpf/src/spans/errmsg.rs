@@ -17,7 +17,15 @@ pub fn type_string(itab_type: &str) -> String {
     };
     let stars = head.len() - head.trim_start_matches('*').len();
     let bare = &head[stars..];
-    let short = bare.rsplit_once('/').map(|(_, s)| s).unwrap_or(bare);
+    // The package name is the last path element, or the one before a
+    // major-version suffix ("math/rand/v2.T" -> "rand.T").
+    let (path, ty) = bare.rsplit_once('/').map(|(p, last)| (p, last)).unwrap_or(("", bare));
+    let short = match ty.split_once('.') {
+        Some((v, rest)) if v.len() > 1 && v.starts_with('v') && v[1..].bytes().all(|b| b.is_ascii_digit()) && !path.is_empty() => {
+            format!("{}.{rest}", path.rsplit('/').next().unwrap_or(path))
+        }
+        _ => ty.to_string(),
+    };
     format!("{}{short}{generic}", &head[..stars])
 }
 
@@ -141,6 +149,7 @@ mod tests {
         assert_eq!(type_string("*net.OpError"), "*net.OpError");
         assert_eq!(type_string("context.deadlineExceededError"), "context.deadlineExceededError");
         assert_eq!(type_string("*example.com/a/b.T[example.com/c.U]"), "*b.T[example.com/c.U]");
+        assert_eq!(type_string("math/rand/v2.runtimeSource"), "rand.runtimeSource");
     }
 
     #[test]
