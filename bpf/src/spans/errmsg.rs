@@ -19,7 +19,7 @@ pub fn type_string(itab_type: &str) -> String {
     let bare = &head[stars..];
     // The package name is the last path element, or the one before a
     // major-version suffix ("math/rand/v2.T" -> "rand.T").
-    let (path, ty) = bare.rsplit_once('/').map(|(p, last)| (p, last)).unwrap_or(("", bare));
+    let (path, ty) = bare.rsplit_once('/').unwrap_or(("", bare));
     let short = match ty.split_once('.') {
         Some((v, rest)) if v.len() > 1 && v.starts_with('v') && v[1..].bytes().all(|b| b.is_ascii_digit()) && !path.is_empty() => {
             format!("{}.{rest}", path.rsplit('/').next().unwrap_or(path))
