@@ -44,6 +44,7 @@ const SITES: &[Site] = &[
     Site { func: "database/sql.(*Stmt).QueryContext", entry: Some("sql_stmt_query"), ret: Some("sql_query_end"), group: Group::Sql },
     Site { func: "database/sql.(*Stmt).ExecContext", entry: Some("sql_stmt_exec"), ret: Some("sql_exec_end"), group: Group::Sql },
     Site { func: "net/http.(*http2serverConn).newWriterAndRequest", entry: Some("h2_request"), ret: Some("h2_request_end"), group: Group::H2 },
+    Site { func: "net/http/internal/http2.(*serverConn).newWriterAndRequest", entry: Some("h2_request"), ret: Some("h2_request_end"), group: Group::H2Internal },
 ];
 
 /// Probes that write `traceparent` into outgoing requests; attached (and
@@ -104,8 +105,14 @@ fn prog<'a, 'obj>(p: &'a mut skel::WeftProgs<'obj>, name: &str) -> &'a mut Progr
 /// The config map's value for `bin`, tracing process `tgid`.
 pub fn config_for(bin: &GoBinary, tgid: u32) -> weft_config {
     let mut c = weft_config { tgid, ..Default::default() };
-    for (field, dwarf, _) in offsets::FIELDS {
-        let v = bin.offsets.get(dwarf).unwrap_or(crate::events::raw::WEFT_NO_FIELD as u64);
+    // Every field absent first; then each takes the first name this binary has.
+    let mut set = std::collections::HashSet::new();
+    for (pass, (field, dwarf, _)) in [false, true].into_iter().flat_map(|p| offsets::FIELDS.iter().map(move |f| (p, f))) {
+        let v = match (pass, bin.offsets.get(dwarf)) {
+            (false, _) => crate::events::raw::WEFT_NO_FIELD as u64,
+            (true, Some(v)) if set.insert(*field) => v,
+            (true, _) => continue,
+        };
         let slot: &mut u64 = match *field {
             "g_goid" => &mut c.g_goid,
             "req_method" => &mut c.req_method,
@@ -135,6 +142,7 @@ pub fn config_for(bin: &GoBinary, tgid: u32) -> weft_config {
             "bufw_buf" => &mut c.bufw_buf,
             "bufw_n" => &mut c.bufw_n,
             "h2_fields" => &mut c.h2_fields,
+            "h2_req_url" => &mut c.h2_req_url,
             "hf_name" => &mut c.hf_name,
             "hf_value" => &mut c.hf_value,
             "hf_sensitive" => &mut c.hf_size,
@@ -210,10 +218,7 @@ pub fn trace(
             att.skipped.push(format!("{} (not in this binary)", site.func));
             continue;
         }
-        let mut missing = bin.offsets.missing(site.group);
-        if site.group == Group::Write {
-            missing.extend(bin.offsets.missing(Group::Http));
-        }
+        let missing = bin.offsets.missing_for_site(site.group);
         if !missing.is_empty() {
             att.skipped.push(format!("{} (no offsets for {})", site.func, missing.join(", ")));
             continue;

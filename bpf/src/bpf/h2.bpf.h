@@ -1,12 +1,15 @@
-/* HTTP/2 server requests (net/http's bundled http2): the incoming
- * traceparent and tracestate. Included by weft.bpf.c after its helpers.
+/* HTTP/2 server requests (net/http's bundled http2, Go 1.22–1.26, or
+ * net/http/internal/http2 from Go 1.27): the incoming traceparent and
+ * tracestate. Included by weft.bpf.c after its helpers.
  *
  * An HTTP/2 request has no header block in a bufio.Reader. Its decoded
  * header fields are in the http2MetaHeadersFrame that the connection's
  * serve goroutine hands to (*http2serverConn).newWriterAndRequest(st, f),
- * which returns the *Request. So its entry copies the two values (field
- * names are lower case in HTTP/2) keyed by goroutine, its RETs re-key them
- * by the *Request, and the server probe (serverHandler.ServeHTTP, on the
+ * which returns the request (*Request; from Go 1.27 a *ServerRequest that
+ * net/http copies into a *Request sharing its *url.URL). So its entry
+ * copies the two values (field names are lower case in HTTP/2) keyed by
+ * goroutine, its RETs re-key them by the request's URL pointer, and the
+ * server probe (serverHandler.ServeHTTP, on the
  * handler's goroutine) writes them into the event's raw area as header
  * lines "\r\ntraceparent: V\r\ntracestate: V\r\n".
  */
@@ -34,7 +37,7 @@ struct {
 	__uint(max_entries, 16384);
 	__type(key, __u64);
 	__type(value, struct h2_ctx);
-} h2_by_req SEC(".maps");
+} h2_by_req SEC(".maps"); /* keyed by the request's *url.URL */
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -95,7 +98,7 @@ int h2_request(struct pt_regs *ctx)
 	return 0;
 }
 
-/* its RETs: (*http2responseWriter, *Request, error): RBX the request */
+/* its RETs: (*http2responseWriter, *Request, error): RBX the request; keyed by its URL */
 SEC("uprobe")
 int h2_request_end(struct pt_regs *ctx)
 {
@@ -103,7 +106,7 @@ int h2_request_end(struct pt_regs *ctx)
 	if (!cfg)
 		return 0;
 	__u64 goid = goid_of(cfg, GO_G(ctx));
-	__u64 req = GO_REG1(ctx);
+	__u64 req = read_u64(field(GO_REG1(ctx), cfg->h2_req_url));
 	struct h2_ctx *h = bpf_map_lookup_elem(&h2_by_g, &goid);
 	if (!h) {
 		/* A request without trace headers: drop what an earlier request
@@ -120,9 +123,9 @@ int h2_request_end(struct pt_regs *ctx)
 
 /* serverHandler.ServeHTTP of an HTTP/2 request: its trace headers as lines
  * in e->raw; returns their length (0: none). */
-static __always_inline __u32 h2_headers(struct weft_event *e, __u64 req)
+static __always_inline __u32 h2_headers(struct weft_event *e, __u64 url)
 {
-	struct h2_ctx *h = bpf_map_lookup_elem(&h2_by_req, &req);
+	struct h2_ctx *h = bpf_map_lookup_elem(&h2_by_req, &url);
 	if (!h)
 		return 0;
 	__u32 tp = h->tp_len & (H2_TP_MAX - 1), ts = h->ts_len & (H2_TS_MAX - 1);
@@ -144,7 +147,7 @@ static __always_inline __u32 h2_headers(struct weft_event *e, __u64 req)
 		e->raw[(off + 1) & RAW_MASK] = '\n';
 		off += 2;
 	}
-	bpf_map_delete_elem(&h2_by_req, &req);
+	bpf_map_delete_elem(&h2_by_req, &url);
 	e->raw_len = off;
 	e->raw_copied = off;
 	return off;

@@ -245,7 +245,7 @@ int http_server(struct pt_regs *ctx)
 
 	if (e->num[0] == 2) {
 		/* HTTP/2: the trace headers newWriterAndRequest saw (h2.bpf.h). */
-		if (h2_headers(e, req))
+		if (h2_headers(e, url))
 			propagate_server_kernel(cfg, e);
 		else
 			propagate_server(cfg, e, 0, 0);

@@ -132,6 +132,7 @@ struct weft_config {
 	__u64 hf_name;           /* vendor/golang.org/x/net/http2/hpack.HeaderField.Name */
 	__u64 hf_value;          /* .Value */
 	__u64 hf_size;           /* its size (from .Sensitive's offset) */
+	__u64 h2_req_url;        /* .URL of what newWriterAndRequest returns (Request, or ServerRequest from Go 1.27) */
 	__u64 h2_rw_rws;         /* net/http.http2responseWriter.rws */
 	__u64 h2_rws_status;     /* net/http.http2responseWriterState.status */
 	__u64 h2_rws_wrote;      /* .wroteHeader */
