@@ -11,6 +11,7 @@ fn main() -> anyhow::Result<()> {
         &bin,
         &exe,
         pid,
+        weft_bpf::Options::default(),
         |a| {
             eprintln!("attached {} uprobes: {:?}; skipped {:?}", a.uprobes, a.probed, a.skipped);
             Ok(())

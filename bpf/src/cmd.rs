@@ -20,6 +20,7 @@ use anyhow::{bail, Context, Result};
 use crate::export::{Config, Exporter};
 use crate::goelf::GoBinary;
 use crate::spans::Engine;
+use crate::probes::Options;
 use crate::{prereq, probes};
 
 fn find_program(p: &OsString) -> Result<PathBuf> {
@@ -38,11 +39,40 @@ fn find_program(p: &OsString) -> Result<PathBuf> {
 
 /// `weft run --ebpf -- PROGRAM ARGS...`; returns the program's exit status.
 pub fn run_cmd(args: Vec<OsString>) -> Result<i32> {
-    let Some(prog) = args.first() else { bail!("weft run --ebpf: name the program to run: weft run --ebpf -- ./server ARGS...") };
-    let exe = find_program(prog)?;
+    run_cmd_with(args, Options::default())
+}
+
+/// `weft attach --pid N`; returns 0 once the process has exited or weft is interrupted.
+pub fn attach_cmd(pid: u32) -> Result<i32> {
+    attach_cmd_with(pid, Options::default())
+}
+
+static LAST_STATS: std::sync::Mutex<Option<probes::Stats>> = std::sync::Mutex::new(None);
+
+/// The probes' counters of the last session that ended (for tests).
+#[doc(hidden)]
+pub fn last_stats() -> Option<probes::Stats> {
+    *LAST_STATS.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// The machine checks, plus what `opts` needs.
+fn check(opts: Options) -> Result<()> {
     if let Some(why) = prereq::check() {
         bail!(why);
     }
+    if opts.write_traceparent {
+        if let Some(why) = prereq::write_blocked().or_else(probes::write_refused) {
+            bail!(why);
+        }
+    }
+    Ok(())
+}
+
+/// `weft run --ebpf [--write-traceparent] -- PROGRAM ARGS...`.
+pub fn run_cmd_with(args: Vec<OsString>, opts: Options) -> Result<i32> {
+    let Some(prog) = args.first() else { bail!("weft run --ebpf: name the program to run: weft run --ebpf -- ./server ARGS...") };
+    let exe = find_program(prog)?;
+    check(opts)?;
     let bin = Arc::new(GoBinary::open(&exe)?);
 
     // Everything the child needs, prepared before fork (only async-signal-safe calls after it).
@@ -97,7 +127,7 @@ pub fn run_cmd(args: Vec<OsString>) -> Result<i32> {
         }
         r < 0
     };
-    let result = session(&bin, &exe, pid as u32, "run", || {
+    let result = session(&bin, &exe, pid as u32, "run", opts, || {
         // SAFETY: writing one byte to our pipe end, then closing it.
         let ok = unsafe { libc::write(go_fd, [1u8].as_ptr().cast(), 1) } == 1;
         unsafe { libc::close(go_fd) };
@@ -135,22 +165,20 @@ pub fn run_cmd(args: Vec<OsString>) -> Result<i32> {
     Ok(*status.get().unwrap())
 }
 
-/// `weft attach --pid N`; returns 0 once the process has exited or weft is interrupted.
-pub fn attach_cmd(pid: u32) -> Result<i32> {
+/// `weft attach --pid N [--write-traceparent]`.
+pub fn attach_cmd_with(pid: u32, opts: Options) -> Result<i32> {
     let proc_dir = PathBuf::from(format!("/proc/{pid}"));
     if !proc_dir.exists() {
         bail!("weft attach: no process with pid {pid}");
     }
-    if let Some(why) = prereq::check() {
-        bail!(why);
-    }
+    check(opts)?;
     let exe = proc_dir.join("exe");
     let real = std::fs::read_link(&exe).with_context(|| format!("reading {} (is weft allowed to trace pid {pid}?)", exe.display()))?;
     let bin = Arc::new(GoBinary::open(&exe).with_context(|| format!("pid {pid} runs {}", real.display()))?);
     let stop = Arc::new(AtomicBool::new(false));
     signal_hook::flag::register(signal_hook::consts::SIGINT, stop.clone())?;
     signal_hook::flag::register(signal_hook::consts::SIGTERM, stop.clone())?;
-    session(&bin, &exe, pid, "attach", || Ok(()), || !stop.load(Ordering::Relaxed) && proc_dir.exists())?;
+    session(&bin, &exe, pid, "attach", opts, || Ok(()), || !stop.load(Ordering::Relaxed) && proc_dir.exists())?;
     Ok(0)
 }
 
@@ -176,6 +204,7 @@ fn session(
     exe: &Path,
     pid: u32,
     verb: &str,
+    opts: Options,
     ready: impl FnOnce() -> Result<()>,
     keep_going: impl FnMut() -> bool,
 ) -> Result<()> {
@@ -191,8 +220,7 @@ fn session(
     let bias = OnceLock::new();
     let namer = move |itab: u64| -> Option<String> {
         let bias = *bias.get_or_init(|| load_bias(pid, &b2));
-        let name = b2.itab_name(itab.wrapping_sub(bias))?;
-        Some(name.split(',').next().unwrap_or(name).to_string())
+        b2.itab_type(itab.wrapping_sub(bias))
     };
     let seed: u128 = rand::random();
     let mut n = 0u128;
@@ -214,6 +242,7 @@ fn session(
         bin,
         exe,
         pid,
+        opts,
         |att| {
             eprintln!(
                 "weft: {verb} pid {pid} ({}, {}{}, offsets from {source}): {} uprobes on {} functions; spans to {endpoint}",
@@ -225,6 +254,11 @@ fn session(
             );
             for s in &att.skipped {
                 eprintln!("weft: not probed: {s}");
+            }
+            if opts.write_traceparent {
+                eprintln!(
+                    "weft: --write-traceparent: writing into pid {pid}'s memory (bpf_probe_write_user; the kernel logs a warning)"
+                );
             }
             ready()
         },
@@ -239,6 +273,7 @@ fn session(
         },
         keep_going,
     )?;
+    *LAST_STATS.lock().unwrap_or_else(|e| e.into_inner()) = Some(stats);
     let report = exporter.shutdown();
     let c = engine.counts;
     let mut line = format!("weft: {} spans", c.spans);
@@ -247,6 +282,15 @@ fn session(
     }
     if stats.dropped > 0 {
         line.push_str(&format!(", {} events lost (ring buffer full)", stats.dropped));
+    }
+    if opts.dry_run_write {
+        line.push_str(&format!(", traceparent would have been written into {} requests", stats.tp_dry));
+    }
+    if opts.write_traceparent {
+        line.push_str(&format!(", traceparent written into {} requests", stats.tp_written));
+        if stats.tp_skipped > 0 {
+            line.push_str(&format!(" ({} left alone: no room or unexpected buffer)", stats.tp_skipped));
+        }
     }
     if report.failed > 0 {
         line.push_str(&format!("; {} could not be delivered: {}", report.failed, report.last_error.unwrap_or_default()));

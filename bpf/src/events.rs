@@ -56,6 +56,29 @@ pub struct Event {
     pub strs: Vec<Vec<u8>>,
     pub raw: Vec<u8>,
     pub truncated: bool,
+    /// Span ids the probes chose (only with `--write-traceparent`).
+    pub ids: Option<Ids>,
+}
+
+/// Ids chosen by the probes (struct weft_ids): the span's own, its trace,
+/// and for server spans the parent from the incoming traceparent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Ids {
+    pub trace_id: [u8; 16],
+    pub span_id: [u8; 8],
+    pub parent_id: Option<[u8; 8]>,
+    pub flags: u8,
+}
+
+impl Ids {
+    fn from_raw(r: &weft_ids) -> Option<Ids> {
+        (r.set == 1).then(|| Ids {
+            trace_id: r.trace_id,
+            span_id: r.span_id,
+            parent_id: (r.parent_id != [0; 8]).then_some(r.parent_id),
+            flags: r.flags,
+        })
+    }
 }
 
 impl Event {
@@ -107,6 +130,7 @@ impl Event {
                 let n = (e.raw_copied as usize).min(e.raw.len());
                 ev.truncated |= e.raw_copied < e.raw_len;
                 ev.raw = e.raw[..n].to_vec();
+                ev.ids = Ids::from_raw(&e.ids);
             }
         }
         Some(ev)

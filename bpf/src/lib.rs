@@ -19,4 +19,5 @@ pub mod probes;
 pub mod semconv;
 pub mod spans;
 
-pub use cmd::{attach_cmd, run_cmd};
+pub use cmd::{attach_cmd, attach_cmd_with, last_stats, run_cmd, run_cmd_with};
+pub use probes::Options;

@@ -22,7 +22,10 @@ fn effective_caps() -> u64 {
 pub fn missing() -> Vec<String> {
     let mut out = Vec::new();
     if !cfg!(target_arch = "x86_64") {
-        out.push(format!("an amd64 machine (this is {}; the probes read Go's amd64 register ABI)", std::env::consts::ARCH));
+        out.push(format!(
+            "an amd64 machine (this is {}; the probes read Go's amd64 register ABI, src/bpf/goabi.bpf.h; arm64 is designed for, not built)",
+            std::env::consts::ARCH
+        ));
     }
     let caps = effective_caps();
     let has = |c: u32| caps & (1u64 << c) != 0;
@@ -42,4 +45,13 @@ pub fn missing() -> Vec<String> {
 pub fn check() -> Option<String> {
     let m = missing();
     (!m.is_empty()).then(|| format!("cannot load eBPF probes here; missing: {}", m.join("; ")))
+}
+
+/// Why `bpf_probe_write_user` cannot be used here (kernel lockdown), if so.
+pub fn write_blocked() -> Option<String> {
+    let l = std::fs::read_to_string("/sys/kernel/security/lockdown").unwrap_or_default();
+    let mode = l.split_whitespace().find(|w| w.starts_with('['))?.trim_matches(['[', ']']).to_string();
+    (mode != "none").then(|| {
+        format!("--write-traceparent: the kernel is in lockdown ({mode}), which forbids bpf_probe_write_user; run without it")
+    })
 }

@@ -43,7 +43,38 @@ const SITES: &[Site] = &[
     Site { func: "database/sql.(*DB).execDC", entry: Some("sql_exec"), ret: Some("sql_exec_end"), group: Group::Runtime },
     Site { func: "database/sql.(*Stmt).QueryContext", entry: Some("sql_stmt_query"), ret: Some("sql_query_end"), group: Group::Sql },
     Site { func: "database/sql.(*Stmt).ExecContext", entry: Some("sql_stmt_exec"), ret: Some("sql_exec_end"), group: Group::Sql },
+    Site { func: "net/http.(*http2serverConn).newWriterAndRequest", entry: Some("h2_request"), ret: Some("h2_request_end"), group: Group::H2 },
+    Site { func: "net/http/internal/http2.(*serverConn).newWriterAndRequest", entry: Some("h2_request"), ret: Some("h2_request_end"), group: Group::H2Internal },
 ];
+
+/// Probes that write `traceparent` into outgoing requests; attached (and
+/// loaded at all) only with [`Options::write_traceparent`].
+const WRITE_SITES: &[Site] = &[
+    Site { func: "net/http.(*Request).write", entry: Some("http_req_write"), ret: None, group: Group::Write },
+    Site { func: "net/http.Header.writeSubset", entry: Some("http_header_write"), ret: None, group: Group::Write },
+];
+const DRY_WRITE_SITES: &[Site] = &[
+    Site { func: "net/http.(*Request).write", entry: Some("http_req_write"), ret: None, group: Group::Write },
+    Site { func: "net/http.Header.writeSubset", entry: Some("http_header_dry"), ret: None, group: Group::Write },
+];
+
+/// What the user asked for beyond the default probes.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Options {
+    /// Choose span ids in the probes and write `traceparent` into outgoing
+    /// HTTP/1 requests (bpf_probe_write_user; see propagate.bpf.h).
+    pub write_traceparent: bool,
+    /// Everything `write_traceparent` does except the write itself (counted
+    /// in [`Stats::tp_dry`]): for tests on kernels that refuse the write.
+    #[doc(hidden)]
+    pub dry_run_write: bool,
+}
+
+impl Options {
+    fn choose_ids(&self) -> bool {
+        self.write_traceparent || self.dry_run_write
+    }
+}
 
 fn prog<'a, 'obj>(p: &'a mut skel::WeftProgs<'obj>, name: &str) -> &'a mut ProgramMut<'obj> {
     match name {
@@ -62,6 +93,11 @@ fn prog<'a, 'obj>(p: &'a mut skel::WeftProgs<'obj>, name: &str) -> &'a mut Progr
         "sql_stmt_exec" => &mut p.sql_stmt_exec,
         "sql_query_end" => &mut p.sql_query_end,
         "sql_exec_end" => &mut p.sql_exec_end,
+        "h2_request" => &mut p.h2_request,
+        "h2_request_end" => &mut p.h2_request_end,
+        "http_req_write" => &mut p.http_req_write,
+        "http_header_write" => &mut p.http_header_write,
+        "http_header_dry" => &mut p.http_header_dry,
         other => unreachable!("no program {other}"),
     }
 }
@@ -69,8 +105,14 @@ fn prog<'a, 'obj>(p: &'a mut skel::WeftProgs<'obj>, name: &str) -> &'a mut Progr
 /// The config map's value for `bin`, tracing process `tgid`.
 pub fn config_for(bin: &GoBinary, tgid: u32) -> weft_config {
     let mut c = weft_config { tgid, ..Default::default() };
-    for (field, dwarf, _) in offsets::FIELDS {
-        let v = bin.offsets.get(dwarf).unwrap_or(crate::events::raw::WEFT_NO_FIELD as u64);
+    // Every field absent first; then each takes the first name this binary has.
+    let mut set = std::collections::HashSet::new();
+    for (pass, (field, dwarf, _)) in [false, true].into_iter().flat_map(|p| offsets::FIELDS.iter().map(move |f| (p, f))) {
+        let v = match (pass, bin.offsets.get(dwarf)) {
+            (false, _) => crate::events::raw::WEFT_NO_FIELD as u64,
+            (true, Some(v)) if set.insert(*field) => v,
+            (true, _) => continue,
+        };
         let slot: &mut u64 = match *field {
             "g_goid" => &mut c.g_goid,
             "req_method" => &mut c.req_method,
@@ -97,9 +139,23 @@ pub fn config_for(bin: &GoBinary, tgid: u32) -> weft_config {
             "response_proto_minor" => &mut c.response_proto_minor,
             "stmt_db" => &mut c.stmt_db,
             "stmt_query" => &mut c.stmt_query,
+            "bufw_buf" => &mut c.bufw_buf,
+            "bufw_n" => &mut c.bufw_n,
+            "h2_fields" => &mut c.h2_fields,
+            "h2_req_url" => &mut c.h2_req_url,
+            "hf_name" => &mut c.hf_name,
+            "hf_value" => &mut c.hf_value,
+            "hf_sensitive" => &mut c.hf_size,
+            "h2_rw_rws" => &mut c.h2_rw_rws,
+            "h2_rws_status" => &mut c.h2_rws_status,
+            "h2_rws_wrote" => &mut c.h2_rws_wrote,
             other => unreachable!("config has no field {other}"),
         };
         *slot = v;
+    }
+    // HeaderField's size: its last field (Sensitive, a bool) rounded up to 8.
+    if c.hf_size != crate::events::raw::WEFT_NO_FIELD as u64 {
+        c.hf_size = (c.hf_size + 8) & !7;
     }
     c
 }
@@ -117,6 +173,10 @@ pub struct Attached {
 #[derive(Debug, Default, Clone, Copy)]
 pub struct Stats {
     pub dropped: u64,
+    /// traceparent lines written into requests, and requests left alone.
+    pub tp_written: u64,
+    pub tp_skipped: u64,
+    pub tp_dry: u64,
 }
 
 /// Loads the probes, attaches them to `target` (the executable file) for
@@ -127,27 +187,38 @@ pub fn trace(
     bin: &GoBinary,
     target: &Path,
     tgid: u32,
+    opts: Options,
     ready: impl FnOnce(&Attached) -> Result<()>,
     mut on_event: impl FnMut(Event),
     mut keep_going: impl FnMut() -> bool,
 ) -> Result<Stats> {
     let mut storage = MaybeUninit::uninit();
-    let open = skel::WeftSkelBuilder::default().open(&mut storage).map_err(|e| load_error("opening", e))?;
+    let mut open = skel::WeftSkelBuilder::default().open(&mut storage).map_err(|e| load_error("opening", e))?;
+    // Never load bpf_probe_write_user unasked (the kernel warns, lockdown refuses).
+    open.progs.http_header_write.set_autoload(opts.write_traceparent);
+    open.progs.http_header_dry.set_autoload(opts.dry_run_write && !opts.write_traceparent);
+    open.progs.http_req_write.set_autoload(opts.choose_ids());
     let mut skel = open.load().map_err(|e| load_error("loading", e))?;
 
-    let cfg = config_for(bin, tgid);
+    let mut cfg = config_for(bin, tgid);
+    cfg.write_traceparent = opts.choose_ids() as u64;
     // SAFETY: weft_config is plain old data; its bytes are the map value.
     let bytes = unsafe { std::slice::from_raw_parts((&cfg as *const weft_config).cast::<u8>(), std::mem::size_of::<weft_config>()) };
     skel.maps.weft_config_map.update(&0u32.to_ne_bytes(), bytes, MapFlags::ANY).context("writing the probes' config map")?;
 
     let mut links = Vec::new();
     let mut att = Attached::default();
-    for site in SITES {
+    let write_sites = match (opts.write_traceparent, opts.dry_run_write) {
+        (true, _) => WRITE_SITES,
+        (false, true) => DRY_WRITE_SITES,
+        _ => &[],
+    };
+    for site in SITES.iter().chain(write_sites) {
         if bin.func(site.func).is_none() {
             att.skipped.push(format!("{} (not in this binary)", site.func));
             continue;
         }
-        let missing = bin.offsets.missing(site.group);
+        let missing = bin.offsets.missing_for_site(site.group);
         if !missing.is_empty() {
             att.skipped.push(format!("{} (no offsets for {})", site.func, missing.join(", ")));
             continue;
@@ -192,7 +263,39 @@ pub fn trace(
         .flatten()
         .map(|v| v.iter().map(|b| u64::from_ne_bytes(b[..8].try_into().unwrap_or_default())).sum())
         .unwrap_or(0);
-    Ok(Stats { dropped })
+    let tp = |i| percpu_sum(&skel.maps.tp_stats, i);
+    Ok(Stats { dropped, tp_written: tp(0), tp_skipped: tp(1), tp_dry: tp(2) })
+}
+
+/// The sum over CPUs of slot `i` of a per-CPU u64 array.
+fn percpu_sum(m: &impl MapCore, i: u32) -> u64 {
+    m.lookup_percpu(&i.to_ne_bytes(), MapFlags::ANY)
+        .ok()
+        .flatten()
+        .map(|v| v.iter().map(|b| u64::from_ne_bytes(b[..8].try_into().unwrap_or_default())).sum())
+        .unwrap_or(0)
+}
+
+/// Why this kernel refuses the traceparent writer (bpf_probe_write_user),
+/// found by loading it alone; `None` when it loads. Lockdown (integrity or
+/// confidentiality) is the usual reason, and /sys/kernel/security may not
+/// be mounted to say so.
+pub fn write_refused() -> Option<String> {
+    let mut storage = MaybeUninit::uninit();
+    let prev = libbpf_rs::set_print(None); // the verifier's log is not for users
+    let result = (|| {
+        let mut open = skel::WeftSkelBuilder::default().open(&mut storage)?;
+        for mut p in open.open_object_mut().progs_mut() {
+            p.set_autoload(false);
+        }
+        open.progs.http_header_write.set_autoload(true);
+        open.load().map(|_| ())
+    })();
+    libbpf_rs::set_print(prev);
+    let e = result.err()?;
+    Some(format!(
+        "--write-traceparent: this kernel refuses bpf_probe_write_user ({e}); it does so under lockdown (dmesg: \"Kernel is locked down\"); run without --write-traceparent"
+    ))
 }
 
 fn attach(p: &mut ProgramMut, target: &Path, off: u64, func: &str) -> Result<libbpf_rs::Link> {

@@ -30,6 +30,16 @@ fn check(v: Variant) -> Result<(), Failed> {
             assert_eq!(normal.offsets.get(k), Some(*v), "pinned offset of {k} differs from DWARF: regenerate offsets_table.json");
         }
     }
+    if v != Variant::Stripped {
+        // Type names from the runtime's type data (used when stripped) agree
+        // with .symtab's itab symbols (PIE: through its relocations).
+        let syms = bin.itab_symbols();
+        assert!(syms.len() > 50, "{} itabs", syms.len());
+        for (addr, name) in syms {
+            let want = weft_bpf::spans::errmsg::type_string(name.split(',').next().unwrap());
+            assert_eq!(bin.itab_type_from_runtime(*addr).as_deref(), Some(want.as_str()), "itab {name} at {addr:#x}");
+        }
+    }
     if v == Variant::Normal {
         // The pclntab reader agrees with .symtab on every function of the same binary.
         use object::{Object, ObjectSection};

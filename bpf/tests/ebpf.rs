@@ -19,6 +19,8 @@ use weft::receiver::{Receiver, SpanKind, SpanRecord};
 
 const TRACE: &str = "0af7651916cd43dd8448eb211c80319c";
 const PARENT: &str = "b7ad6b7169203331";
+const H2_TRACE: &str = "4bf92f3577b34da6a3ce929d0e0e4736";
+const H2_PARENT: &str = "00f067aa0ba902b7";
 
 fn wait_addr(file: &Path) -> Result<String, Failed> {
     let t = Instant::now();
@@ -43,11 +45,16 @@ fn get(addr: &str, path: &str, traceparent: bool) -> Result<u16, Failed> {
     }
 }
 
-/// Requests every route, then /quit.
-fn drive(addr: &str) -> Result<(), Failed> {
+/// Requests every route (/call posts to `sink`), then /quit.
+fn drive(addr: &str, sink: &str) -> Result<(), Failed> {
     assert_eq!(get(addr, "/items/1?color=red", true)?, 200);
+    assert_eq!(get(addr, &format!("/call?to=http://{sink}/sink"), true)?, 200);
     assert_eq!(get(addr, "/count", false)?, 200);
     assert_eq!(get(addr, "/fail", false)?, 500);
+    assert_eq!(get(addr, "/broken", false)?, 502);
+    let h2 = format!("/h2call?traceparent=00-{H2_TRACE}-{H2_PARENT}-01&tracestate=weft%3Dh2");
+    assert_eq!(get(addr, &h2, false)?, 200, "the fixture's HTTP/2 call (Go 1.24+)");
+    assert_eq!(get(addr, &h2.replace("/h2call", "/h2tls"), false)?, 200, "the fixture's HTTP/2 call over TLS");
     assert_eq!(get(addr, "/quit", false)?, 200);
     Ok(())
 }
@@ -60,7 +67,7 @@ fn one<'a>(spans: &'a [SpanRecord], what: &str, f: impl Fn(&SpanRecord) -> bool)
     }
 }
 
-fn check_spans(spans: &[SpanRecord], exe_name: &str) -> Result<(), Failed> {
+fn check_spans(spans: &[SpanRecord], exe_name: &str, wrote: bool) -> Result<(), Failed> {
     let server = one(spans, "GET /items/{id}", |s| s.name == "GET /items/{id}")?;
     assert_eq!(server.kind, SpanKind::Server);
     assert_eq!(server.trace_id, TRACE, "traceparent from the request headers");
@@ -102,8 +109,14 @@ fn check_spans(spans: &[SpanRecord], exe_name: &str) -> Result<(), Failed> {
     assert!(c.attr_str("url.full").is_some_and(|u| u.starts_with("http://127.0.0.1:") && u.ends_with("/ping")), "{:?}", c.attr_str("url.full"));
     assert_eq!(c.attr_int("http.response.status_code"), Some(200));
 
-    // The /ping it called: its own trace (the eBPF path does not write traceparent into the request).
-    one(spans, "GET /ping", |s| s.name == "GET /ping" && s.kind == SpanKind::Server)?;
+    // The /ping it called: with --write-traceparent the request carried the
+    // client span's context, so /ping continues the trace; else its own trace.
+    let ping = one(spans, "GET /ping", |s| s.name == "GET /ping" && s.kind == SpanKind::Server)?;
+    if wrote {
+        assert_eq!((ping.trace_id.as_str(), ping.parent_span_id.as_str()), (TRACE, c.span_id.as_str()), "/ping joins the caller's trace");
+    } else {
+        assert!(ping.is_root() && ping.trace_id != TRACE, "/ping starts its own trace");
+    }
 
     let count = one(spans, "GET /count", |s| s.name == "GET /count")?;
     let stmt = one(spans, "the prepared-statement query", |s| s.parent_span_id == count.span_id)?;
@@ -142,19 +155,92 @@ fn wait_spans(r: &Receiver) -> Vec<SpanRecord> {
     }
 }
 
-fn run_variant(v: Variant) -> Result<(), Failed> {
+/// /broken's SQL and client errors carry Go's error type (`%T`) and
+/// message, as the compile-time rules record them; stripped binaries too
+/// (the type comes from the runtime's type data).
+fn check_errors(spans: &[SpanRecord]) -> Result<(), Failed> {
+    let broken = one(spans, "GET /broken", |s| s.name == "GET /broken")?;
+    let q = one(spans, "the failing query", |s| s.parent_span_id == broken.span_id && s.name == "SELECT ebpf_missing")?;
+    let c = one(spans, "the refused client call", |s| s.parent_span_id == broken.span_id && s.name == "GET")?;
+    assert!(q.is_error() && c.is_error());
+    let dsn = std::env::var("MYSQL_DSN").unwrap();
+    let db = dsn.rsplit('/').next().unwrap().split('?').next().unwrap();
+    assert_eq!(q.attr_str("error.type"), Some("*mysql.MySQLError"));
+    assert_eq!(q.status_message, format!("Error 1146 (42S02): Table '{db}.ebpf_missing' doesn't exist"));
+    assert_eq!(c.attr_str("error.type"), Some("*net.OpError"));
+    assert_eq!(c.status_message, "dial tcp 127.0.0.1:1: connect: connection refused");
+    Ok(())
+}
+
+/// The HTTP/2 (h2c) server span continues the trace of its incoming
+/// traceparent and carries its tracestate.
+fn check_h2(spans: &[SpanRecord]) -> Result<(), Failed> {
+    for name in ["GET /h2/ping", "GET /h2/tls"] {
+        let s = one(spans, name, |s| s.name == name)?;
+        assert_eq!(s.attr_str("network.protocol.version"), Some("2"), "{name}");
+        assert_eq!((s.trace_id.as_str(), s.parent_span_id.as_str()), (H2_TRACE, H2_PARENT), "{name}: HTTP/2 incoming traceparent");
+        assert_eq!(s.trace_state, "weft=h2", "{name}");
+        assert_eq!(s.attr_int("http.response.status_code"), Some(200), "{name}");
+        assert!(!s.is_error(), "{name}");
+    }
+    Ok(())
+}
+
+/// What the sink received from /call: a traceparent naming the client span
+/// (with the flag), none without.
+fn check_sink(spans: &[SpanRecord], sink: &fixture::Sink, wrote: bool) -> Result<(), Failed> {
+    let call = one(spans, "GET /call", |s| s.name == "GET /call")?;
+    let post = one(spans, "the POST to the sink", |s| s.name == "POST" && s.parent_span_id == call.span_id)?;
+    assert_eq!(post.trace_id, TRACE);
+    assert!(post.attr_str("url.full").is_some_and(|u| u.ends_with("/sink")));
+    assert_eq!(sink.requests.lock().unwrap().len(), 1, "one request reached the sink");
+    let tp = sink.header_values("traceparent");
+    if wrote {
+        assert_eq!(tp, vec![format!("00-{}-{}-01", post.trace_id, post.span_id)], "the sink got the client span's traceparent");
+    } else {
+        assert!(tp.is_empty(), "no traceparent without --write-traceparent: {tp:?}");
+    }
+    Ok(())
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Write {
+    Off,
+    /// --write-traceparent
+    On,
+    /// probe-chosen ids and every check, without the write (locked-down kernels)
+    Dry,
+}
+
+fn run_variant(v: Variant, mode: Write) -> Result<(), Failed> {
+    let write = mode == Write::On;
     let bin = fixture::build(v)?;
+    let sink = fixture::Sink::start()?;
     let r = receiver()?;
     let dir = tempfile::tempdir()?;
     let addr_file = dir.path().join("addr");
     std::env::set_var("ADDR_FILE", &addr_file);
     let args = vec![bin.clone().into_os_string()];
-    let cmd = std::thread::spawn(move || weft_bpf::run_cmd(args));
+    let opts = weft_bpf::Options { write_traceparent: write, dry_run_write: mode == Write::Dry };
+    let cmd = std::thread::spawn(move || weft_bpf::run_cmd_with(args, opts));
     let addr = wait_addr(&addr_file)?;
-    drive(&addr)?;
+    drive(&addr, &sink.addr)?;
     let code = cmd.join().map_err(|_| "weft run panicked")?.map_err(|e| format!("{e:#}"))?;
     assert_eq!(code, 0, "weft run exits with the program's status");
-    check_spans(&wait_spans(&r), "server")
+    let spans = wait_spans(&r);
+    check_spans(&spans, "server", write)?;
+    check_sink(&spans, &sink, write)?;
+    check_errors(&spans)?;
+    check_h2(&spans)?;
+    // Two client requests: GET /ping (from /items/1) and POST /sink (from /call).
+    let st = weft_bpf::last_stats().ok_or("no stats")?;
+    let counted = match mode {
+        Write::Off => (0, 0, 0),
+        Write::On => (2, 0, 0),
+        Write::Dry => (0, 0, 2),
+    };
+    assert_eq!((st.tp_written, st.tp_skipped, st.tp_dry), counted, "traceparent lines (written, left alone, dry)");
+    Ok(())
 }
 
 fn attach_running() -> Result<(), Failed> {
@@ -164,15 +250,18 @@ fn attach_running() -> Result<(), Failed> {
     let addr_file = dir.path().join("addr");
     let mut child = std::process::Command::new(&bin).env("ADDR_FILE", &addr_file).stdout(std::process::Stdio::null()).spawn()?;
     let addr = wait_addr(&addr_file)?;
+    let sink = fixture::Sink::start()?;
     let pid = child.id();
-    let cmd = std::thread::spawn(move || weft_bpf::attach_cmd(pid));
+    // The attach path with the traceparent machinery on (dry: see Write::Dry).
+    let opts = weft_bpf::Options { dry_run_write: true, ..Default::default() };
+    let cmd = std::thread::spawn(move || weft_bpf::attach_cmd_with(pid, opts));
     // Attaching takes a moment; requests before that are simply not traced.
     let t = Instant::now();
     while r.spans().iter().all(|s| s.name != "GET /ping") && t.elapsed() < Duration::from_secs(20) {
         get(&addr, "/ping", false)?;
         std::thread::sleep(Duration::from_millis(500));
     }
-    drive(&addr)?;
+    drive(&addr, &sink.addr)?;
     child.wait()?;
     let code = cmd.join().map_err(|_| "weft attach panicked")?.map_err(|e| format!("{e:#}"))?;
     assert_eq!(code, 0, "weft attach exits 0 when the process exits");
@@ -180,6 +269,10 @@ fn attach_running() -> Result<(), Failed> {
     let server = one(&spans, "GET /items/{id}", |s| s.name == "GET /items/{id}")?;
     assert_eq!(server.trace_id, TRACE);
     assert!(spans.iter().any(|s| s.parent_span_id == server.span_id && s.name == "SELECT ebpf_items"));
+    check_sink(&spans, &sink, false)?;
+    check_h2(&spans)?;
+    let st = weft_bpf::last_stats().ok_or("no stats")?;
+    assert_eq!((st.tp_written, st.tp_skipped, st.tp_dry), (0, 0, 2), "traceparent lines (written, left alone, dry)");
     Ok(())
 }
 
@@ -202,17 +295,29 @@ fn main() {
         missing.push("MYSQL_DSN (start MariaDB: tests/services/mariadb.sh start; eval \"$(tests/services/mariadb.sh env)\")".into());
     }
     let skip = !missing.is_empty();
+    let prereq_missing = !weft_bpf::prereq::missing().is_empty();
     if skip {
         println!("SKIPPED eBPF end-to-end tests; this machine lacks:");
         for m in &missing {
             println!("  - {m}");
         }
     }
-    let prereq_missing = !weft_bpf::prereq::missing().is_empty();
     let mut trials: Vec<Trial> = Variant::ALL
         .iter()
-        .map(|&v| Trial::test(format!("run_ebpf_{}", v.name()), move || run_variant(v)).with_ignored_flag(skip))
+        .map(|&v| Trial::test(format!("run_ebpf_{}", v.name()), move || run_variant(v, Write::Off)).with_ignored_flag(skip))
         .collect();
+    // Writing into the target needs a kernel that allows bpf_probe_write_user (no lockdown).
+    let refused = if prereq_missing { None } else { weft_bpf::probes::write_refused() };
+    if let Some(why) = &refused {
+        println!("SKIPPED write_traceparent_* (the dry-run tests still run): {why}");
+    }
+    for v in [Variant::Normal, Variant::Stripped] {
+        trials.push(
+            Trial::test(format!("write_traceparent_{}", v.name()), move || run_variant(v, Write::On))
+                .with_ignored_flag(skip || refused.is_some()),
+        );
+        trials.push(Trial::test(format!("write_traceparent_dry_{}", v.name()), move || run_variant(v, Write::Dry)).with_ignored_flag(skip));
+    }
     trials.push(Trial::test("attach_pid", attach_running).with_ignored_flag(skip));
     trials.push(Trial::test("clear_errors", errors).with_ignored_flag(prereq_missing));
     libtest_mimic::run(&args, trials).exit();

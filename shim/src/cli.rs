@@ -52,6 +52,11 @@ enum Cmd {
         /// Trace with eBPF uprobes (the only mode so far).
         #[arg(long)]
         ebpf: bool,
+        /// Write a W3C traceparent into the program's outgoing HTTP/1
+        /// requests (bpf_probe_write_user: changes the live process's
+        /// memory; the kernel logs a warning; refused under lockdown).
+        #[arg(long)]
+        write_traceparent: bool,
         #[arg(trailing_var_arg = true, allow_hyphen_values = true, required = true)]
         args: Vec<OsString>,
     },
@@ -59,6 +64,9 @@ enum Cmd {
     Attach {
         #[arg(long)]
         pid: u32,
+        /// As for `weft run --ebpf --write-traceparent`.
+        #[arg(long)]
+        write_traceparent: bool,
     },
     /// The rule set.
     Rules {
@@ -98,8 +106,8 @@ fn run(cli: Cli) -> Result<i32> {
     match cli.cmd {
         Cmd::Go { args } => go(args),
         Cmd::Run { ebpf: false, .. } => anyhow::bail!("weft run needs --ebpf (to build with tracing woven in, use weft go run)"),
-        Cmd::Run { ebpf: true, args } => weft_bpf::run_cmd(args),
-        Cmd::Attach { pid } => weft_bpf::attach_cmd(pid),
+        Cmd::Run { ebpf: true, args, write_traceparent } => weft_bpf::run_cmd_with(args, weft_bpf::Options { write_traceparent, ..Default::default() }),
+        Cmd::Attach { pid, write_traceparent } => weft_bpf::attach_cmd_with(pid, weft_bpf::Options { write_traceparent, ..Default::default() }),
         Cmd::Sdk { out } => {
             sdk::create(&out)?;
             println!("wrapped Go SDK written to {}; use {}/bin/go like go", out.display(), out.display());

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
-/* weft's uprobes on Go programs (amd64).
+/* weft's uprobes on Go programs (amd64; registers named in goabi.bpf.h).
  *
  * Every program is a plain uprobe: Rust attaches the entry programs at a
  * function's first instruction and the *_end programs at each of its RET
@@ -15,6 +15,7 @@
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
 #include "weft_events.h"
+#include "goabi.bpf.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
@@ -136,7 +137,7 @@ static __always_inline struct weft_event *start_event(struct weft_config *cfg, s
 	}
 	e->hdr.kind = kind;
 	e->hdr.tgid = cfg->tgid;
-	e->hdr.goid = goid_of(cfg, ctx->r14);
+	e->hdr.goid = goid_of(cfg, GO_G(ctx));
 	e->hdr.ktime_ns = bpf_ktime_get_ns();
 	for (int i = 0; i < WEFT_NUM; i++)
 		e->num[i] = 0;
@@ -146,6 +147,7 @@ static __always_inline struct weft_event *start_event(struct weft_config *cfg, s
 	}
 	e->raw_len = 0;
 	e->raw_copied = 0;
+	e->ids.set = 0;
 	return e;
 }
 
@@ -166,6 +168,10 @@ static __always_inline int small_event(struct weft_config *cfg, __u32 kind, __u6
 	return 0;
 }
 
+#include "propagate.bpf.h"
+#include "errors.bpf.h"
+#include "h2.bpf.h"
+
 /* ---- goroutines ---- */
 
 /* runtime.newproc1(fn *funcval, callergp *g, ...) *g */
@@ -176,7 +182,7 @@ int go_start(struct pt_regs *ctx)
 	if (!cfg)
 		return 0;
 	__u64 tid = bpf_get_current_pid_tgid();
-	__u64 parent = goid_of(cfg, ctx->bx);
+	__u64 parent = goid_of(cfg, GO_REG1(ctx));
 	bpf_map_update_elem(&newproc_parent, &tid, &parent, BPF_ANY);
 	return 0;
 }
@@ -193,7 +199,9 @@ int go_start_end(struct pt_regs *ctx)
 		return 0;
 	__u64 p = *parent;
 	bpf_map_delete_elem(&newproc_parent, &tid);
-	return small_event(cfg, WEFT_GO_START, p, p, goid_of(cfg, ctx->ax));
+	__u64 child = goid_of(cfg, GO_REG0(ctx));
+	propagate_fork(cfg, p, child);
+	return small_event(cfg, WEFT_GO_START, p, p, child);
 }
 
 /* runtime.goexit1(), on the exiting goroutine */
@@ -203,7 +211,9 @@ int go_exit(struct pt_regs *ctx)
 	struct weft_config *cfg = cfg_for_me();
 	if (!cfg)
 		return 0;
-	return small_event(cfg, WEFT_GO_EXIT, goid_of(cfg, ctx->r14), 0, 0);
+	__u64 goid = goid_of(cfg, GO_G(ctx));
+	propagate_exit(cfg, goid);
+	return small_event(cfg, WEFT_GO_EXIT, goid, 0, 0);
 }
 
 /* ---- net/http server ---- */
@@ -216,7 +226,7 @@ int http_server(struct pt_regs *ctx)
 	struct weft_config *cfg = cfg_for_me();
 	if (!cfg)
 		return 0;
-	__u64 req = ctx->di, rw = ctx->cx;
+	__u64 req = GO_REG3(ctx), rw = GO_REG2(ctx);
 	struct weft_event *e = start_event(cfg, ctx, WEFT_HTTP_SERVER_START);
 	if (!e)
 		return 0;
@@ -233,15 +243,26 @@ int http_server(struct pt_regs *ctx)
 	read_str(&e->str[3], field(req, cfg->req_host));
 	read_str(&e->str[4], field(req, cfg->req_remote_addr));
 
+	if (e->num[0] == 2) {
+		/* HTTP/2: the trace headers newWriterAndRequest saw (h2.bpf.h). */
+		if (h2_headers(e, url))
+			propagate_server_kernel(cfg, e);
+		else
+			propagate_server(cfg, e, 0, 0);
+		bpf_ringbuf_submit(e, 0);
+		return 0;
+	}
 	/* HTTP/1: rw is a *response; its conn's bufio.Reader still holds the
 	 * header block just parsed, ending at r. */
 	__u64 conn = read_u64(field(rw, cfg->resp_conn));
 	__u64 bufr = read_u64(field(conn, cfg->conn_bufr));
+	__u64 buf = 0, r = 0;
 	if (bufr) {
-		__u64 buf = read_u64(field(bufr, cfg->bufio_buf));
-		__u64 r = read_u64(field(bufr, cfg->bufio_r));
+		buf = read_u64(field(bufr, cfg->bufio_buf));
+		r = read_u64(field(bufr, cfg->bufio_r));
 		set_raw(e, buf, r);
 	}
+	propagate_server(cfg, e, buf, r);
 	bpf_ringbuf_submit(e, 0);
 	return 0;
 }
@@ -252,17 +273,25 @@ int http_server_end(struct pt_regs *ctx)
 	struct weft_config *cfg = cfg_for_me();
 	if (!cfg)
 		return 0;
-	__u64 goid = goid_of(cfg, ctx->r14);
+	__u64 goid = goid_of(cfg, GO_G(ctx));
 	struct server_args *a = bpf_map_lookup_elem(&server_calls, &goid);
 	if (!a)
 		return 0;
 	struct server_args args = *a;
 	bpf_map_delete_elem(&server_calls, &goid);
+	propagate_server_end(cfg, goid);
 	struct weft_event *e = start_event(cfg, ctx, WEFT_HTTP_SERVER_END);
 	if (!e)
 		return 0;
-	e->num[0] = read_u64(field(args.rw, cfg->resp_status));
-	e->num[1] = read_u64(field(args.rw, cfg->resp_wrote_header)) & 0xff;
+	if (read_u64(field(args.req, cfg->req_proto_major)) == 2) {
+		/* HTTP/2: rw is a *http2responseWriter; its state holds the status. */
+		__u64 rws = read_u64(field(args.rw, cfg->h2_rw_rws));
+		e->num[0] = read_u64(field(rws, cfg->h2_rws_status));
+		e->num[1] = read_u64(field(rws, cfg->h2_rws_wrote)) & 0xff;
+	} else {
+		e->num[0] = read_u64(field(args.rw, cfg->resp_status));
+		e->num[1] = read_u64(field(args.rw, cfg->resp_wrote_header)) & 0xff;
+	}
 	__u64 pat = read_u64(field(args.req, cfg->req_pat));
 	read_str(&e->str[0], field(pat, cfg->pattern_str));
 	bpf_ringbuf_submit(e, 0);
@@ -278,7 +307,7 @@ int http_client(struct pt_regs *ctx)
 	struct weft_config *cfg = cfg_for_me();
 	if (!cfg)
 		return 0;
-	__u64 req = ctx->ax;
+	__u64 req = GO_REG0(ctx);
 	struct weft_event *e = start_event(cfg, ctx, WEFT_HTTP_CLIENT_START);
 	if (!e)
 		return 0;
@@ -290,6 +319,7 @@ int http_client(struct pt_regs *ctx)
 	read_str(&e->str[4], field(url, cfg->url_raw_query));
 	read_str(&e->str[5], field(req, cfg->req_host));
 	e->num[0] = read_u64(field(url, cfg->url_user)) != 0;
+	propagate_client(cfg, e, url);
 	bpf_ringbuf_submit(e, 0);
 	return 0;
 }
@@ -302,7 +332,8 @@ int http_client_end(struct pt_regs *ctx)
 	struct weft_config *cfg = cfg_for_me();
 	if (!cfg)
 		return 0;
-	__u64 resp = ctx->ax;
+	__u64 resp = GO_REG0(ctx);
+	propagate_client_end(cfg, goid_of(cfg, GO_G(ctx)));
 	struct weft_event *e = start_event(cfg, ctx, WEFT_HTTP_CLIENT_END);
 	if (!e)
 		return 0;
@@ -311,7 +342,9 @@ int http_client_end(struct pt_regs *ctx)
 		e->num[1] = read_u64(field(resp, cfg->response_proto_major));
 		e->num[2] = read_u64(field(resp, cfg->response_proto_minor));
 	}
-	e->num[3] = ctx->cx;
+	e->num[3] = GO_REG2(ctx);
+	if (GO_REG2(ctx))
+		err_snapshot(e, GO_REG3(ctx));
 	bpf_ringbuf_submit(e, 0);
 	return 0;
 }
@@ -329,8 +362,8 @@ int sql_open(struct pt_regs *ctx)
 	struct weft_event *e = start_event(cfg, ctx, WEFT_SQL_OPEN_START);
 	if (!e)
 		return 0;
-	set_str(&e->str[0], ctx->ax, ctx->bx);
-	set_raw(e, ctx->cx, ctx->di);
+	set_str(&e->str[0], GO_REG0(ctx), GO_REG1(ctx));
+	set_raw(e, GO_REG2(ctx), GO_REG3(ctx));
 	bpf_ringbuf_submit(e, 0);
 	return 0;
 }
@@ -345,7 +378,7 @@ int sql_open_end(struct pt_regs *ctx)
 	struct weft_event *e = start_event(cfg, ctx, WEFT_SQL_OPEN_END);
 	if (!e)
 		return 0;
-	e->num[0] = ctx->ax;
+	e->num[0] = GO_REG0(ctx);
 	bpf_ringbuf_submit(e, 0);
 	return 0;
 }
@@ -370,7 +403,7 @@ static __always_inline int sql_start(struct pt_regs *ctx, __u64 db, __u64 qptr, 
 SEC("uprobe")
 int sql_query(struct pt_regs *ctx)
 {
-	return sql_start(ctx, ctx->ax, ctx->r10, ctx->r11, 1);
+	return sql_start(ctx, GO_REG0(ctx), GO_REG7(ctx), GO_REG8(ctx), 1);
 }
 
 /* (*DB).execDC(ctx context.Context, dc *driverConn, release func(error), query string, args []any):
@@ -378,7 +411,7 @@ int sql_query(struct pt_regs *ctx)
 SEC("uprobe")
 int sql_exec(struct pt_regs *ctx)
 {
-	return sql_start(ctx, ctx->ax, ctx->r8, ctx->r9, 2);
+	return sql_start(ctx, GO_REG0(ctx), GO_REG5(ctx), GO_REG6(ctx), 2);
 }
 
 /* (*Stmt).QueryContext / ExecContext(ctx, args ...any): RAX s */
@@ -387,7 +420,7 @@ static __always_inline int sql_stmt(struct pt_regs *ctx, __u64 what)
 	struct weft_config *cfg = cfg_for_me();
 	if (!cfg)
 		return 0;
-	__u64 s = ctx->ax;
+	__u64 s = GO_REG0(ctx);
 	__u64 h[2] = {};
 	__u64 q = field(s, cfg->stmt_query);
 	if (q)
@@ -407,9 +440,9 @@ int sql_stmt_exec(struct pt_regs *ctx)
 	return sql_stmt(ctx, 2);
 }
 
-/* queryDC returns (*Rows, error): RBX err's itab.
- * execDC returns (Result, error): RCX err's itab. */
-static __always_inline int sql_end(struct pt_regs *ctx, __u64 err_itab)
+/* queryDC returns (*Rows, error): RBX err's itab, RCX its data.
+ * execDC returns (Result, error): RCX err's itab, RDI its data. */
+static __always_inline int sql_end(struct pt_regs *ctx, __u64 err_itab, __u64 err_data)
 {
 	struct weft_config *cfg = cfg_for_me();
 	if (!cfg)
@@ -418,6 +451,8 @@ static __always_inline int sql_end(struct pt_regs *ctx, __u64 err_itab)
 	if (!e)
 		return 0;
 	e->num[3] = err_itab;
+	if (err_itab)
+		err_snapshot(e, err_data);
 	bpf_ringbuf_submit(e, 0);
 	return 0;
 }
@@ -425,11 +460,11 @@ static __always_inline int sql_end(struct pt_regs *ctx, __u64 err_itab)
 SEC("uprobe")
 int sql_query_end(struct pt_regs *ctx)
 {
-	return sql_end(ctx, ctx->bx);
+	return sql_end(ctx, GO_REG1(ctx), GO_REG2(ctx));
 }
 
 SEC("uprobe")
 int sql_exec_end(struct pt_regs *ctx)
 {
-	return sql_end(ctx, ctx->cx);
+	return sql_end(ctx, GO_REG2(ctx), GO_REG3(ctx));
 }

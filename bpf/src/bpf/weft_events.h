@@ -30,7 +30,8 @@ enum weft_kind {
 	/* serverHandler.ServeHTTP entry. num[0] proto major, num[1] proto minor,
 	 * str[0] method, str[1] url.path, str[2] url.raw_query, str[3] host,
 	 * str[4] remote addr; raw: the request's header block as read by the
-	 * connection's bufio.Reader (HTTP/1 only; Rust validates it) */
+	 * connection's bufio.Reader (HTTP/1; Rust validates it), or for HTTP/2
+	 * "\r\ntraceparent: V\r\n[tracestate: V\r\n]" (h2.bpf.h) */
 	WEFT_HTTP_SERVER_START = 3,
 	/* its RETs. num[0] response.status, num[1] response.wroteHeader, str[0] ServeMux pattern */
 	WEFT_HTTP_SERVER_END = 4,
@@ -38,7 +39,8 @@ enum weft_kind {
 	 * str[3] url.path, str[4] url.raw_query, str[5] request.host; num[0] url.user != nil */
 	WEFT_HTTP_CLIENT_START = 5,
 	/* its RETs. num[0] status code (0: no response), num[1] proto major,
-	 * num[2] proto minor, num[3] error itab (0: no error) */
+	 * num[2] proto minor, num[3] error itab (0: no error); with an error,
+	 * str[0..3] and raw hold its snapshot (errors.bpf.h) */
 	WEFT_HTTP_CLIENT_END = 6,
 	/* database/sql.Open entry. str[0] driver name; raw: the DSN */
 	WEFT_SQL_OPEN_START = 7,
@@ -47,7 +49,8 @@ enum weft_kind {
 	/* queryDC / execDC / Stmt.QueryContext / Stmt.ExecContext entry.
 	 * num[0] the *DB, num[1] 1 for a query, 2 for an exec; raw: the query */
 	WEFT_SQL_START = 9,
-	/* their RETs. num[3] error itab (0: no error) */
+	/* their RETs. num[3] error itab (0: no error); with an error, str[0..3]
+	 * and raw hold its snapshot (errors.bpf.h) */
 	WEFT_SQL_END = 10,
 };
 
@@ -69,10 +72,23 @@ struct weft_small_event {
 	__u64 num[2];
 };
 
+/* Span ids the probes chose (only with --write-traceparent, see
+ * propagate.bpf.h): Rust uses them, so the exported span is the one named
+ * by the traceparent written into the outgoing request. */
+struct weft_ids {
+	__u8 trace_id[16];
+	__u8 span_id[8];
+	__u8 parent_id[8]; /* server: from the incoming traceparent; zero: none */
+	__u8 flags;
+	__u8 set;          /* 1 when the fields above are valid */
+	__u8 pad[6];
+};
+
 struct weft_event {
 	struct weft_hdr hdr;
 	__u64 num[WEFT_NUM];
 	struct weft_str str[WEFT_NSTR];
+	struct weft_ids ids; /* HTTP_SERVER_START, HTTP_CLIENT_START */
 	__u32 raw_len;
 	__u32 raw_copied;
 	__u8 raw[WEFT_RAW_MAX];
@@ -109,6 +125,25 @@ struct weft_config {
 	__u64 response_proto_minor; /* .ProtoMinor */
 	__u64 stmt_db;           /* database/sql.Stmt.db */
 	__u64 stmt_query;        /* .query */
+	__u64 bufw_buf;          /* bufio.Writer.buf */
+	__u64 bufw_n;            /* bufio.Writer.n */
+	__u64 write_traceparent; /* 1: choose ids in the probes and write traceparent */
+	__u64 h2_fields;         /* net/http.http2MetaHeadersFrame.Fields */
+	__u64 hf_name;           /* vendor/golang.org/x/net/http2/hpack.HeaderField.Name */
+	__u64 hf_value;          /* .Value */
+	__u64 hf_size;           /* its size (from .Sensitive's offset) */
+	__u64 h2_req_url;        /* .URL of what newWriterAndRequest returns (Request, or ServerRequest from Go 1.27) */
+	__u64 h2_rw_rws;         /* net/http.http2responseWriter.rws */
+	__u64 h2_rws_status;     /* net/http.http2responseWriterState.status */
+	__u64 h2_rws_wrote;      /* .wroteHeader */
+};
+
+/* Indexes of the `tp_stats` counters (read by Rust at exit). */
+enum weft_tp_stat {
+	WEFT_TP_WRITTEN = 0, /* traceparent lines written into requests */
+	WEFT_TP_SKIPPED = 1, /* requests left alone (no room, unexpected buffer) */
+	WEFT_TP_DRY = 2,     /* dry run: lines that would have been written */
+	WEFT_TP_NSTATS = 3,
 };
 
 #endif

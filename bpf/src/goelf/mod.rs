@@ -17,6 +17,7 @@ pub mod dwarf;
 pub mod offsets;
 pub mod pclntab;
 pub mod rets;
+pub mod types;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -48,6 +49,8 @@ pub struct GoBinary {
     funcs: HashMap<String, Func>,
     /// Data symbols (itabs), for naming error types; empty when stripped.
     itabs: Vec<(u64, String)>,
+    /// The runtime's type names, for itabs when there is no symbol table.
+    type_names: Option<types::TypeNames>,
     /// (vaddr, filesz, file offset) of each PT_LOAD.
     segments: Vec<(u64, u64, u64)>,
     data: Vec<u8>,
@@ -67,7 +70,7 @@ impl GoBinary {
         }
         if file.architecture() != object::Architecture::X86_64 {
             bail!(
-                "{shown} is built for {:?}; weft's eBPF probes support amd64 (x86-64) only so far",
+                "{shown} is built for {:?}; weft's eBPF probes support amd64 (x86-64) only so far (arm64 is designed for, not built)",
                 file.architecture()
             );
         }
@@ -107,12 +110,16 @@ impl GoBinary {
             }
         }
         let stripped = funcs.is_empty();
+        let mut type_names = None;
         if stripped {
             let text = file.section_by_name(".text").map(|s| s.address()).unwrap_or(0);
             let tab = find_pclntab(&file, &data).with_context(|| format!("{shown}: no symbol table and no Go pclntab found"))?;
             for f in pclntab::read(tab, text).with_context(|| format!("{shown}: reading its pclntab"))? {
                 funcs.insert(f.name, Func { addr: f.entry, end: f.end });
             }
+        }
+        if let Some(tab) = find_pclntab(&file, &data) {
+            type_names = pclntab_vaddr(&file, &data, tab).and_then(|a| types::TypeNames::new(&file, &data, a));
         }
         itabs.sort();
 
@@ -124,7 +131,7 @@ impl GoBinary {
             _ => offsets::pinned(&rel).with_context(|| format!("{shown} ({})", build.go_version))?,
         };
         drop(file);
-        Ok(GoBinary { path: path.to_path_buf(), build, stripped, pie, offsets, funcs, itabs, segments, data })
+        Ok(GoBinary { path: path.to_path_buf(), build, stripped, pie, offsets, funcs, itabs, type_names, segments, data })
     }
 
     pub fn func(&self, name: &str) -> Option<Func> {
@@ -169,6 +176,41 @@ impl GoBinary {
         let (a, name) = self.itabs.get(i.checked_sub(1)?)?;
         (*a == addr).then_some(name.as_str())
     }
+
+    /// The `%T` name of the dynamic type of the itab at a link-time address:
+    /// from the runtime's type data (exact, symbol table or not), else from
+    /// the itab's symbol.
+    pub fn itab_type(&self, addr: u64) -> Option<String> {
+        if let Some(t) = self.type_names.as_ref().and_then(|t| t.itab_type(&self.data, addr)) {
+            return Some(t);
+        }
+        let n = self.itab_name(addr)?;
+        Some(crate::spans::errmsg::type_string(n.split(',').next().unwrap_or(n)))
+    }
+
+    /// The runtime's type name of an itab (tests compare it with `.symtab`).
+    #[doc(hidden)]
+    pub fn itab_type_from_runtime(&self, addr: u64) -> Option<String> {
+        let file = object::File::parse(&*self.data).ok()?;
+        let tab = find_pclntab(&file, &self.data)?;
+        let t = types::TypeNames::new(&file, &self.data, pclntab_vaddr(&file, &self.data, tab)?)?;
+        t.itab_type(&self.data, addr)
+    }
+
+    /// Every itab symbol: (link-time address, "type,interface").
+    #[doc(hidden)]
+    pub fn itab_symbols(&self) -> &[(u64, String)] {
+        &self.itabs
+    }
+}
+
+/// The link-time address of the pclntab slice `tab` (a part of `data`).
+fn pclntab_vaddr(file: &object::File, data: &[u8], tab: &[u8]) -> Option<u64> {
+    let off = (tab.as_ptr() as usize).checked_sub(data.as_ptr() as usize)? as u64;
+    file.sections().find_map(|s| {
+        let (o, size) = s.file_range()?;
+        (off >= o && off < o + size).then(|| s.address() + off - o)
+    })
 }
 
 /// The pclntab: `.gopclntab` (or `.data.rel.ro.gopclntab` in PIE builds),

@@ -40,6 +40,24 @@ pub const FIELDS: &[(&str, &str, Group)] = &[
     ("response_proto_minor", "net/http.Response.ProtoMinor", Group::Optional),
     ("stmt_db", "database/sql.Stmt.db", Group::Sql),
     ("stmt_query", "database/sql.Stmt.query", Group::Sql),
+    ("bufw_buf", "bufio.Writer.buf", Group::Write),
+    ("bufw_n", "bufio.Writer.n", Group::Write),
+    // HTTP/2 servers: net/http/internal/http2 (Go 1.27+) ... (a config
+    // field takes the first name the binary has: Request.URL is in both)
+    ("h2_fields", "net/http/internal/http2.MetaHeadersFrame.Fields", Group::H2Internal),
+    ("h2_req_url", "net/http/internal/http2.ServerRequest.URL", Group::H2Internal),
+    ("h2_rw_rws", "net/http/internal/http2.responseWriter.rws", Group::Optional),
+    ("h2_rws_status", "net/http/internal/http2.responseWriterState.status", Group::Optional),
+    ("h2_rws_wrote", "net/http/internal/http2.responseWriterState.wroteHeader", Group::Optional),
+    // ... else net/http's bundled copy (Go 1.22–1.26).
+    ("h2_fields", "net/http.http2MetaHeadersFrame.Fields", Group::H2),
+    ("h2_req_url", "net/http.Request.URL", Group::H2),
+    ("h2_rw_rws", "net/http.http2responseWriter.rws", Group::Optional),
+    ("h2_rws_status", "net/http.http2responseWriterState.status", Group::Optional),
+    ("h2_rws_wrote", "net/http.http2responseWriterState.wroteHeader", Group::Optional),
+    ("hf_name", "vendor/golang.org/x/net/http2/hpack.HeaderField.Name", Group::H2Fields),
+    ("hf_value", "vendor/golang.org/x/net/http2/hpack.HeaderField.Value", Group::H2Fields),
+    ("hf_sensitive", "vendor/golang.org/x/net/http2/hpack.HeaderField.Sensitive", Group::H2Fields),
 ];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -50,6 +68,14 @@ pub enum Group {
     Http,
     /// Needed by the database/sql Stmt probes.
     Sql,
+    /// Needed to write traceparent into outgoing requests (`--write-traceparent`).
+    Write,
+    /// Needed for HTTP/2 servers' incoming trace context: net/http's
+    /// bundled http2 (Go ≤ 1.26), net/http/internal/http2 (Go 1.27+), and
+    /// the decoded header fields both use.
+    H2,
+    H2Internal,
+    H2Fields,
     /// Read when present.
     Optional,
 }
@@ -76,6 +102,17 @@ pub struct Offsets {
 impl Offsets {
     pub fn get(&self, dwarf_name: &str) -> Option<u64> {
         self.by_name.get(dwarf_name).copied()
+    }
+
+    /// The fields a probe site of `group` needs that this binary lacks.
+    pub fn missing_for_site(&self, group: Group) -> Vec<&'static str> {
+        let mut m = self.missing(group);
+        match group {
+            Group::Write => m.extend(self.missing(Group::Http)),
+            Group::H2 | Group::H2Internal => m.extend(self.missing(Group::H2Fields)),
+            _ => {}
+        }
+        m
     }
 
     /// The fields of `group` this binary lacks.

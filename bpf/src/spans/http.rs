@@ -5,8 +5,9 @@
 //! headers of the request being served, but with pipelining earlier
 //! requests may precede it, and a block longer than the copy is cut. So
 //! the last request line in the block is taken, and it must agree with the
-//! method and path read from the `*http.Request`, or the block is ignored
-//! (HTTP/2 requests have none: their ResponseWriter is no `*response`).
+//! method and path read from the `*http.Request`, or the block is ignored.
+//! HTTP/2 requests have no block; the probe writes their trace headers as
+//! bare lines instead ([`header_lines`]).
 
 /// The headers of the request whose line matches `method` and `path`.
 pub fn request_headers(raw: &[u8], method: &str, path: &str) -> Option<Vec<(String, String)>> {
@@ -50,6 +51,16 @@ fn percent_decode(s: &str) -> String {
         i += 1;
     }
     String::from_utf8_lossy(&out).into_owned()
+}
+
+/// Header lines with no request line: what the HTTP/2 probe writes
+/// ("\r\ntraceparent: V\r\ntracestate: V\r\n").
+pub fn header_lines(raw: &[u8]) -> Vec<(String, String)> {
+    String::from_utf8_lossy(raw)
+        .split('\n')
+        .filter_map(|l| l.trim_end_matches('\r').split_once(':'))
+        .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_string()))
+        .collect()
 }
 
 /// The first value of header `name` (lower case).

@@ -12,7 +12,9 @@
 //! take their parent only from an incoming `traceparent`, as the woven
 //! server does (the request's context starts fresh).
 
+pub mod errmsg;
 pub mod http;
+mod propagate;
 
 use std::collections::HashMap;
 
@@ -242,6 +244,14 @@ impl Engine {
         (self.error_type)(itab).unwrap_or_default()
     }
 
+    /// error.type from the error's itab (num[3]) and, where its layout is
+    /// known, the status message from the probe's snapshot.
+    fn set_go_error(&self, span: &mut Span, e: &Event) {
+        let t = self.err_type(e.num[3]);
+        let msg = if t.is_empty() { None } else { errmsg::message(&t, e, &|i| (self.error_type)(i)) };
+        span.set_error(&t, msg.as_deref().unwrap_or(""));
+    }
+
     pub fn handle(&mut self, e: &Event) {
         match e.kind() {
             Kind::GoStart => {
@@ -274,8 +284,7 @@ impl Engine {
                             o.span.set_error(&status.to_string(), "");
                         }
                     } else if e.num[3] != 0 {
-                        let t = self.err_type(e.num[3]);
-                        o.span.set_error(&t, "");
+                        self.set_go_error(&mut o.span, e);
                     }
                     self.finish(o, e.ktime_ns);
                 }
@@ -296,8 +305,7 @@ impl Engine {
             Kind::SqlEnd => {
                 if let Some(mut o) = self.pop(e.goid, OpenKind::Sql) {
                     if e.num[3] != 0 {
-                        let t = self.err_type(e.num[3]);
-                        o.span.set_error(&t, "");
+                        self.set_go_error(&mut o.span, e);
                     }
                     self.finish(o, e.ktime_ns);
                 }
@@ -308,7 +316,11 @@ impl Engine {
     fn server_start(&mut self, e: &Event) {
         let (method, original) = method_of(&e.str(0));
         let path = e.str(1);
-        let headers = http::request_headers(&e.raw, &e.str(0), &path).unwrap_or_default();
+        let headers = if e.num[0] == 2 {
+            http::header_lines(&e.raw)
+        } else {
+            http::request_headers(&e.raw, &e.str(0), &path).unwrap_or_default()
+        };
         let parent = http::header(&headers, "traceparent").and_then(http::parse_traceparent).map(|(t, s, f)| Ctx {
             trace_id: t,
             span_id: s,
@@ -316,6 +328,9 @@ impl Engine {
             trace_state: http::header(&headers, "tracestate").unwrap_or("").to_string(),
         });
         let mut span = self.new_span(parent, method.clone(), SpanKind::Server, "weft/net/http", e.ktime_ns);
+        if let Some(ids) = &e.ids {
+            propagate::adopt(&mut span, ids, true);
+        }
         span.set_str("http.request.method", &method);
         if !original.is_empty() {
             span.set_str("http.request.method_original", &original);
@@ -355,6 +370,9 @@ impl Engine {
         let (method, original) = method_of(&e.str(0));
         let parent = self.current(e.goid);
         let mut span = self.new_span(parent, method.clone(), SpanKind::Client, "weft/net/http", e.ktime_ns);
+        if let Some(ids) = &e.ids {
+            propagate::adopt(&mut span, ids, false);
+        }
         span.set_str("http.request.method", &method);
         if !original.is_empty() {
             span.set_str("http.request.method_original", &original);

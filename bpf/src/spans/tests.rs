@@ -100,3 +100,30 @@ fn errors_roots_and_unfinished() {
     assert_ne!(client.trace_id, server.trace_id);
     assert_eq!(en.counts, Counts { spans: 2, unfinished: 1, unmatched: 0 });
 }
+
+#[test]
+fn probe_chosen_ids_win() {
+    use crate::events::Ids;
+    let mut en = engine();
+    let ids = |t: u8, s: u8, p: Option<u8>| Ids { trace_id: [t; 16], span_id: [s; 8], parent_id: p.map(|p| [p; 8]), flags: 1 };
+    // The header block says another trace: the probes' reading is what the written traceparent used.
+    let raw = b"GET /a HTTP/1.1\r\nHost: h\r\ntraceparent: 00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01\r\n\r\n";
+    let mut s = ev(weft_kind_WEFT_HTTP_SERVER_START, 5, 10, [1, 1, 0, 0], &[b"GET", b"/a", b"", b"h", b"1.2.3.4:5"], raw);
+    s.ids = Some(ids(0xaa, 0x11, Some(0x22)));
+    en.handle(&s);
+    let mut c = ev(weft_kind_WEFT_HTTP_CLIENT_START, 5, 11, [0; 4], &[b"GET", b"http", b"x:1", b"/", b"", b""], b"");
+    c.ids = Some(ids(0xaa, 0x33, None));
+    en.handle(&c);
+    en.handle(&ev(weft_kind_WEFT_HTTP_CLIENT_END, 5, 12, [200, 1, 1, 0], &[], b""));
+    // A client span whose trace the engine does not know: a root in the probes' trace.
+    let mut c2 = ev(weft_kind_WEFT_HTTP_CLIENT_START, 9, 13, [0; 4], &[b"GET", b"http", b"x:1", b"/", b"", b""], b"");
+    c2.ids = Some(ids(0xbb, 0x44, None));
+    en.handle(&c2);
+    en.handle(&ev(weft_kind_WEFT_HTTP_CLIENT_END, 9, 14, [200, 1, 1, 0], &[], b""));
+    en.handle(&ev(weft_kind_WEFT_HTTP_SERVER_END, 5, 20, [0; 4], &[b""], b""));
+    let spans = en.take();
+    let (client, root_client, server) = (&spans[0], &spans[1], &spans[2]);
+    assert_eq!((server.trace_id, server.span_id, server.parent_span_id), ([0xaa; 16], [0x11; 8], Some([0x22; 8])));
+    assert_eq!((client.trace_id, client.span_id, client.parent_span_id), ([0xaa; 16], [0x33; 8], Some([0x11; 8])));
+    assert_eq!((root_client.trace_id, root_client.span_id, root_client.parent_span_id), ([0xbb; 16], [0x44; 8], None));
+}

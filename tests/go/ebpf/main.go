@@ -8,6 +8,15 @@
 //	                 (http.Get) and wait for it
 //	GET /count       count the items through a prepared statement (sql.Stmt)
 //	GET /ping        200 "pong"
+//	GET /call?to=URL POST "hello" to URL (http.Post, no context), answer its status
+//	GET /broken      query a missing table, then GET http://127.0.0.1:1/
+//	                 (connection refused); 502
+//	GET /h2call      GET /h2/ping over HTTP/2 without TLS (Go 1.24+), as if
+//	                 from an upstream: traceparent 00-H2TRACE-H2PARENT-01,
+//	                 tracestate weft=h2 (the values are in the query)
+//	GET /h2tls       the same over HTTP/2 with TLS (an httptest server on
+//	                 this mux), to GET /h2/tls
+//	GET /h2/ping, GET /h2/tls   200 "pong"
 //	GET /fail        500
 //	GET /quit        answer, then exit 0
 package main
@@ -18,7 +27,9 @@ import (
 	"log"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"os"
+	"strings"
 	"sync"
 	"time"
 
@@ -80,6 +91,58 @@ func main() {
 		fmt.Fprintln(w, n)
 	})
 	mux.HandleFunc("GET /ping", func(w http.ResponseWriter, r *http.Request) { fmt.Fprintln(w, "pong") })
+	mux.HandleFunc("GET /call", func(w http.ResponseWriter, r *http.Request) {
+		resp, err := http.Post(r.URL.Query().Get("to"), "text/plain", strings.NewReader("hello"))
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadGateway)
+			return
+		}
+		resp.Body.Close()
+		fmt.Fprintln(w, resp.Status)
+	})
+	mux.HandleFunc("GET /broken", func(w http.ResponseWriter, r *http.Request) {
+		if rows, err := db.QueryContext(r.Context(), "SELECT id FROM ebpf_missing"); err == nil {
+			rows.Close()
+		}
+		if resp, err := http.Get("http://127.0.0.1:1/"); err == nil {
+			resp.Body.Close()
+		}
+		http.Error(w, "broken", http.StatusBadGateway)
+	})
+	mux.HandleFunc("GET /h2call", func(w http.ResponseWriter, r *http.Request) {
+		q := r.URL.Query()
+		got, err := h2Get(base+"/h2/ping", q.Get("traceparent"), q.Get("tracestate"))
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusNotImplemented)
+			return
+		}
+		fmt.Fprintln(w, got)
+	})
+	mux.HandleFunc("GET /h2/ping", func(w http.ResponseWriter, r *http.Request) { fmt.Fprintln(w, "pong", r.Proto) })
+	var tlsOnce sync.Once
+	var tlsSrv *httptest.Server
+	mux.HandleFunc("GET /h2tls", func(w http.ResponseWriter, r *http.Request) {
+		tlsOnce.Do(func() {
+			tlsSrv = httptest.NewUnstartedServer(mux)
+			tlsSrv.EnableHTTP2 = true
+			tlsSrv.StartTLS()
+		})
+		req, err := http.NewRequest("GET", tlsSrv.URL+"/h2/tls", nil)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusInternalServerError)
+			return
+		}
+		req.Header.Set("traceparent", r.URL.Query().Get("traceparent"))
+		req.Header.Set("tracestate", r.URL.Query().Get("tracestate"))
+		resp, err := tlsSrv.Client().Do(req)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadGateway)
+			return
+		}
+		resp.Body.Close()
+		fmt.Fprintln(w, resp.Proto, resp.StatusCode)
+	})
+	mux.HandleFunc("GET /h2/tls", func(w http.ResponseWriter, r *http.Request) { fmt.Fprintln(w, "pong", r.Proto) })
 	mux.HandleFunc("GET /fail", func(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "failing on purpose", http.StatusInternalServerError)
 	})
@@ -96,5 +159,7 @@ func main() {
 			log.Fatal(err)
 		}
 	}
-	log.Fatal(http.Serve(ln, mux))
+	srv := &http.Server{Handler: mux}
+	h2c(srv)
+	log.Fatal(srv.Serve(ln))
 }
