@@ -159,7 +159,7 @@ func TestEncodeFieldNumbers(t *testing.T) {
 		t.Error("kind = 6 (server = 2)")
 	}
 	start, end := sp.one(t, 7, wireFixed64).num, sp.one(t, 8, wireFixed64).num
-	if int64(start) != s1.Start.UnixNano() || end-start != uint64(s1.Duration) || end-start < uint64(time.Millisecond) {
+	if int64(start) != s1.StartUnixNano() || end-start != uint64(s1.Duration()) || end-start < uint64(time.Millisecond) {
 		t.Errorf("start/end = %d/%d", start, end)
 	}
 	attrs := kvs(t, sp[9]) // attributes = 9

@@ -5,6 +5,7 @@ import (
 	"sync"
 	"time"
 	"unicode/utf8"
+	"unsafe"
 )
 
 // Span kinds, with OTLP numbering.
@@ -40,74 +41,133 @@ type Attr struct {
 	Kind AttrKind
 }
 
+// attr is how a span stores an Attr: 32 bytes instead of 48, two pointer
+// words. A string value keeps its length in num, an int or bool its value
+// (with a nil val).
+type attr struct {
+	key  *byte
+	val  *byte
+	num  int64
+	klen uint32
+	kind AttrKind
+}
+
+func packAttr(key string, kind AttrKind, str string, num int64) attr {
+	a := attr{key: unsafe.StringData(key), klen: uint32(len(key)), kind: kind, num: num}
+	if kind == AttrString {
+		a.val, a.num = unsafe.StringData(str), int64(len(str))
+	}
+	return a
+}
+
+func (a *attr) keyString() string { return unsafe.String(a.key, a.klen) }
+
+func (a *attr) unpack() Attr {
+	out := Attr{Key: a.keyString(), Kind: a.kind}
+	if a.kind == AttrString {
+		out.Str = unsafe.String(a.val, a.num)
+	} else {
+		out.Int = a.num
+	}
+	return out
+}
+
 // inlineAttrs is how many attributes a span holds without a second
-// allocation; HTTP and database spans rarely need more.
-const inlineAttrs = 8
+// allocation: as many as keep Span within Go's 512-byte size class (larger
+// pointer-holding objects take the allocator's slower path with a type
+// header). Database and client spans fit; the HTTP server span (about 13)
+// takes one more allocation, sized for 16.
+const inlineAttrs = 10
 
 // Span is a recording (sampled) span. Woven code holds it as an opaque
 // pointer; all mutators lock (with deferred unlocks, so a recovered panic
 // never leaves the lock held), and do nothing once the span has ended.
 type Span struct {
-	parent       context.Context // the context the span was started in
-	SC           SpanContext     // SC.SpanID is this span's id
-	Parent       SpanID          // zero for a root span
+	parent    context.Context // the context the span was started in
+	SC        SpanContext     // SC.SpanID is this span's id
+	Parent    SpanID          // zero for a root span
+	Scope     string
+	Name      string
+	StatusMsg string
+	tracer    *Tracer
+	extra     *overflow // attributes past inlineAttrs
+
+	start     int64 // wall clock, unix ns
+	startMono int64 // monotonic clock (see mono), ns
+	dur       int64 // monotonic, never negative
+
+	mu           sync.Mutex
+	Dropped      uint32 // attributes over the count limit
+	nattr        uint16
+	ended        bool
 	ParentRemote bool
 	Kind         int8
-	Scope        string
+	StatusCode   uint8
 
-	mu         sync.Mutex
-	ended      bool
-	Name       string
-	Start      time.Time     // wall clock (with monotonic reading)
-	Duration   time.Duration // monotonic, never negative
-	StatusCode uint8
-	StatusMsg  string
-	Dropped    uint32 // attributes over the count limit
-
-	tracer *Tracer
-	nattr  int
-	inline [inlineAttrs]Attr
-	extra  []Attr
+	inline [inlineAttrs]attr
 }
 
 // NumAttrs returns the number of attributes. Only call after End.
-func (s *Span) NumAttrs() int { return s.nattr }
+func (s *Span) NumAttrs() int { return int(s.nattr) }
 
 // AttrAt returns attribute i < NumAttrs(). Only call after End.
-func (s *Span) AttrAt(i int) *Attr { return s.attr(i) }
+func (s *Span) AttrAt(i int) Attr { return s.attr(i).unpack() }
 
-// End returns the end time computed from the monotonic duration.
-func (s *Span) End() time.Time { return s.Start.Add(s.Duration) }
+// StartUnixNano is the start time, unix ns (wall clock).
+func (s *Span) StartUnixNano() int64 { return s.start }
 
-func (s *Span) attr(i int) *Attr {
+// EndUnixNano is the end time: the start plus the monotonic duration.
+func (s *Span) EndUnixNano() int64 { return s.start + s.dur }
+
+// Duration is the monotonic time from start to end (0 until ended).
+func (s *Span) Duration() time.Duration { return time.Duration(s.dur) }
+
+func (s *Span) attr(i int) *attr {
 	if i < inlineAttrs {
 		return &s.inline[i]
 	}
-	return &s.extra[i-inlineAttrs]
+	return &s.extra.a[i-inlineAttrs]
 }
 
-// set stores a attribute, replacing an existing one with the same key.
+// overflow holds the attributes past inlineAttrs: 6 in the same
+// allocation, more in a slice of their own.
+type overflow struct {
+	a   []attr
+	buf [6]attr
+}
+
+// set stores an attribute, replacing an existing one with the same key.
 // Callers hold s.mu.
-func (s *Span) set(a Attr) {
-	for i := 0; i < s.nattr; i++ {
-		if p := s.attr(i); p.Key == a.Key {
-			*p = a
+func (s *Span) set(key string, kind AttrKind, str string, num int64) {
+	for i := 0; i < int(s.nattr); i++ {
+		if p := s.attr(i); int(p.klen) == len(key) && p.keyString() == key {
+			*p = packAttr(key, kind, str, num)
 			return
 		}
 	}
-	if s.tracer != nil && s.nattr >= s.tracer.Limits.AttrCount {
+	if int(s.nattr) >= s.limit() {
 		s.Dropped++
 		return
 	}
 	if s.nattr < inlineAttrs {
-		s.inline[s.nattr] = a
+		s.inline[s.nattr] = packAttr(key, kind, str, num)
 	} else {
 		if s.extra == nil {
-			s.extra = make([]Attr, 0, inlineAttrs) // one allocation up to 16
+			s.extra = new(overflow) // one allocation up to 16
+			s.extra.a = s.extra.buf[:0]
 		}
-		s.extra = append(s.extra, a)
+		s.extra.a = append(s.extra.a, packAttr(key, kind, str, num))
 	}
 	s.nattr++
+}
+
+// limit is the attribute count limit (nattr is a uint16).
+func (s *Span) limit() int {
+	n := 128
+	if s.tracer != nil {
+		n = s.tracer.Limits.AttrCount
+	}
+	return min(n, 1<<16-1)
 }
 
 // SetName renames the span.
@@ -130,7 +190,7 @@ func (s *Span) SetString(key, value string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if !s.ended {
-		s.set(Attr{Key: key, Str: value, Kind: AttrString})
+		s.set(key, AttrString, value, 0)
 	}
 }
 
@@ -142,7 +202,7 @@ func (s *Span) SetInt(key string, value int64) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if !s.ended {
-		s.set(Attr{Key: key, Int: value, Kind: AttrInt})
+		s.set(key, AttrInt, "", value)
 	}
 }
 
@@ -157,14 +217,14 @@ func (s *Span) SetError(errorType, message string) {
 	if !s.ended {
 		s.StatusCode = StatusError
 		s.StatusMsg = message
-		s.set(Attr{Key: "error.type", Str: errorType, Kind: AttrString})
+		s.set("error.type", AttrString, errorType, 0)
 	}
 }
 
 // Finish records the end time and hands the span to the processor.
 // Only the first call has an effect.
 func (s *Span) Finish() {
-	d := time.Since(s.Start) // monotonic
+	d := mono() - s.startMono
 	if d < 0 {
 		d = 0
 	}
@@ -174,7 +234,7 @@ func (s *Span) Finish() {
 		return
 	}
 	s.ended = true
-	s.Duration = d
+	s.dur = d
 	s.mu.Unlock()
 	if t := s.tracer; t != nil && t.Processor != nil {
 		t.Processor.OnEnd(s)
