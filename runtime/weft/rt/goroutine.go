@@ -2,6 +2,7 @@ package rt
 
 import (
 	"context"
+	"encoding/hex"
 	"unsafe"
 
 	"weft/internal/trace"
@@ -75,5 +76,10 @@ func TraceIDs(ctx context.Context) (traceID, spanID string) {
 	if !sc.IsValid() || sc.Suppressed {
 		return "", ""
 	}
-	return sc.TraceID.String(), sc.SpanID.String()
+	// Both in one allocation: log lines call this once each.
+	var b [48]byte
+	hex.Encode(b[:32], sc.TraceID[:])
+	hex.Encode(b[32:], sc.SpanID[:])
+	s := string(b[:])
+	return s[:32], s[32:]
 }
