@@ -41,33 +41,52 @@ type Attr struct {
 	Kind AttrKind
 }
 
-// attr is how a span stores an Attr: 32 bytes instead of 48, two pointer
-// words. A string value keeps its length in num, an int or bool its value
-// (with a nil val).
+// attr is how a span stores an Attr: 24 bytes instead of 48, two pointer
+// words. meta packs the key's length (16 bits), the kind (8 bits) and a
+// 40-bit signed number: a string's length, or an int or bool value. An
+// int that does not fit in 40 bits lives in an *int64 at val.
 type attr struct {
 	key  *byte
 	val  *byte
-	num  int64
-	klen uint32
-	kind AttrKind
+	meta uint64
 }
 
+const (
+	maxKeyLen = 1<<16 - 1
+	numBits   = 40
+	maxNum    = 1<<(numBits-1) - 1
+	minNum    = -1 << (numBits - 1)
+)
+
+// packAttr packs an attribute; key must be at most maxKeyLen bytes.
 func packAttr(key string, kind AttrKind, str string, num int64) attr {
-	a := attr{key: unsafe.StringData(key), klen: uint32(len(key)), kind: kind, num: num}
-	if kind == AttrString {
-		a.val, a.num = unsafe.StringData(str), int64(len(str))
+	a := attr{key: unsafe.StringData(key)}
+	switch {
+	case kind == AttrString:
+		a.val, num = unsafe.StringData(str), int64(len(str)) // a string is far shorter than 2^39
+	case num < minNum || num > maxNum:
+		big := new(int64)
+		*big = num
+		a.val, num = (*byte)(unsafe.Pointer(big)), 0
 	}
+	a.meta = uint64(len(key)) | uint64(kind)<<16 | uint64(num)<<(64-numBits)
 	return a
 }
 
-func (a *attr) keyString() string { return unsafe.String(a.key, a.klen) }
+func (a *attr) keyLen() int { return int(a.meta & maxKeyLen) }
+
+func (a *attr) keyString() string { return unsafe.String(a.key, a.keyLen()) }
 
 func (a *attr) unpack() Attr {
-	out := Attr{Key: a.keyString(), Kind: a.kind}
-	if a.kind == AttrString {
-		out.Str = unsafe.String(a.val, a.num)
-	} else {
-		out.Int = a.num
+	out := Attr{Key: a.keyString(), Kind: AttrKind(a.meta >> 16)}
+	num := int64(a.meta) >> (64 - numBits)
+	switch {
+	case out.Kind == AttrString:
+		out.Str = unsafe.String(a.val, num)
+	case a.val != nil:
+		out.Int = *(*int64)(unsafe.Pointer(a.val))
+	default:
+		out.Int = num
 	}
 	return out
 }
@@ -75,9 +94,9 @@ func (a *attr) unpack() Attr {
 // inlineAttrs is how many attributes a span holds without a second
 // allocation: as many as keep Span within Go's 512-byte size class (larger
 // pointer-holding objects take the allocator's slower path with a type
-// header). Database and client spans fit; the HTTP server span (about 13)
-// takes one more allocation, sized for 16.
-const inlineAttrs = 10
+// header). The HTTP server span (12 to 14) and database spans (about 7)
+// fit.
+const inlineAttrs = 13
 
 // Span is a recording (sampled) span. Woven code holds it as an opaque
 // pointer; all mutators lock (with deferred unlocks, so a recovered panic
@@ -129,23 +148,23 @@ func (s *Span) attr(i int) *attr {
 	return &s.extra.a[i-inlineAttrs]
 }
 
-// overflow holds the attributes past inlineAttrs: 6 in the same
+// overflow holds the attributes past inlineAttrs: 8 in the same
 // allocation, more in a slice of their own.
 type overflow struct {
 	a   []attr
-	buf [6]attr
+	buf [8]attr
 }
 
 // set stores an attribute, replacing an existing one with the same key.
 // Callers hold s.mu.
 func (s *Span) set(key string, kind AttrKind, str string, num int64) {
 	for i := 0; i < int(s.nattr); i++ {
-		if p := s.attr(i); int(p.klen) == len(key) && p.keyString() == key {
+		if p := s.attr(i); p.keyLen() == len(key) && p.keyString() == key {
 			*p = packAttr(key, kind, str, num)
 			return
 		}
 	}
-	if int(s.nattr) >= s.limit() {
+	if int(s.nattr) >= s.limit() || len(key) > maxKeyLen {
 		s.Dropped++
 		return
 	}
@@ -153,7 +172,7 @@ func (s *Span) set(key string, kind AttrKind, str string, num int64) {
 		s.inline[s.nattr] = packAttr(key, kind, str, num)
 	} else {
 		if s.extra == nil {
-			s.extra = new(overflow) // one allocation up to 16
+			s.extra = new(overflow) // one allocation up to 21
 			s.extra.a = s.extra.buf[:0]
 		}
 		s.extra.a = append(s.extra.a, packAttr(key, kind, str, num))

@@ -328,9 +328,18 @@ func TestManyAttributes(t *testing.T) {
 	want["k1"] = Attr{Key: "k1", Str: "now a string", Kind: AttrString}
 	s.SetInt("k30", 7) // a slot past the inline ones
 	want["k30"] = Attr{Key: "k30", Int: 7, Kind: AttrInt}
+	// Ints at and past the 40 bits stored inline.
+	for i, v := range []int64{1<<39 - 1, -1 << 39, 1 << 39, -1<<39 - 1, 1<<63 - 1, -1 << 63, 0, -1} {
+		k := fmt.Sprintf("k%d", 40+i)
+		s.SetInt(k, v)
+		want[k] = Attr{Key: k, Int: v, Kind: AttrInt}
+	}
+	s.SetInt("k2", 1<<62) // a small int slot becomes a large one
+	want["k2"] = Attr{Key: "k2", Int: 1 << 62, Kind: AttrInt}
+	s.SetString(strings.Repeat("x", 1<<16), "key too long: dropped")
 	s.Finish()
-	if s.NumAttrs() != 40 {
-		t.Fatalf("%d attributes", s.NumAttrs())
+	if s.NumAttrs() != 48 || s.Dropped != 1 {
+		t.Fatalf("%d attributes, %d dropped", s.NumAttrs(), s.Dropped)
 	}
 	for i := 0; i < s.NumAttrs(); i++ {
 		a := s.AttrAt(i)
