@@ -3,6 +3,7 @@ package otlp
 import (
 	"bytes"
 	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -208,16 +209,24 @@ func TestEncodeFieldNumbers(t *testing.T) {
 }
 
 func TestBufLongMessage(t *testing.T) {
-	// Length prefixes of 1, 2 and 3 bytes.
-	for _, n := range []int{0, 127, 128, 300, 20000} {
+	// Length prefixes of 1, 2 and 3 bytes, around each boundary, nested,
+	// with a field after the message.
+	for _, n := range []int{0, 1, 123, 124, 125, 126, 127, 128, 300, 16380, 16381, 16382, 16383, 16384, 20000} {
+		body := strings.Repeat("abcdefghij", n/10+1)[:n]
 		var w buf
+		outer := w.begin(1)
 		m := w.begin(1)
-		w.stringField(2, string(make([]byte, n)))
+		w.stringField(2, body)
 		w.end(m)
+		w.end(outer)
+		w.stringField(3, "after")
 		r := decode(t, w.b)
-		inner := r.sub(t, 1)
-		if n > 0 && len(inner.one(t, 2, wireBytes).raw) != n {
-			t.Errorf("n=%d", n)
+		inner := r.sub(t, 1).sub(t, 1)
+		if n > 0 && string(inner.one(t, 2, wireBytes).raw) != body {
+			t.Errorf("n=%d: body differs", n)
+		}
+		if r.str(t, 3) != "after" {
+			t.Errorf("n=%d: field after the message", n)
 		}
 	}
 }
