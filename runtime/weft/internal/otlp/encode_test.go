@@ -93,7 +93,7 @@ func testSpans() []*trace.Span {
 	time.Sleep(time.Millisecond)
 	s1.Finish()
 	_, s2 := tr.Start(nil, "database/sql", "SELECT orders", trace.KindClient)
-	for i := 0; i < 10; i++ { // spills past the inline attributes
+	for i := 0; i < 24; i++ { // spills past the inline and the overflow attributes
 		s2.SetInt("k"+string(rune('a'+i)), int64(i))
 	}
 	s2.Finish()
@@ -203,7 +203,7 @@ func TestEncodeFieldNumbers(t *testing.T) {
 	}
 
 	db := decode(t, scopes[1].raw)
-	if len(kvs(t, decode(t, db[2][0].raw)[9])) != 10 {
+	if len(kvs(t, decode(t, db[2][0].raw)[9])) != 24 {
 		t.Error("spilled attributes missing")
 	}
 }
