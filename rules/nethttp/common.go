@@ -33,9 +33,16 @@ func weftHostPort(hostport, scheme string) (string, int64) {
 	return host, p
 }
 
+// weftProtoVersion is network.protocol.version; constants for the usual
+// versions, so a request costs no allocation for it.
 func weftProtoVersion(major, minor int) string {
-	if major == 2 || major == 3 {
-		return strconv.Itoa(major)
+	switch {
+	case major == 1 && minor == 1:
+		return "1.1"
+	case major == 1 && minor == 0:
+		return "1.0"
+	case major == 2 || major == 3:
+		return strconv.Itoa(major) // small numbers: no allocation
 	}
 	return strconv.Itoa(major) + "." + strconv.Itoa(minor)
 }

@@ -158,7 +158,7 @@ func SQLInfo(query string) (operation, target, sanitized string) {
 			operation, target, sanitized = "", "", ""
 		}
 	}()
-	return semconv.SQLInfo(query)
+	return semconv.CachedSQLInfo(query)
 }
 
 // DBSystem returns the semconv db.system.name for the package path of a

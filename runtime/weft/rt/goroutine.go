@@ -2,14 +2,15 @@ package rt
 
 import (
 	"context"
+	"encoding/hex"
 	"unsafe"
 
 	"weft/internal/trace"
 )
 
 // Goroutine-local context. The runtime package is woven (rules/goroutine):
-// each g has a slot, copied to goroutines it starts. The slot holds a
-// *current set by Enter; weft/rt is its only reader and writer.
+// each g has a slot, copied to goroutines it starts. Enter sets it (see
+// load for what it holds); weft/rt is its only reader and writer.
 
 //go:linkname goroutineCtx runtime.weftGoroutineCtx
 func goroutineCtx() unsafe.Pointer
@@ -22,17 +23,38 @@ type current struct {
 	sc  *trace.SpanContext // the span context of ctx, or nil
 }
 
+// The slot holds either a *current or, when the entered ctx is a recording
+// span's own context (the server hooks' case), the *trace.Span itself plus
+// one byte: a pointer into the span that keeps it alive, and no
+// allocation per request. Spans are 8-byte aligned, so the low bit tells
+// the two apart.
+func load() (ctx context.Context, sc *trace.SpanContext) {
+	p := goroutineCtx()
+	if p == nil {
+		return nil, nil
+	}
+	if uintptr(p)&1 != 0 {
+		s := (*trace.Span)(unsafe.Add(p, -1))
+		return s.Context(), &s.SC
+	}
+	c := (*current)(p)
+	return c.ctx, c.sc
+}
+
 // Enter makes ctx the goroutine's current context and returns the previous
 // one, for Leave. Goroutines started from now on inherit it.
 //
 //go:linkname Enter
 func Enter(ctx context.Context) unsafe.Pointer {
 	prev := goroutineCtx()
-	if ctx == nil {
+	switch s := trace.SpanOf(ctx); {
+	case ctx == nil:
 		setGoroutineCtx(nil)
-		return prev
+	case s != nil:
+		setGoroutineCtx(unsafe.Add(unsafe.Pointer(s), 1))
+	default:
+		setGoroutineCtx(unsafe.Pointer(&current{ctx: ctx, sc: trace.FromContext(ctx)}))
 	}
-	setGoroutineCtx(unsafe.Pointer(&current{ctx: ctx, sc: trace.FromContext(ctx)}))
 	return prev
 }
 
@@ -47,10 +69,8 @@ func Leave(prev unsafe.Pointer) {
 //
 //go:linkname Current
 func Current() context.Context {
-	if c := (*current)(goroutineCtx()); c != nil {
-		return c.ctx
-	}
-	return nil
+	ctx, _ := load()
+	return ctx
 }
 
 // parentOf is the span context a new span under ctx gets: ctx's own, else
@@ -59,10 +79,8 @@ func parentOf(ctx context.Context) *trace.SpanContext {
 	if sc := trace.FromContext(ctx); sc != nil {
 		return sc
 	}
-	if c := (*current)(goroutineCtx()); c != nil {
-		return c.sc
-	}
-	return nil
+	_, sc := load()
+	return sc
 }
 
 // TraceIDs returns the hex trace and span ids of the span in ctx, else of
@@ -75,5 +93,10 @@ func TraceIDs(ctx context.Context) (traceID, spanID string) {
 	if !sc.IsValid() || sc.Suppressed {
 		return "", ""
 	}
-	return sc.TraceID.String(), sc.SpanID.String()
+	// Both in one allocation: log lines call this once each.
+	var b [48]byte
+	hex.Encode(b[:32], sc.TraceID[:])
+	hex.Encode(b[32:], sc.SpanID[:])
+	s := string(b[:])
+	return s[:32], s[32:]
 }

@@ -74,3 +74,17 @@ func TestGoroutineParent(t *testing.T) {
 		t.Error("explicit ctx did not win")
 	}
 }
+
+func TestTraceIDsOfCtx(t *testing.T) {
+	install(t, nil)
+	ctx, sp := StartSpan(context.Background(), "x", "op", 1)
+	defer End(sp)
+	tid, sid := TraceIDs(ctx)
+	s := (*trace.Span)(sp)
+	if tid != s.SC.TraceID.String() || sid != s.SC.SpanID.String() || len(tid) != 32 || len(sid) != 16 {
+		t.Errorf("TraceIDs = %q %q", tid, sid)
+	}
+	if tid, sid := TraceIDs(Suppress(ctx)); tid != "" || sid != "" {
+		t.Errorf("suppressed: %q %q", tid, sid)
+	}
+}

@@ -112,11 +112,11 @@ func writeSpan(w *buf, s *trace.Span) {
 	}
 	w.stringField(fSpanName, s.Name)
 	w.uvarintField(fSpanKind, uint64(s.Kind))
-	start := s.Start.UnixNano()
-	w.fixed64Field(fSpanStart, uint64(start))
-	w.fixed64Field(fSpanEnd, uint64(start+int64(s.Duration)))
+	w.fixed64Field(fSpanStart, uint64(s.StartUnixNano()))
+	w.fixed64Field(fSpanEnd, uint64(s.EndUnixNano()))
 	for i, n := 0, s.NumAttrs(); i < n; i++ {
-		writeKV(w, fSpanAttributes, s.AttrAt(i))
+		a := s.AttrAt(i)
+		writeKV(w, fSpanAttributes, &a)
 	}
 	w.uvarintField(fSpanDroppedAttrs, uint64(s.Dropped))
 	if s.StatusCode != trace.StatusUnset {

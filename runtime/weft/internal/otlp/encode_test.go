@@ -3,6 +3,7 @@ package otlp
 import (
 	"bytes"
 	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -92,7 +93,7 @@ func testSpans() []*trace.Span {
 	time.Sleep(time.Millisecond)
 	s1.Finish()
 	_, s2 := tr.Start(nil, "database/sql", "SELECT orders", trace.KindClient)
-	for i := 0; i < 10; i++ { // spills past the inline attributes
+	for i := 0; i < 24; i++ { // spills past the inline and the overflow attributes
 		s2.SetInt("k"+string(rune('a'+i)), int64(i))
 	}
 	s2.Finish()
@@ -159,7 +160,7 @@ func TestEncodeFieldNumbers(t *testing.T) {
 		t.Error("kind = 6 (server = 2)")
 	}
 	start, end := sp.one(t, 7, wireFixed64).num, sp.one(t, 8, wireFixed64).num
-	if int64(start) != s1.Start.UnixNano() || end-start != uint64(s1.Duration) || end-start < uint64(time.Millisecond) {
+	if int64(start) != s1.StartUnixNano() || end-start != uint64(s1.Duration()) || end-start < uint64(time.Millisecond) {
 		t.Errorf("start/end = %d/%d", start, end)
 	}
 	attrs := kvs(t, sp[9]) // attributes = 9
@@ -202,22 +203,30 @@ func TestEncodeFieldNumbers(t *testing.T) {
 	}
 
 	db := decode(t, scopes[1].raw)
-	if len(kvs(t, decode(t, db[2][0].raw)[9])) != 10 {
+	if len(kvs(t, decode(t, db[2][0].raw)[9])) != 24 {
 		t.Error("spilled attributes missing")
 	}
 }
 
 func TestBufLongMessage(t *testing.T) {
-	// Length prefixes of 1, 2 and 3 bytes.
-	for _, n := range []int{0, 127, 128, 300, 20000} {
+	// Length prefixes of 1, 2 and 3 bytes, around each boundary, nested,
+	// with a field after the message.
+	for _, n := range []int{0, 1, 123, 124, 125, 126, 127, 128, 300, 16380, 16381, 16382, 16383, 16384, 20000} {
+		body := strings.Repeat("abcdefghij", n/10+1)[:n]
 		var w buf
+		outer := w.begin(1)
 		m := w.begin(1)
-		w.stringField(2, string(make([]byte, n)))
+		w.stringField(2, body)
 		w.end(m)
+		w.end(outer)
+		w.stringField(3, "after")
 		r := decode(t, w.b)
-		inner := r.sub(t, 1)
-		if n > 0 && len(inner.one(t, 2, wireBytes).raw) != n {
-			t.Errorf("n=%d", n)
+		inner := r.sub(t, 1).sub(t, 1)
+		if n > 0 && string(inner.one(t, 2, wireBytes).raw) != body {
+			t.Errorf("n=%d: body differs", n)
+		}
+		if r.str(t, 3) != "after" {
+			t.Errorf("n=%d: field after the message", n)
 		}
 	}
 }

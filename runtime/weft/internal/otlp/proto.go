@@ -83,15 +83,23 @@ func (w *buf) stringAlways(field int, s string) {
 	w.b = append(w.b, s...)
 }
 
-// begin starts a nested message; pass the result to end.
+// begin starts a nested message; pass the result to end. One byte is
+// reserved for the length, which is all most messages (attributes,
+// values) need.
 func (w *buf) begin(field int) int {
 	w.tag(field, wireBytes)
+	w.b = append(w.b, 0)
 	return len(w.b)
 }
 
-// end closes a nested message started at start by inserting its length.
+// end closes a nested message started at start by writing its length
+// into the reserved byte, moving the body when the length needs more.
 func (w *buf) end(start int) {
 	n := len(w.b) - start
+	if n < 0x80 {
+		w.b[start-1] = byte(n)
+		return
+	}
 	var tmp [10]byte
 	k := 0
 	for v := uint64(n); ; {
@@ -104,9 +112,9 @@ func (w *buf) end(start int) {
 		v >>= 7
 		k++
 	}
-	w.b = append(w.b, tmp[:k]...)
-	copy(w.b[start+k:], w.b[start:start+n])
-	copy(w.b[start:], tmp[:k])
+	w.b = append(w.b, tmp[:k-1]...) // room for the extra length bytes
+	copy(w.b[start+k-1:], w.b[start:start+n])
+	copy(w.b[start-1:], tmp[:k])
 }
 
 func toValidUTF8(s string) string {

@@ -3,6 +3,7 @@ package propagation
 import (
 	"context"
 	"strings"
+	"unsafe"
 
 	"weft/internal/env"
 	"weft/internal/trace"
@@ -127,7 +128,7 @@ func (p Propagators) Inject(ctx context.Context, h map[string][]string) {
 	}
 	dropSpellings(h, sc != nil, b != nil)
 	if sc != nil {
-		h[HeaderTraceparent] = []string{FormatTraceparent(sc)}
+		h[HeaderTraceparent] = traceparentValue(sc)
 		if sc.TraceState != "" {
 			h[HeaderTracestate] = []string{sc.TraceState}
 		} else {
@@ -160,4 +161,15 @@ func dropSpellings(h map[string][]string, tc, bg bool) {
 			}
 		}
 	}
+}
+
+// traceparentValue is []string{FormatTraceparent(sc)} in one allocation.
+func traceparentValue(sc *trace.SpanContext) []string {
+	v := new(struct {
+		s [1]string
+		b [55]byte
+	})
+	formatTraceparent(&v.b, sc)
+	v.s[0] = unsafe.String(&v.b[0], len(v.b))
+	return v.s[:]
 }

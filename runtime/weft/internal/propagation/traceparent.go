@@ -43,6 +43,11 @@ func ParseTraceparent(s string) (sc trace.SpanContext, ok bool) {
 // FormatTraceparent writes a version 00 traceparent.
 func FormatTraceparent(sc *trace.SpanContext) string {
 	var b [55]byte
+	formatTraceparent(&b, sc)
+	return string(b[:])
+}
+
+func formatTraceparent(b *[55]byte, sc *trace.SpanContext) {
 	b[0], b[1], b[2] = '0', '0', '-'
 	encodeHex(b[3:35], sc.TraceID[:])
 	b[35] = '-'
@@ -50,7 +55,6 @@ func FormatTraceparent(sc *trace.SpanContext) string {
 	b[52] = '-'
 	f := sc.Flags & (trace.FlagSampled | 0x02)
 	b[53], b[54] = hexDigits[f>>4], hexDigits[f&0xf]
-	return string(b[:])
 }
 
 func trimOWS(s string) string {

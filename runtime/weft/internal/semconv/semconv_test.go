@@ -1,6 +1,7 @@
 package semconv
 
 import (
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -221,5 +222,36 @@ func TestSQLInfoRandom(t *testing.T) {
 		}
 		RedactQuery(q)
 		DBSystem(q)
+	}
+}
+
+func TestCachedSQLInfo(t *testing.T) {
+	qs := []string{"SELECT a FROM t WHERE x = 1", "INSERT INTO orders (a) VALUES ('secret')", strings.Repeat("SELECT 'x' ", 300)}
+	for round := 0; round < 3; round++ {
+		for _, q := range qs {
+			op, tgt, s := CachedSQLInfo(q)
+			wop, wtgt, ws := SQLInfo(q)
+			if op != wop || tgt != wtgt || s != ws {
+				t.Errorf("CachedSQLInfo(%q) = %q %q %q, want %q %q %q", q, op, tgt, s, wop, wtgt, ws)
+			}
+		}
+	}
+	// Past the bound the cache starts over and still answers right.
+	for i := 0; i < 3*sqlCacheMax; i++ {
+		q := "SELECT a FROM t" + strconv.Itoa(i) + " WHERE x = 'v'"
+		if _, tgt, s := CachedSQLInfo(q); tgt != "t"+strconv.Itoa(i) || strings.Contains(s, "'v'") {
+			t.Fatalf("CachedSQLInfo(%q) = %q %q", q, tgt, s)
+		}
+	}
+	if n := sqlCachePtr.Load().n.Load(); n > sqlCacheMax+1 {
+		t.Errorf("cache holds %d entries", n)
+	}
+}
+
+func BenchmarkCachedSQLInfo(b *testing.B) {
+	q := "SELECT o.id, o.total FROM orders o JOIN users u ON u.id = o.user_id WHERE u.email = 'a@b.c' AND o.total > 100 LIMIT 10"
+	b.ReportAllocs()
+	for i := 0; i < b.N; i++ {
+		CachedSQLInfo(q)
 	}
 }

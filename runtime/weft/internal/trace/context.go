@@ -93,6 +93,15 @@ func (c *spanCtx) Value(key any) any {
 // Context returns the context carrying s (the one Start returned).
 func (s *Span) Context() context.Context { return (*spanCtx)(s) }
 
+// SpanOf returns the span when ctx is exactly a span's own context (what
+// Start returned for it), else nil.
+func SpanOf(ctx context.Context) *Span {
+	if c, ok := ctx.(*spanCtx); ok {
+		return (*Span)(c)
+	}
+	return nil
+}
+
 func contextName(c context.Context) string {
 	if s, ok := c.(interface{ String() string }); ok {
 		return s.String()

@@ -2,10 +2,12 @@ package trace
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+	"unsafe"
 
 	"weft/internal/env"
 )
@@ -70,7 +72,7 @@ func TestStartChildAndRoot(t *testing.T) {
 	if len(col.spans) != 2 {
 		t.Fatalf("exported %d spans", len(col.spans))
 	}
-	if root.Duration < 0 || child.Duration < 0 {
+	if root.Duration() < 0 || child.Duration() < 0 {
 		t.Error("negative duration")
 	}
 }
@@ -271,8 +273,8 @@ func TestMonotonicEnd(t *testing.T) {
 	_, s := tr.Start(nil, "", "x", KindInternal)
 	time.Sleep(2 * time.Millisecond)
 	s.Finish()
-	if s.Duration < 2*time.Millisecond || !s.End().After(s.Start) {
-		t.Errorf("duration %v", s.Duration)
+	if s.Duration() < 2*time.Millisecond || s.EndUnixNano() != s.StartUnixNano()+int64(s.Duration()) {
+		t.Errorf("duration %v", s.Duration())
 	}
 }
 
@@ -295,5 +297,68 @@ func BenchmarkTracerStartEnd(b *testing.B) {
 	for i := 0; i < b.N; i++ {
 		_, s := tr.Start(ctx, "bench", "op", KindInternal)
 		s.Finish()
+	}
+}
+
+// Span must stay within Go's 512-byte size class: larger objects with
+// pointers take the allocator's slower path (a type header per object).
+func TestSpanSize(t *testing.T) {
+	if n := unsafe.Sizeof(Span{}); n > 512 {
+		t.Errorf("Span is %d bytes, over 512", n)
+	}
+}
+
+func TestManyAttributes(t *testing.T) {
+	tr, _ := newTracer(AlwaysOn())
+	tr.Limits = Limits{AttrCount: 128}
+	_, s := tr.Start(nil, "", "x", KindInternal)
+	want := map[string]Attr{}
+	for i := 0; i < 40; i++ {
+		k := fmt.Sprintf("k%d", i)
+		switch i % 3 {
+		case 0:
+			s.SetString(k, strings.Repeat("v", i))
+			want[k] = Attr{Key: k, Str: strings.Repeat("v", i), Kind: AttrString}
+		default:
+			s.SetInt(k, int64(-i))
+			want[k] = Attr{Key: k, Int: int64(-i), Kind: AttrInt}
+		}
+	}
+	s.SetString("k1", "now a string") // inline slot changes kind
+	want["k1"] = Attr{Key: "k1", Str: "now a string", Kind: AttrString}
+	s.SetInt("k30", 7) // a slot past the inline ones
+	want["k30"] = Attr{Key: "k30", Int: 7, Kind: AttrInt}
+	// Ints at and past the 40 bits stored inline.
+	for i, v := range []int64{1<<39 - 1, -1 << 39, 1 << 39, -1<<39 - 1, 1<<63 - 1, -1 << 63, 0, -1} {
+		k := fmt.Sprintf("k%d", 40+i)
+		s.SetInt(k, v)
+		want[k] = Attr{Key: k, Int: v, Kind: AttrInt}
+	}
+	s.SetInt("k2", 1<<62) // a small int slot becomes a large one
+	want["k2"] = Attr{Key: "k2", Int: 1 << 62, Kind: AttrInt}
+	s.SetString(strings.Repeat("x", 1<<16), "key too long: dropped")
+	s.Finish()
+	if s.NumAttrs() != 48 || s.Dropped != 1 {
+		t.Fatalf("%d attributes, %d dropped", s.NumAttrs(), s.Dropped)
+	}
+	for i := 0; i < s.NumAttrs(); i++ {
+		a := s.AttrAt(i)
+		if a.Key != fmt.Sprintf("k%d", i) || a != want[a.Key] {
+			t.Errorf("attr %d = %+v, want %+v", i, a, want[a.Key])
+		}
+	}
+}
+
+func TestStartIsWallClock(t *testing.T) {
+	tr, _ := newTracer(AlwaysOn())
+	before := time.Now().UnixNano()
+	_, s := tr.Start(nil, "", "x", KindInternal)
+	s.Finish()
+	after := time.Now().UnixNano()
+	// The anchor is at most a second old; wall and monotonic clocks drift
+	// apart by far less than 10ms in that time unless the clock is stepped.
+	const slop = int64(10 * time.Millisecond)
+	if s.StartUnixNano() < before-slop || s.EndUnixNano() > after+slop || s.EndUnixNano() < s.StartUnixNano() {
+		t.Errorf("start %d end %d outside [%d, %d]", s.StartUnixNano(), s.EndUnixNano(), before, after)
 	}
 }

@@ -88,6 +88,7 @@ func (t *Tracer) StartFrom(ctx context.Context, parent *SpanContext, scope, name
 	if parent != nil {
 		s.Parent, s.ParentRemote = parent.SpanID, parent.Remote
 	}
-	s.Start = now()
+	s.startMono = mono()
+	s.start = unixNano(s.startMono)
 	return (*spanCtx)(s), s
 }
