@@ -165,7 +165,7 @@ fn to_proto(s: &Span) -> PSpan {
 
 /// The background sender.
 pub struct Exporter {
-    tx: Option<Sender<Span>>,
+    tx: Option<Sender<Vec<Span>>>,
     thread: Option<JoinHandle<(u64, u64, Option<String>)>>,
 }
 
@@ -188,8 +188,13 @@ impl Exporter {
     }
 
     pub fn send(&self, s: Span) {
-        if let Some(tx) = &self.tx {
-            let _ = tx.send(s);
+        self.send_all(vec![s]);
+    }
+
+    /// Queues many spans at once (one wakeup of the sender).
+    pub fn send_all(&self, spans: Vec<Span>) {
+        if let (Some(tx), false) = (&self.tx, spans.is_empty()) {
+            let _ = tx.send(spans);
         }
     }
 
@@ -203,7 +208,7 @@ impl Exporter {
     }
 }
 
-fn run(cfg: Config, rx: Receiver<Span>) -> (u64, u64, Option<String>) {
+fn run(cfg: Config, rx: Receiver<Vec<Span>>) -> (u64, u64, Option<String>) {
     let agent: ureq::Agent = ureq::Agent::config_builder()
         .timeout_global(Some(cfg.timeout))
         .http_status_as_error(false)
@@ -215,7 +220,7 @@ fn run(cfg: Config, rx: Receiver<Span>) -> (u64, u64, Option<String>) {
     loop {
         let closed = match rx.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
             Ok(s) => {
-                batch.push(s);
+                batch.extend(s);
                 if batch.len() < 512 {
                     continue;
                 }

@@ -34,8 +34,7 @@ struct Site {
 }
 
 const SITES: &[Site] = &[
-    Site { func: "runtime.newproc1", entry: Some("go_start"), ret: Some("go_start_end"), group: Group::Runtime },
-    Site { func: "runtime.goexit1", entry: Some("go_exit"), ret: None, group: Group::Runtime },
+    Site { func: "runtime.newproc1", entry: None, ret: Some("go_start_end"), group: Group::Runtime },
     Site { func: "net/http.serverHandler.ServeHTTP", entry: Some("http_server"), ret: Some("http_server_end"), group: Group::Http },
     Site { func: "net/http.send", entry: Some("http_client"), ret: Some("http_client_end"), group: Group::Http },
     Site { func: "database/sql.Open", entry: Some("sql_open"), ret: Some("sql_open_end"), group: Group::Runtime },
@@ -47,9 +46,7 @@ const SITES: &[Site] = &[
 
 fn prog<'a, 'obj>(p: &'a mut skel::WeftProgs<'obj>, name: &str) -> &'a mut ProgramMut<'obj> {
     match name {
-        "go_start" => &mut p.go_start,
         "go_start_end" => &mut p.go_start_end,
-        "go_exit" => &mut p.go_exit,
         "http_server" => &mut p.http_server,
         "http_server_end" => &mut p.http_server_end,
         "http_client" => &mut p.http_client,
@@ -73,6 +70,8 @@ pub fn config_for(bin: &GoBinary, tgid: u32) -> weft_config {
         let v = bin.offsets.get(dwarf).unwrap_or(crate::events::raw::WEFT_NO_FIELD as u64);
         let slot: &mut u64 = match *field {
             "g_goid" => &mut c.g_goid,
+            "g_parent_goid" => &mut c.g_parent_goid,
+            "g_status" => &mut c.g_status,
             "req_method" => &mut c.req_method,
             "req_url" => &mut c.req_url,
             "req_proto_major" => &mut c.req_proto_major,
@@ -119,16 +118,21 @@ pub struct Stats {
     pub dropped: u64,
 }
 
+/// How often the ring buffer is drained when it is not filling up.
+const POLL: Duration = Duration::from_millis(20);
+
 /// Loads the probes, attaches them to `target` (the executable file) for
 /// process `tgid`, calls `ready` once everything is attached, then hands
-/// every event to `on_event` until `keep_going` says stop; the ring buffer
-/// is drained before returning.
+/// every event to `on_event`, and calls `drained` after each drain of the
+/// ring buffer, until `keep_going` says stop; the ring buffer is drained
+/// before returning.
 pub fn trace(
     bin: &GoBinary,
     target: &Path,
     tgid: u32,
     ready: impl FnOnce(&Attached) -> Result<()>,
     mut on_event: impl FnMut(Event),
+    mut drained: impl FnMut(),
     mut keep_going: impl FnMut() -> bool,
 ) -> Result<Stats> {
     let mut storage = MaybeUninit::uninit();
@@ -178,10 +182,15 @@ pub fn trace(
         0
     })?;
     let rb = rb.build()?;
+    // The probes do not wake us per record (submit_flags in weft.bpf.c):
+    // drain the ring every POLL, or earlier when it fills up.
     while keep_going() {
-        rb.poll(Duration::from_millis(100)).or_else(|e| if e.kind() == libbpf_rs::ErrorKind::Interrupted { Ok(()) } else { Err(e) })?;
+        rb.poll(POLL).or_else(|e| if e.kind() == libbpf_rs::ErrorKind::Interrupted { Ok(()) } else { Err(e) })?;
+        rb.consume()?;
+        drained();
     }
     rb.consume()?;
+    drained();
     drop(rb);
     drop(links);
     let dropped = skel

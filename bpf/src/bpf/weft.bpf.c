@@ -43,16 +43,6 @@ struct {
 	__type(value, struct server_args);
 } server_calls SEC(".maps");
 
-/* runtime.newproc1 entry -> its RETs: the creating goroutine's id, by
- * thread (newproc1 runs on the system stack, where R14 is g0, and does not
- * migrate between threads). */
-struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, 4096);
-	__type(key, __u64);
-	__type(value, __u64);
-} newproc_parent SEC(".maps");
-
 /* Counts records the ring buffer had no room for (read by Rust). */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -60,6 +50,16 @@ struct {
 	__type(key, __u32);
 	__type(value, __u64);
 } dropped SEC(".maps");
+
+/* Records are submitted without waking the loader, which drains the ring on
+ * a timer (a wakeup per record costs more than the probe itself); only a
+ * ring filling up wakes it early. */
+#define WAKE_AT (1 << 20)
+
+static __always_inline __u64 submit_flags(void)
+{
+	return bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) > WAKE_AT ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP;
+}
 
 static __always_inline struct weft_config *cfg_for_me(void)
 {
@@ -149,7 +149,7 @@ static __always_inline struct weft_event *start_event(struct weft_config *cfg, s
 	return e;
 }
 
-static __always_inline int small_event(struct weft_config *cfg, __u32 kind, __u64 goid, __u64 a, __u64 b)
+static __always_inline int small_event(struct weft_config *cfg, __u32 kind, __u64 goid, __u64 a, __u64 b, __u64 c)
 {
 	struct weft_small_event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
 	if (!e) {
@@ -162,48 +162,26 @@ static __always_inline int small_event(struct weft_config *cfg, __u32 kind, __u6
 	e->hdr.ktime_ns = bpf_ktime_get_ns();
 	e->num[0] = a;
 	e->num[1] = b;
-	bpf_ringbuf_submit(e, 0);
+	e->num[2] = c;
+	bpf_ringbuf_submit(e, submit_flags());
 	return 0;
 }
 
 /* ---- goroutines ---- */
 
-/* runtime.newproc1(fn *funcval, callergp *g, ...) *g */
-SEC("uprobe")
-int go_start(struct pt_regs *ctx)
-{
-	struct weft_config *cfg = cfg_for_me();
-	if (!cfg)
-		return 0;
-	__u64 tid = bpf_get_current_pid_tgid();
-	__u64 parent = goid_of(cfg, ctx->bx);
-	bpf_map_update_elem(&newproc_parent, &tid, &parent, BPF_ANY);
-	return 0;
-}
-
+/* runtime.newproc1(fn, callergp, ...) returns newg in RAX. One probe, at
+ * its RETs: newg carries its own goid and its creator's (g.parentGoid,
+ * Go 1.21+). Goroutine exits are not probed (a trap per goroutine): Rust
+ * checks the g's of goroutines it keeps state for instead (see spans/). */
 SEC("uprobe")
 int go_start_end(struct pt_regs *ctx)
 {
 	struct weft_config *cfg = cfg_for_me();
 	if (!cfg)
 		return 0;
-	__u64 tid = bpf_get_current_pid_tgid();
-	__u64 *parent = bpf_map_lookup_elem(&newproc_parent, &tid);
-	if (!parent)
-		return 0;
-	__u64 p = *parent;
-	bpf_map_delete_elem(&newproc_parent, &tid);
-	return small_event(cfg, WEFT_GO_START, p, p, goid_of(cfg, ctx->ax));
-}
-
-/* runtime.goexit1(), on the exiting goroutine */
-SEC("uprobe")
-int go_exit(struct pt_regs *ctx)
-{
-	struct weft_config *cfg = cfg_for_me();
-	if (!cfg)
-		return 0;
-	return small_event(cfg, WEFT_GO_EXIT, goid_of(cfg, ctx->r14), 0, 0);
+	__u64 newg = ctx->ax;
+	__u64 parent = read_u64(field(newg, cfg->g_parent_goid));
+	return small_event(cfg, WEFT_GO_START, parent, parent, goid_of(cfg, newg), newg);
 }
 
 /* ---- net/http server ---- */
@@ -242,7 +220,7 @@ int http_server(struct pt_regs *ctx)
 		__u64 r = read_u64(field(bufr, cfg->bufio_r));
 		set_raw(e, buf, r);
 	}
-	bpf_ringbuf_submit(e, 0);
+	bpf_ringbuf_submit(e, submit_flags());
 	return 0;
 }
 
@@ -265,7 +243,7 @@ int http_server_end(struct pt_regs *ctx)
 	e->num[1] = read_u64(field(args.rw, cfg->resp_wrote_header)) & 0xff;
 	__u64 pat = read_u64(field(args.req, cfg->req_pat));
 	read_str(&e->str[0], field(pat, cfg->pattern_str));
-	bpf_ringbuf_submit(e, 0);
+	bpf_ringbuf_submit(e, submit_flags());
 	return 0;
 }
 
@@ -290,7 +268,7 @@ int http_client(struct pt_regs *ctx)
 	read_str(&e->str[4], field(url, cfg->url_raw_query));
 	read_str(&e->str[5], field(req, cfg->req_host));
 	e->num[0] = read_u64(field(url, cfg->url_user)) != 0;
-	bpf_ringbuf_submit(e, 0);
+	bpf_ringbuf_submit(e, submit_flags());
 	return 0;
 }
 
@@ -312,7 +290,7 @@ int http_client_end(struct pt_regs *ctx)
 		e->num[2] = read_u64(field(resp, cfg->response_proto_minor));
 	}
 	e->num[3] = ctx->cx;
-	bpf_ringbuf_submit(e, 0);
+	bpf_ringbuf_submit(e, submit_flags());
 	return 0;
 }
 
@@ -331,7 +309,7 @@ int sql_open(struct pt_regs *ctx)
 		return 0;
 	set_str(&e->str[0], ctx->ax, ctx->bx);
 	set_raw(e, ctx->cx, ctx->di);
-	bpf_ringbuf_submit(e, 0);
+	bpf_ringbuf_submit(e, submit_flags());
 	return 0;
 }
 
@@ -346,7 +324,7 @@ int sql_open_end(struct pt_regs *ctx)
 	if (!e)
 		return 0;
 	e->num[0] = ctx->ax;
-	bpf_ringbuf_submit(e, 0);
+	bpf_ringbuf_submit(e, submit_flags());
 	return 0;
 }
 
@@ -361,7 +339,7 @@ static __always_inline int sql_start(struct pt_regs *ctx, __u64 db, __u64 qptr, 
 	e->num[0] = db;
 	e->num[1] = what;
 	set_raw(e, qptr, qlen);
-	bpf_ringbuf_submit(e, 0);
+	bpf_ringbuf_submit(e, submit_flags());
 	return 0;
 }
 
@@ -418,7 +396,7 @@ static __always_inline int sql_end(struct pt_regs *ctx, __u64 err_itab)
 	if (!e)
 		return 0;
 	e->num[3] = err_itab;
-	bpf_ringbuf_submit(e, 0);
+	bpf_ringbuf_submit(e, submit_flags());
 	return 0;
 }
 
