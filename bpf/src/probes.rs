@@ -2,8 +2,9 @@
 //! skeleton libbpf-cargo generated from `src/bpf/weft.bpf.c`), and reading
 //! their ring buffer.
 //!
-//! Each probed function gets its entry program at its first instruction and
-//! its `*_end` program at every RET (file offsets from [`crate::goelf`]).
+//! Each probed function gets its entry program on the jump of its stack
+//! check (else its first instruction) and its `*_end` program at every RET
+//! (file offsets from [`crate::goelf`]).
 //! Uprobes are attached for every process (pid -1) and the programs keep
 //! only the traced process's events (its tgid is in the config map), so
 //! `weft run` can attach before the program has even been exec'd.
@@ -19,9 +20,10 @@ use std::time::Duration;
 
 use anyhow::{anyhow, bail, Context, Result};
 use libbpf_rs::skel::{OpenSkel, SkelBuilder};
-use libbpf_rs::{MapCore, MapFlags, ProgramMut, RingBufferBuilder};
+use libbpf_rs::{MapCore, MapFlags, ProgramMut, RingBufferBuilder, UprobeOpts};
 
-use crate::events::{raw::weft_config, Event};
+use crate::events::raw::{weft_config, WEFT_AT_STACK_CHECK};
+use crate::events::Event;
 use crate::goelf::{offsets, GoBinary, Group};
 
 /// One probed function: its entry program and return program (by name in
@@ -157,13 +159,18 @@ pub fn trace(
             continue;
         }
         if let Some(p) = site.entry {
-            let off = bin.entry_offset(site.func)?;
-            links.push(attach(prog(&mut skel.progs, p), target, off, site.func)?);
+            // On the stack check's jump when there is one (cookie: the
+            // program skips the hit that goes on to morestack).
+            let (off, cookie) = match bin.stack_check_offset(site.func) {
+                Some(off) => (off, WEFT_AT_STACK_CHECK as u64),
+                None => (bin.entry_offset(site.func)?, 0),
+            };
+            links.push(attach(prog(&mut skel.progs, p), target, off, cookie, site.func)?);
             att.uprobes += 1;
         }
         if let Some(p) = site.ret {
             for off in bin.ret_offsets(site.func)? {
-                links.push(attach(prog(&mut skel.progs, p), target, off, site.func)?);
+                links.push(attach(prog(&mut skel.progs, p), target, off, 0, site.func)?);
                 att.uprobes += 1;
             }
         }
@@ -204,8 +211,8 @@ pub fn trace(
     Ok(Stats { dropped })
 }
 
-fn attach(p: &mut ProgramMut, target: &Path, off: u64, func: &str) -> Result<libbpf_rs::Link> {
-    p.attach_uprobe(false, -1, target, off as usize)
+fn attach(p: &mut ProgramMut, target: &Path, off: u64, cookie: u64, func: &str) -> Result<libbpf_rs::Link> {
+    p.attach_uprobe_with_opts(-1, target, off as usize, UprobeOpts { cookie, ..Default::default() })
         .with_context(|| format!("attaching a uprobe to {func} at file offset {off:#x} of {}", target.display()))
 }
 

@@ -61,9 +61,20 @@ static __always_inline __u64 submit_flags(void)
 	return bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) > WAKE_AT ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP;
 }
 
-static __always_inline struct weft_config *cfg_for_me(void)
+/* An entry probe on the stack check's JBE (see rets.rs) sees the jump taken
+ * (CF or ZF set) when the stack must grow first: the function then starts
+ * over from its first instruction, and the probe fires again. */
+static __always_inline int will_restart(struct pt_regs *ctx)
+{
+	return bpf_get_attach_cookie(ctx) == WEFT_AT_STACK_CHECK && (ctx->flags & 0x41);
+}
+
+/* The config, when this hit is the traced process's and counts. */
+static __always_inline struct weft_config *cfg_for_me(struct pt_regs *ctx)
 {
 	__u32 zero = 0;
+	if (will_restart(ctx))
+		return 0;
 	struct weft_config *cfg = bpf_map_lookup_elem(&weft_config_map, &zero);
 	if (!cfg)
 		return 0;
@@ -176,7 +187,7 @@ static __always_inline int small_event(struct weft_config *cfg, __u32 kind, __u6
 SEC("uprobe")
 int go_start_end(struct pt_regs *ctx)
 {
-	struct weft_config *cfg = cfg_for_me();
+	struct weft_config *cfg = cfg_for_me(ctx);
 	if (!cfg)
 		return 0;
 	__u64 newg = ctx->ax;
@@ -191,7 +202,7 @@ int go_start_end(struct pt_regs *ctx)
 SEC("uprobe")
 int http_server(struct pt_regs *ctx)
 {
-	struct weft_config *cfg = cfg_for_me();
+	struct weft_config *cfg = cfg_for_me(ctx);
 	if (!cfg)
 		return 0;
 	__u64 req = ctx->di, rw = ctx->cx;
@@ -227,7 +238,7 @@ int http_server(struct pt_regs *ctx)
 SEC("uprobe")
 int http_server_end(struct pt_regs *ctx)
 {
-	struct weft_config *cfg = cfg_for_me();
+	struct weft_config *cfg = cfg_for_me(ctx);
 	if (!cfg)
 		return 0;
 	__u64 goid = goid_of(cfg, ctx->r14);
@@ -253,7 +264,7 @@ int http_server_end(struct pt_regs *ctx)
 SEC("uprobe")
 int http_client(struct pt_regs *ctx)
 {
-	struct weft_config *cfg = cfg_for_me();
+	struct weft_config *cfg = cfg_for_me(ctx);
 	if (!cfg)
 		return 0;
 	__u64 req = ctx->ax;
@@ -277,7 +288,7 @@ int http_client(struct pt_regs *ctx)
 SEC("uprobe")
 int http_client_end(struct pt_regs *ctx)
 {
-	struct weft_config *cfg = cfg_for_me();
+	struct weft_config *cfg = cfg_for_me(ctx);
 	if (!cfg)
 		return 0;
 	__u64 resp = ctx->ax;
@@ -301,7 +312,7 @@ int http_client_end(struct pt_regs *ctx)
 SEC("uprobe")
 int sql_open(struct pt_regs *ctx)
 {
-	struct weft_config *cfg = cfg_for_me();
+	struct weft_config *cfg = cfg_for_me(ctx);
 	if (!cfg)
 		return 0;
 	struct weft_event *e = start_event(cfg, ctx, WEFT_SQL_OPEN_START);
@@ -317,7 +328,7 @@ int sql_open(struct pt_regs *ctx)
 SEC("uprobe")
 int sql_open_end(struct pt_regs *ctx)
 {
-	struct weft_config *cfg = cfg_for_me();
+	struct weft_config *cfg = cfg_for_me(ctx);
 	if (!cfg)
 		return 0;
 	struct weft_event *e = start_event(cfg, ctx, WEFT_SQL_OPEN_END);
@@ -330,7 +341,7 @@ int sql_open_end(struct pt_regs *ctx)
 
 static __always_inline int sql_start(struct pt_regs *ctx, __u64 db, __u64 qptr, __u64 qlen, __u64 what)
 {
-	struct weft_config *cfg = cfg_for_me();
+	struct weft_config *cfg = cfg_for_me(ctx);
 	if (!cfg)
 		return 0;
 	struct weft_event *e = start_event(cfg, ctx, WEFT_SQL_START);
@@ -362,7 +373,7 @@ int sql_exec(struct pt_regs *ctx)
 /* (*Stmt).QueryContext / ExecContext(ctx, args ...any): RAX s */
 static __always_inline int sql_stmt(struct pt_regs *ctx, __u64 what)
 {
-	struct weft_config *cfg = cfg_for_me();
+	struct weft_config *cfg = cfg_for_me(ctx);
 	if (!cfg)
 		return 0;
 	__u64 s = ctx->ax;
@@ -389,7 +400,7 @@ int sql_stmt_exec(struct pt_regs *ctx)
  * execDC returns (Result, error): RCX err's itab. */
 static __always_inline int sql_end(struct pt_regs *ctx, __u64 err_itab)
 {
-	struct weft_config *cfg = cfg_for_me();
+	struct weft_config *cfg = cfg_for_me(ctx);
 	if (!cfg)
 		return 0;
 	struct weft_event *e = start_event(cfg, ctx, WEFT_SQL_END);

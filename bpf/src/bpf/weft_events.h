@@ -19,6 +19,9 @@
 #define WEFT_RAW_MAX 2048
 #define WEFT_NUM 4
 #define WEFT_NSTR 6
+/* The attach cookie of entry probes placed on the stack check's JBE rather
+ * than a function's first instruction. */
+#define WEFT_AT_STACK_CHECK 1
 /* An offset the binary has no field for (e.g. Request.pat before Go 1.22). */
 #define WEFT_NO_FIELD 0xffffffffffffffffULL
 
