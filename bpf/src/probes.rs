@@ -22,7 +22,7 @@ use anyhow::{anyhow, bail, Context, Result};
 use libbpf_rs::skel::{OpenSkel, SkelBuilder};
 use libbpf_rs::{MapCore, MapFlags, ProgramMut, RingBufferBuilder, UprobeOpts};
 
-use crate::events::raw::{weft_config, WEFT_AT_STACK_CHECK};
+use crate::events::raw::{weft_config, WEFT_AT_RUNQPUT, WEFT_AT_STACK_CHECK};
 use crate::events::Event;
 use crate::goelf::{offsets, GoBinary, Group};
 
@@ -168,7 +168,12 @@ pub fn trace(
             links.push(attach(prog(&mut skel.progs, p), target, off, cookie, site.func)?);
             att.uprobes += 1;
         }
-        if let Some(p) = site.ret {
+        if let (Some(p), Some(off)) = (site.ret, bin.newproc_runqput_offset().filter(|_| site.func == "runtime.newproc1")) {
+            // newproc's runqput(pp, newg) call instead of newproc1's RETs
+            // (goroutines newproc1 makes for iter.Pull are then not seen).
+            links.push(attach(prog(&mut skel.progs, p), target, off, WEFT_AT_RUNQPUT as u64, site.func)?);
+            att.uprobes += 1;
+        } else if let Some(p) = site.ret {
             for off in bin.ret_offsets(site.func)? {
                 links.push(attach(prog(&mut skel.progs, p), target, off, 0, site.func)?);
                 att.uprobes += 1;

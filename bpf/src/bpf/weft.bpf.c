@@ -180,17 +180,23 @@ static __always_inline int small_event(struct weft_config *cfg, __u32 kind, __u6
 
 /* ---- goroutines ---- */
 
-/* runtime.newproc1(fn, callergp, ...) returns newg in RAX. One probe, at
- * its RETs: newg carries its own goid and its creator's (g.parentGoid,
- * Go 1.21+). Goroutine exits are not probed (a trap per goroutine): Rust
- * checks the g's of goroutines it keeps state for instead (see spans/). */
+/* runtime.newproc1(fn, callergp, ...) returns newg in RAX. One probe, on
+ * newproc's runqput(pp, newg) call right after it (newg in RBX), else at
+ * newproc1's RETs: newg carries its own goid and its creator's
+ * (g.parentGoid, Go 1.21+). Goroutine exits are not probed (a trap per
+ * goroutine): Rust checks the g's of goroutines it keeps state for instead
+ * (see spans/). */
 SEC("uprobe")
 int go_start_end(struct pt_regs *ctx)
 {
 	struct weft_config *cfg = cfg_for_me(ctx);
 	if (!cfg)
 		return 0;
-	__u64 newg = ctx->ax;
+	/* both read first: the verifier refuses a computed offset into ctx */
+	__u64 ax = ctx->ax, bx = ctx->bx;
+	barrier_var(ax);
+	barrier_var(bx);
+	__u64 newg = bpf_get_attach_cookie(ctx) == WEFT_AT_RUNQPUT ? bx : ax;
 	__u64 parent = read_u64(field(newg, cfg->g_parent_goid));
 	return small_event(cfg, WEFT_GO_START, parent, parent, goid_of(cfg, newg), newg);
 }

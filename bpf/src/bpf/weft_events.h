@@ -22,6 +22,9 @@
 /* The attach cookie of entry probes placed on the stack check's JBE rather
  * than a function's first instruction. */
 #define WEFT_AT_STACK_CHECK 1
+/* The cookie of go_start_end on runqput(pp, newg) in runtime.newproc.func1
+ * (newg in RBX) rather than on newproc1's RETs (newg in RAX). */
+#define WEFT_AT_RUNQPUT 2
 /* An offset the binary has no field for (e.g. Request.pat before Go 1.22). */
 #define WEFT_NO_FIELD 0xffffffffffffffffULL
 

@@ -41,6 +41,39 @@ pub fn stack_check_jump(code: &[u8], ip: u64) -> Option<u64> {
     None
 }
 
+/// In `runtime.newproc.func1` (`newg := newproc1(...); runqput(pp, newg,
+/// true)`), the offset of the CALL to `then` (runqput) that follows the
+/// CALL to `first` (newproc1), when newproc1's result (RAX) is moved to RBX
+/// between them and RBX is not written again: there, RBX is the new g. A
+/// CALL is emulated by the kernel under a uprobe, unlike the RET of
+/// newproc1.
+pub fn call_with_result_in_rbx(code: &[u8], ip: u64, first: u64, then: u64) -> Option<u64> {
+    let d = Decoder::with_ip(64, code, ip, DecoderOptions::NONE);
+    let (mut called, mut moved) = (false, false);
+    for ins in d {
+        if ins.mnemonic() == Mnemonic::Call {
+            let target = (ins.op0_kind() == OpKind::NearBranch64).then(|| ins.near_branch_target());
+            match (called, moved, target) {
+                (false, _, Some(t)) if t == first => called = true,
+                (false, _, _) => {}
+                (true, true, Some(t)) if t == then => return Some(ins.ip() - ip),
+                _ => return None,
+            }
+        } else if called && ins.op_count() > 0 && ins.op0_kind() == OpKind::Register {
+            let r = ins.op0_register();
+            if [Register::RBX, Register::EBX, Register::BX, Register::BL, Register::BH].contains(&r) {
+                if moved || ins.mnemonic() != Mnemonic::Mov || ins.op1_register() != Register::RAX {
+                    return None;
+                }
+                moved = true;
+            } else if [Register::RAX, Register::EAX, Register::AX, Register::AL, Register::AH].contains(&r) && !moved {
+                return None;
+            }
+        }
+    }
+    None
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -53,6 +86,18 @@ mod tests {
         // a C3 byte inside an immediate is not a RET
         let code = [0x48, 0xc7, 0xc0, 0xc3, 0, 0, 0, 0xc3];
         assert_eq!(ret_offsets(&code, 0), vec![7]);
+    }
+
+    #[test]
+    fn finds_runqput_after_newproc1() {
+        // call +0x10 (newproc1 at 0x15); mov rdx,[r14+0x30]; mov rbx,rax; call +0x20 (runqput at 0x3a)
+        let mut code = vec![0xe8, 0x10, 0, 0, 0, 0x49, 0x8b, 0x56, 0x30, 0x48, 0x89, 0xc3, 0xe8, 0x20, 0, 0, 0];
+        assert_eq!(call_with_result_in_rbx(&code, 0, 0x15, 0x31), Some(12));
+        // the call is not to runqput
+        assert_eq!(call_with_result_in_rbx(&code, 0, 0x15, 0x99), None);
+        // rbx written again after the move: mov rbx,rax; xor ebx,ebx
+        code.splice(12..12, [0x31, 0xdb]);
+        assert_eq!(call_with_result_in_rbx(&code, 0, 0x15, 0x33), None);
     }
 
     #[test]
