@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /* weft's uprobes on Go programs (amd64).
  *
- * Every program is a plain uprobe: Rust attaches the entry programs at a
- * function's first instruction and the *_end programs at each of its RET
+ * Every program is a plain uprobe: Rust attaches the entry programs at the
+ * JBE of a function's stack check (else its first instruction; registers
+ * are the same there) and the *_end programs at each of its RET
  * instructions (never uretprobes: they corrupt Go's moving stacks). They
  * read arguments from registers per Go's internal ABI (integer arguments in
  * RAX, RBX, RCX, RDI, RSI, R8, R9, R10, R11; results the same way; the
