@@ -111,6 +111,9 @@ struct DbInfo {
     namespace: String,
 }
 
+/// Given (g address, goid) pairs, says in order which goroutines still run.
+pub type Alive<'a> = dyn FnMut(&[(u64, u64)]) -> Vec<bool> + 'a;
+
 /// Counters worth reporting at exit.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct Counts {
@@ -243,7 +246,7 @@ impl Engine {
 
     /// Drops the state of goroutines that have exited: `alive` gets
     /// (g address, goid) pairs and says, in order, which still run.
-    pub fn sweep(&mut self, alive: &mut dyn FnMut(&[(u64, u64)]) -> Vec<bool>) {
+    pub fn sweep(&mut self, alive: &mut Alive<'_>) {
         let known: Vec<(u64, u64)> = self.gs.iter().filter(|(_, g)| g.g_addr != 0).map(|(id, g)| (g.g_addr, *id)).collect();
         if known.is_empty() {
             return;
