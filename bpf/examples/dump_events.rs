@@ -17,6 +17,7 @@ fn main() -> anyhow::Result<()> {
             Ok(())
         },
         |e| println!("{:?} g{} num={:?} strs={:?} raw={:?}", e.kind(), e.goid, e.num, (0..6).map(|i| e.str(i)).collect::<Vec<_>>(), e.raw_str()),
+        || {},
         || std::path::Path::new(&format!("/proc/{pid}")).exists(),
     )?;
     Ok(())

@@ -14,6 +14,8 @@ use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock};
+use std::cell::RefCell;
+use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
 
@@ -199,6 +201,55 @@ fn load_bias(pid: u32, bin: &GoBinary) -> u64 {
     0
 }
 
+/// How often goroutines that inherited a span are checked for having exited.
+const SWEEP: Duration = Duration::from_secs(2);
+
+/// Tells which (g address, goid) pairs of process `pid` still run: the g
+/// still carries that goid and is not dead (`_Gdead` is 6 in every Go
+/// release). One process_vm_readv per 512 goroutines; a read that fails
+/// (the process is gone) means dead.
+fn goroutines_alive(pid: u32, bin: &GoBinary) -> impl FnMut(&[(u64, u64)]) -> Vec<bool> {
+    let goid_off = bin.offsets.get("runtime.g.goid");
+    let status_off = bin.offsets.get("runtime.g.atomicstatus");
+    move |gs: &[(u64, u64)]| {
+        let (Some(goid_off), Some(status_off)) = (goid_off, status_off) else {
+            return vec![true; gs.len()]; // cannot tell: keep them
+        };
+        let mut out = Vec::with_capacity(gs.len());
+        for chunk in gs.chunks(512) {
+            let mut buf = vec![[0u64; 2]; chunk.len()];
+            let local: Vec<libc::iovec> = buf
+                .iter_mut()
+                .flat_map(|b| {
+                    let (goid, status) = b.split_at_mut(1);
+                    [
+                        libc::iovec { iov_base: goid.as_mut_ptr().cast(), iov_len: 8 },
+                        libc::iovec { iov_base: status.as_mut_ptr().cast(), iov_len: 4 },
+                    ]
+                })
+                .collect();
+            let remote: Vec<libc::iovec> = chunk
+                .iter()
+                .flat_map(|&(g, _)| {
+                    [
+                        libc::iovec { iov_base: (g + goid_off) as *mut libc::c_void, iov_len: 8 },
+                        libc::iovec { iov_base: (g + status_off) as *mut libc::c_void, iov_len: 4 },
+                    ]
+                })
+                .collect();
+            // SAFETY: every local iovec points into `buf`, which outlives the call.
+            let n = unsafe {
+                libc::process_vm_readv(pid as libc::pid_t, local.as_ptr(), local.len() as _, remote.as_ptr(), remote.len() as _, 0)
+            };
+            let read = if n < 0 { 0 } else { n as usize / 12 };
+            for (i, &(_, goid)) in chunk.iter().enumerate() {
+                out.push(i < read && buf[i][0] == goid && buf[i][1] as u32 != 6);
+            }
+        }
+        out
+    }
+}
+
 fn session(
     bin: &Arc<GoBinary>,
     exe: &Path,
@@ -231,7 +282,9 @@ fn session(
         x = x.wrapping_mul(0xbf58_476d_1ce4_e5b9_94d0_49bb_1331_11eb);
         x ^ (x >> 61)
     };
-    let mut engine = Engine::new(Engine::clock_offset_now(), default_system, Box::new(namer), Box::new(ids));
+    let engine = RefCell::new(Engine::new(Engine::clock_offset_now(), default_system, Box::new(namer), Box::new(ids)));
+    let mut alive = goroutines_alive(pid, bin);
+    let mut swept = Instant::now();
     let exporter = Exporter::start(cfg);
     let debug = std::env::var_os("WEFT_EBPF_DEBUG").is_some();
     let source = match &bin.offsets.source {
@@ -266,16 +319,21 @@ fn session(
             if debug {
                 eprintln!("weft: event {ev:?}");
             }
-            engine.handle(&ev);
-            for s in engine.take() {
-                exporter.send(s);
+            engine.borrow_mut().handle(&ev);
+        },
+        || {
+            let mut engine = engine.borrow_mut();
+            exporter.send_all(engine.take());
+            if swept.elapsed() >= SWEEP {
+                engine.sweep(&mut alive);
+                swept = Instant::now();
             }
         },
         keep_going,
     )?;
     *LAST_STATS.lock().unwrap_or_else(|e| e.into_inner()) = Some(stats);
     let report = exporter.shutdown();
-    let c = engine.counts;
+    let c = engine.borrow().counts;
     let mut line = format!("weft: {} spans", c.spans);
     if c.unfinished > 0 {
         line.push_str(&format!(", {} never returned (panic or Goexit)", c.unfinished));

@@ -16,7 +16,6 @@ use raw::*;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
     GoStart,
-    GoExit,
     HttpServerStart,
     HttpServerEnd,
     HttpClientStart,
@@ -31,7 +30,6 @@ impl Kind {
     fn from_raw(k: u32) -> Option<Kind> {
         Some(match k {
             x if x == weft_kind_WEFT_GO_START => Kind::GoStart,
-            x if x == weft_kind_WEFT_GO_EXIT => Kind::GoExit,
             x if x == weft_kind_WEFT_HTTP_SERVER_START => Kind::HttpServerStart,
             x if x == weft_kind_WEFT_HTTP_SERVER_END => Kind::HttpServerEnd,
             x if x == weft_kind_WEFT_HTTP_CLIENT_START => Kind::HttpClientStart,
@@ -106,31 +104,41 @@ impl Event {
         let kind = Kind::from_raw(hdr.kind)?;
         let mut ev = Event { kind: Some(kind), goid: hdr.goid, ktime_ns: hdr.ktime_ns, ..Default::default() };
         match kind {
-            Kind::GoStart | Kind::GoExit => {
+            Kind::GoStart => {
                 if b.len() < std::mem::size_of::<weft_small_event>() {
                     return None;
                 }
                 // SAFETY: as above.
                 let e: weft_small_event = unsafe { std::ptr::read_unaligned(b.as_ptr().cast()) };
-                ev.num[0] = e.num[0];
-                ev.num[1] = e.num[1];
+                ev.num[..3].copy_from_slice(&e.num);
             }
             _ => {
                 if b.len() < std::mem::size_of::<weft_event>() {
                     return None;
                 }
-                // SAFETY: as above; the struct is ~4 KiB, boxed to spare the stack.
-                let e: Box<weft_event> = Box::new(unsafe { std::ptr::read_unaligned(b.as_ptr().cast()) });
-                ev.num = e.num;
-                for s in &e.str_ {
-                    let n = (s.copied as usize).min(s.data.len());
-                    ev.truncated |= s.copied < s.len;
-                    ev.strs.push(s.data[..n].to_vec());
+                // Read in place: a whole weft_event is ~3.7 KiB, most of it unused.
+                use std::mem::{offset_of, size_of};
+                let u32_at = |o: usize| u32::from_ne_bytes(b[o..o + 4].try_into().unwrap());
+                let num = offset_of!(weft_event, num);
+                for (i, v) in ev.num.iter_mut().enumerate() {
+                    *v = u64::from_ne_bytes(b[num + 8 * i..num + 8 * i + 8].try_into().unwrap());
                 }
-                let n = (e.raw_copied as usize).min(e.raw.len());
-                ev.truncated |= e.raw_copied < e.raw_len;
-                ev.raw = e.raw[..n].to_vec();
-                ev.ids = Ids::from_raw(&e.ids);
+                let mut bytes = |len: usize, copied: usize, data: usize, max: usize| {
+                    ev.truncated |= copied < len;
+                    b[data..data + copied.min(max)].to_vec()
+                };
+                let mut strs = Vec::with_capacity(WEFT_NSTR as usize);
+                for i in 0..WEFT_NSTR as usize {
+                    let o = offset_of!(weft_event, str_) + i * size_of::<weft_str>();
+                    let (len, copied) = (u32_at(o + offset_of!(weft_str, len)), u32_at(o + offset_of!(weft_str, copied)));
+                    strs.push(bytes(len as usize, copied as usize, o + offset_of!(weft_str, data), WEFT_STR_MAX as usize));
+                }
+                let (len, copied) = (u32_at(offset_of!(weft_event, raw_len)), u32_at(offset_of!(weft_event, raw_copied)));
+                ev.raw = bytes(len as usize, copied as usize, offset_of!(weft_event, raw), WEFT_RAW_MAX as usize);
+                ev.strs = strs;
+                // SAFETY: weft_ids is plain old data inside the record's bounds.
+                let ids: weft_ids = unsafe { std::ptr::read_unaligned(b[offset_of!(weft_event, ids)..].as_ptr().cast()) };
+                ev.ids = Ids::from_raw(&ids);
             }
         }
         Some(ev)

@@ -105,67 +105,71 @@ impl Config {
     }
 }
 
-fn any(v: &Value) -> Option<AnyValue> {
+fn any(v: Value) -> Option<AnyValue> {
     Some(AnyValue {
         value: Some(match v {
-            Value::Str(s) => any_value::Value::StringValue(s.clone()),
-            Value::Int(i) => any_value::Value::IntValue(*i),
+            Value::Str(s) => any_value::Value::StringValue(s),
+            Value::Int(i) => any_value::Value::IntValue(i),
         }),
     })
 }
 
-fn kvs(attrs: &[(String, Value)]) -> Vec<KeyValue> {
-    attrs.iter().map(|(k, v)| KeyValue { key: k.clone(), value: any(v), ..Default::default() }).collect()
+fn kvs(attrs: Vec<(String, Value)>) -> Vec<KeyValue> {
+    attrs.into_iter().map(|(key, v)| KeyValue { key, value: any(v), ..Default::default() }).collect()
 }
 
 /// One export request for `spans` (grouped by scope, first-seen order).
-pub fn request(resource: &[(String, Value)], spans: &[Span]) -> ExportTraceServiceRequest {
+/// Takes the spans by value: their strings move into the message.
+pub fn request(resource: &[(String, Value)], spans: Vec<Span>) -> ExportTraceServiceRequest {
+    let mut scope_spans: Vec<ScopeSpans> = Vec::new();
     let mut scopes: Vec<&'static str> = Vec::new();
     for s in spans {
-        if !scopes.contains(&s.scope) {
-            scopes.push(s.scope);
-        }
+        let i = match scopes.iter().position(|x| *x == s.scope) {
+            Some(i) => i,
+            None => {
+                scopes.push(s.scope);
+                scope_spans.push(ScopeSpans {
+                    scope: Some(InstrumentationScope { name: s.scope.into(), ..Default::default() }),
+                    spans: Vec::new(),
+                    schema_url: String::new(),
+                });
+                scopes.len() - 1
+            }
+        };
+        scope_spans[i].spans.push(to_proto(s));
     }
-    let scope_spans = scopes
-        .into_iter()
-        .map(|scope| ScopeSpans {
-            scope: Some(InstrumentationScope { name: scope.into(), ..Default::default() }),
-            spans: spans.iter().filter(|s| s.scope == scope).map(to_proto).collect(),
-            schema_url: String::new(),
-        })
-        .collect();
     ExportTraceServiceRequest {
         resource_spans: vec![ResourceSpans {
-            resource: Some(Resource { attributes: kvs(resource), ..Default::default() }),
+            resource: Some(Resource { attributes: kvs(resource.to_vec()), ..Default::default() }),
             scope_spans,
             schema_url: String::new(),
         }],
     }
 }
 
-fn to_proto(s: &Span) -> PSpan {
+fn to_proto(s: Span) -> PSpan {
     PSpan {
         trace_id: s.trace_id.to_vec(),
         span_id: s.span_id.to_vec(),
-        trace_state: s.trace_state.clone(),
+        trace_state: s.trace_state,
         parent_span_id: s.parent_span_id.map(|p| p.to_vec()).unwrap_or_default(),
         flags: u32::from(s.flags) | if s.parent_span_id.is_some() { 0x100 } else { 0 },
-        name: s.name.clone(),
+        name: s.name,
         kind: match s.kind {
             SpanKind::Server => span::SpanKind::Server as i32,
             SpanKind::Client => span::SpanKind::Client as i32,
         },
         start_time_unix_nano: s.start_unix_nano,
         end_time_unix_nano: s.end_unix_nano,
-        attributes: kvs(&s.attrs),
-        status: s.error.as_ref().map(|m| Status { message: m.clone(), code: status::StatusCode::Error as i32 }),
+        attributes: kvs(s.attrs),
+        status: s.error.map(|message| Status { message, code: status::StatusCode::Error as i32 }),
         ..Default::default()
     }
 }
 
 /// The background sender.
 pub struct Exporter {
-    tx: Option<Sender<Span>>,
+    tx: Option<Sender<Vec<Span>>>,
     thread: Option<JoinHandle<(u64, u64, Option<String>)>>,
 }
 
@@ -188,8 +192,13 @@ impl Exporter {
     }
 
     pub fn send(&self, s: Span) {
-        if let Some(tx) = &self.tx {
-            let _ = tx.send(s);
+        self.send_all(vec![s]);
+    }
+
+    /// Queues many spans at once (one wakeup of the sender).
+    pub fn send_all(&self, spans: Vec<Span>) {
+        if let (Some(tx), false) = (&self.tx, spans.is_empty()) {
+            let _ = tx.send(spans);
         }
     }
 
@@ -203,7 +212,7 @@ impl Exporter {
     }
 }
 
-fn run(cfg: Config, rx: Receiver<Span>) -> (u64, u64, Option<String>) {
+fn run(cfg: Config, rx: Receiver<Vec<Span>>) -> (u64, u64, Option<String>) {
     let agent: ureq::Agent = ureq::Agent::config_builder()
         .timeout_global(Some(cfg.timeout))
         .http_status_as_error(false)
@@ -211,11 +220,12 @@ fn run(cfg: Config, rx: Receiver<Span>) -> (u64, u64, Option<String>) {
         .into();
     let (mut sent, mut failed, mut last_error) = (0u64, 0u64, None);
     let mut batch: Vec<Span> = Vec::new();
+    let mut body = Vec::new();
     let mut deadline = Instant::now() + Duration::from_secs(1);
     loop {
         let closed = match rx.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
             Ok(s) => {
-                batch.push(s);
+                batch.extend(s);
                 if batch.len() < 512 {
                     continue;
                 }
@@ -224,20 +234,22 @@ fn run(cfg: Config, rx: Receiver<Span>) -> (u64, u64, Option<String>) {
             Err(RecvTimeoutError::Timeout) => false,
             Err(RecvTimeoutError::Disconnected) => true,
         };
-        if !batch.is_empty() && !cfg.disabled {
-            let body = request(&cfg.resource, &batch).encode_to_vec();
+        let n = batch.len() as u64;
+        if n > 0 && !cfg.disabled {
+            body.clear();
+            request(&cfg.resource, std::mem::take(&mut batch)).encode(&mut body).expect("a Vec grows as needed");
             let mut req = agent.post(&cfg.endpoint).header("Content-Type", "application/x-protobuf");
             for (k, v) in &cfg.headers {
                 req = req.header(k, v);
             }
             match req.send(&body[..]) {
-                Ok(r) if r.status().is_success() => sent += batch.len() as u64,
+                Ok(r) if r.status().is_success() => sent += n,
                 Ok(r) => {
-                    failed += batch.len() as u64;
+                    failed += n;
                     last_error = Some(format!("{} answered HTTP {}", cfg.endpoint, r.status()));
                 }
                 Err(e) => {
-                    failed += batch.len() as u64;
+                    failed += n;
                     last_error = Some(format!("{}: {e}", cfg.endpoint));
                 }
             }

@@ -2,8 +2,9 @@
 //! skeleton libbpf-cargo generated from `src/bpf/weft.bpf.c`), and reading
 //! their ring buffer.
 //!
-//! Each probed function gets its entry program at its first instruction and
-//! its `*_end` program at every RET (file offsets from [`crate::goelf`]).
+//! Each probed function gets its entry program on the jump of its stack
+//! check (else its first instruction) and its `*_end` program at every RET
+//! (file offsets from [`crate::goelf`]).
 //! Uprobes are attached for every process (pid -1) and the programs keep
 //! only the traced process's events (its tgid is in the config map), so
 //! `weft run` can attach before the program has even been exec'd.
@@ -19,9 +20,10 @@ use std::time::Duration;
 
 use anyhow::{anyhow, bail, Context, Result};
 use libbpf_rs::skel::{OpenSkel, SkelBuilder};
-use libbpf_rs::{MapCore, MapFlags, ProgramMut, RingBufferBuilder};
+use libbpf_rs::{MapCore, MapFlags, ProgramMut, RingBufferBuilder, UprobeOpts};
 
-use crate::events::{raw::weft_config, Event};
+use crate::events::raw::{weft_config, WEFT_AT_RUNQPUT, WEFT_AT_STACK_CHECK};
+use crate::events::Event;
 use crate::goelf::{offsets, GoBinary, Group};
 
 /// One probed function: its entry program and return program (by name in
@@ -34,8 +36,7 @@ struct Site {
 }
 
 const SITES: &[Site] = &[
-    Site { func: "runtime.newproc1", entry: Some("go_start"), ret: Some("go_start_end"), group: Group::Runtime },
-    Site { func: "runtime.goexit1", entry: Some("go_exit"), ret: None, group: Group::Runtime },
+    Site { func: "runtime.newproc1", entry: None, ret: Some("go_start_end"), group: Group::Runtime },
     Site { func: "net/http.serverHandler.ServeHTTP", entry: Some("http_server"), ret: Some("http_server_end"), group: Group::Http },
     Site { func: "net/http.send", entry: Some("http_client"), ret: Some("http_client_end"), group: Group::Http },
     Site { func: "database/sql.Open", entry: Some("sql_open"), ret: Some("sql_open_end"), group: Group::Runtime },
@@ -78,9 +79,7 @@ impl Options {
 
 fn prog<'a, 'obj>(p: &'a mut skel::WeftProgs<'obj>, name: &str) -> &'a mut ProgramMut<'obj> {
     match name {
-        "go_start" => &mut p.go_start,
         "go_start_end" => &mut p.go_start_end,
-        "go_exit" => &mut p.go_exit,
         "http_server" => &mut p.http_server,
         "http_server_end" => &mut p.http_server_end,
         "http_client" => &mut p.http_client,
@@ -115,6 +114,8 @@ pub fn config_for(bin: &GoBinary, tgid: u32) -> weft_config {
         };
         let slot: &mut u64 = match *field {
             "g_goid" => &mut c.g_goid,
+            "g_parent_goid" => &mut c.g_parent_goid,
+            "g_status" => &mut c.g_status,
             "req_method" => &mut c.req_method,
             "req_url" => &mut c.req_url,
             "req_proto_major" => &mut c.req_proto_major,
@@ -179,10 +180,14 @@ pub struct Stats {
     pub tp_dry: u64,
 }
 
+/// How often the ring buffer is drained when it is not filling up.
+const POLL: Duration = Duration::from_millis(20);
+
 /// Loads the probes, attaches them to `target` (the executable file) for
 /// process `tgid`, calls `ready` once everything is attached, then hands
-/// every event to `on_event` until `keep_going` says stop; the ring buffer
-/// is drained before returning.
+/// every event to `on_event`, and calls `drained` after each drain of the
+/// ring buffer, until `keep_going` says stop; the ring buffer is drained
+/// before returning.
 pub fn trace(
     bin: &GoBinary,
     target: &Path,
@@ -190,6 +195,7 @@ pub fn trace(
     opts: Options,
     ready: impl FnOnce(&Attached) -> Result<()>,
     mut on_event: impl FnMut(Event),
+    mut drained: impl FnMut(),
     mut keep_going: impl FnMut() -> bool,
 ) -> Result<Stats> {
     let mut storage = MaybeUninit::uninit();
@@ -224,13 +230,23 @@ pub fn trace(
             continue;
         }
         if let Some(p) = site.entry {
-            let off = bin.entry_offset(site.func)?;
-            links.push(attach(prog(&mut skel.progs, p), target, off, site.func)?);
+            // On the stack check's jump when there is one (cookie: the
+            // program skips the hit that goes on to morestack).
+            let (off, cookie) = match bin.stack_check_offset(site.func) {
+                Some(off) => (off, WEFT_AT_STACK_CHECK as u64),
+                None => (bin.entry_offset(site.func)?, 0),
+            };
+            links.push(attach(prog(&mut skel.progs, p), target, off, cookie, site.func)?);
             att.uprobes += 1;
         }
-        if let Some(p) = site.ret {
+        if let (Some(p), Some(off)) = (site.ret, bin.newproc_runqput_offset().filter(|_| site.func == "runtime.newproc1")) {
+            // newproc's runqput(pp, newg) call instead of newproc1's RETs
+            // (goroutines newproc1 makes for iter.Pull are then not seen).
+            links.push(attach(prog(&mut skel.progs, p), target, off, WEFT_AT_RUNQPUT as u64, site.func)?);
+            att.uprobes += 1;
+        } else if let Some(p) = site.ret {
             for off in bin.ret_offsets(site.func)? {
-                links.push(attach(prog(&mut skel.progs, p), target, off, site.func)?);
+                links.push(attach(prog(&mut skel.progs, p), target, off, 0, site.func)?);
                 att.uprobes += 1;
             }
         }
@@ -249,10 +265,15 @@ pub fn trace(
         0
     })?;
     let rb = rb.build()?;
+    // The probes do not wake us per record (submit_flags in weft.bpf.c):
+    // drain the ring every POLL, or earlier when it fills up.
     while keep_going() {
-        rb.poll(Duration::from_millis(100)).or_else(|e| if e.kind() == libbpf_rs::ErrorKind::Interrupted { Ok(()) } else { Err(e) })?;
+        rb.poll(POLL).or_else(|e| if e.kind() == libbpf_rs::ErrorKind::Interrupted { Ok(()) } else { Err(e) })?;
+        rb.consume()?;
+        drained();
     }
     rb.consume()?;
+    drained();
     drop(rb);
     drop(links);
     let dropped = skel
@@ -298,8 +319,8 @@ pub fn write_refused() -> Option<String> {
     ))
 }
 
-fn attach(p: &mut ProgramMut, target: &Path, off: u64, func: &str) -> Result<libbpf_rs::Link> {
-    p.attach_uprobe(false, -1, target, off as usize)
+fn attach(p: &mut ProgramMut, target: &Path, off: u64, cookie: u64, func: &str) -> Result<libbpf_rs::Link> {
+    p.attach_uprobe_with_opts(-1, target, off as usize, UprobeOpts { cookie, ..Default::default() })
         .with_context(|| format!("attaching a uprobe to {func} at file offset {off:#x} of {}", target.display()))
 }
 

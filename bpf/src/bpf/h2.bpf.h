@@ -58,7 +58,7 @@ static __always_inline int same(const __u8 *a, const char *b, int n)
 SEC("uprobe")
 int h2_request(struct pt_regs *ctx)
 {
-	struct weft_config *cfg = cfg_for_me();
+	struct weft_config *cfg = cfg_for_me(ctx);
 	if (!cfg)
 		return 0;
 	__u32 zero = 0;
@@ -102,7 +102,7 @@ int h2_request(struct pt_regs *ctx)
 SEC("uprobe")
 int h2_request_end(struct pt_regs *ctx)
 {
-	struct weft_config *cfg = cfg_for_me();
+	struct weft_config *cfg = cfg_for_me(ctx);
 	if (!cfg)
 		return 0;
 	__u64 goid = goid_of(cfg, GO_G(ctx));

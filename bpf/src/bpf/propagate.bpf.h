@@ -249,7 +249,8 @@ static __always_inline void propagate_server_end(struct weft_config *cfg, __u64 
 		bpf_map_delete_elem(&g_trace, &goid);
 }
 
-/* runtime.newproc1 returned: the child runs in its creator's trace. */
+/* A goroutine was created: the child runs in its creator's trace. Exits are
+ * not probed; g_trace is an LRU map and goids are never reused. */
 static __always_inline void propagate_fork(struct weft_config *cfg, __u64 parent, __u64 child)
 {
 	if (!cfg->write_traceparent)
@@ -259,12 +260,6 @@ static __always_inline void propagate_fork(struct weft_config *cfg, __u64 parent
 		struct trace_ctx c = *t;
 		bpf_map_update_elem(&g_trace, &child, &c, BPF_ANY);
 	}
-}
-
-static __always_inline void propagate_exit(struct weft_config *cfg, __u64 goid)
-{
-	if (cfg->write_traceparent)
-		bpf_map_delete_elem(&g_trace, &goid);
 }
 
 /* net/http.send entry: the client span's ids, kept for the request write. */
@@ -308,7 +303,7 @@ static __always_inline void propagate_client_end(struct weft_config *cfg, __u64 
 SEC("uprobe")
 int http_req_write(struct pt_regs *ctx)
 {
-	struct weft_config *cfg = cfg_for_me();
+	struct weft_config *cfg = cfg_for_me(ctx);
 	if (!cfg)
 		return 0;
 	__u64 goid = goid_of(cfg, GO_G(ctx));
@@ -352,7 +347,7 @@ static __always_inline void hex_out(__u8 *out, const __u8 *in, int n)
  * program then has no bpf_probe_write_user: tests on locked-down kernels). */
 static __always_inline int header_write(struct pt_regs *ctx, int dry)
 {
-	struct weft_config *cfg = cfg_for_me();
+	struct weft_config *cfg = cfg_for_me(ctx);
 	if (!cfg)
 		return 0;
 	__u64 goid = goid_of(cfg, GO_G(ctx));

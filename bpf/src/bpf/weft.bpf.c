@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /* weft's uprobes on Go programs (amd64; registers named in goabi.bpf.h).
  *
- * Every program is a plain uprobe: Rust attaches the entry programs at a
- * function's first instruction and the *_end programs at each of its RET
+ * Every program is a plain uprobe: Rust attaches the entry programs at the
+ * JBE of a function's stack check (else its first instruction; registers
+ * are the same there) and the *_end programs at each of its RET
  * instructions (never uretprobes: they corrupt Go's moving stacks). They
  * read arguments from registers per Go's internal ABI (integer arguments in
  * RAX, RBX, RCX, RDI, RSI, R8, R9, R10, R11; results the same way; the
@@ -44,16 +45,6 @@ struct {
 	__type(value, struct server_args);
 } server_calls SEC(".maps");
 
-/* runtime.newproc1 entry -> its RETs: the creating goroutine's id, by
- * thread (newproc1 runs on the system stack, where R14 is g0, and does not
- * migrate between threads). */
-struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, 4096);
-	__type(key, __u64);
-	__type(value, __u64);
-} newproc_parent SEC(".maps");
-
 /* Counts records the ring buffer had no room for (read by Rust). */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -62,9 +53,30 @@ struct {
 	__type(value, __u64);
 } dropped SEC(".maps");
 
-static __always_inline struct weft_config *cfg_for_me(void)
+/* Records are submitted without waking the loader, which drains the ring on
+ * a timer (a wakeup per record costs more than the probe itself); only a
+ * ring filling up wakes it early. */
+#define WAKE_AT (1 << 20)
+
+static __always_inline __u64 submit_flags(void)
+{
+	return bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) > WAKE_AT ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP;
+}
+
+/* An entry probe on the stack check's JBE (see rets.rs) sees the jump taken
+ * (CF or ZF set) when the stack must grow first: the function then starts
+ * over from its first instruction, and the probe fires again. */
+static __always_inline int will_restart(struct pt_regs *ctx)
+{
+	return bpf_get_attach_cookie(ctx) == WEFT_AT_STACK_CHECK && (ctx->flags & 0x41);
+}
+
+/* The config, when this hit is the traced process's and counts. */
+static __always_inline struct weft_config *cfg_for_me(struct pt_regs *ctx)
 {
 	__u32 zero = 0;
+	if (will_restart(ctx))
+		return 0;
 	struct weft_config *cfg = bpf_map_lookup_elem(&weft_config_map, &zero);
 	if (!cfg)
 		return 0;
@@ -151,7 +163,7 @@ static __always_inline struct weft_event *start_event(struct weft_config *cfg, s
 	return e;
 }
 
-static __always_inline int small_event(struct weft_config *cfg, __u32 kind, __u64 goid, __u64 a, __u64 b)
+static __always_inline int small_event(struct weft_config *cfg, __u32 kind, __u64 goid, __u64 a, __u64 b, __u64 c)
 {
 	struct weft_small_event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
 	if (!e) {
@@ -164,7 +176,8 @@ static __always_inline int small_event(struct weft_config *cfg, __u32 kind, __u6
 	e->hdr.ktime_ns = bpf_ktime_get_ns();
 	e->num[0] = a;
 	e->num[1] = b;
-	bpf_ringbuf_submit(e, 0);
+	e->num[2] = c;
+	bpf_ringbuf_submit(e, submit_flags());
 	return 0;
 }
 
@@ -174,46 +187,27 @@ static __always_inline int small_event(struct weft_config *cfg, __u32 kind, __u6
 
 /* ---- goroutines ---- */
 
-/* runtime.newproc1(fn *funcval, callergp *g, ...) *g */
-SEC("uprobe")
-int go_start(struct pt_regs *ctx)
-{
-	struct weft_config *cfg = cfg_for_me();
-	if (!cfg)
-		return 0;
-	__u64 tid = bpf_get_current_pid_tgid();
-	__u64 parent = goid_of(cfg, GO_REG1(ctx));
-	bpf_map_update_elem(&newproc_parent, &tid, &parent, BPF_ANY);
-	return 0;
-}
-
+/* runtime.newproc1(fn, callergp, ...) returns newg in RAX. One probe, on
+ * newproc's runqput(pp, newg) call right after it (newg in RBX), else at
+ * newproc1's RETs: newg carries its own goid and its creator's
+ * (g.parentGoid, Go 1.21+). Goroutine exits are not probed (a trap per
+ * goroutine): Rust checks the g's of goroutines it keeps state for instead
+ * (see spans/). */
 SEC("uprobe")
 int go_start_end(struct pt_regs *ctx)
 {
-	struct weft_config *cfg = cfg_for_me();
+	struct weft_config *cfg = cfg_for_me(ctx);
 	if (!cfg)
 		return 0;
-	__u64 tid = bpf_get_current_pid_tgid();
-	__u64 *parent = bpf_map_lookup_elem(&newproc_parent, &tid);
-	if (!parent)
-		return 0;
-	__u64 p = *parent;
-	bpf_map_delete_elem(&newproc_parent, &tid);
-	__u64 child = goid_of(cfg, GO_REG0(ctx));
-	propagate_fork(cfg, p, child);
-	return small_event(cfg, WEFT_GO_START, p, p, child);
-}
-
-/* runtime.goexit1(), on the exiting goroutine */
-SEC("uprobe")
-int go_exit(struct pt_regs *ctx)
-{
-	struct weft_config *cfg = cfg_for_me();
-	if (!cfg)
-		return 0;
-	__u64 goid = goid_of(cfg, GO_G(ctx));
-	propagate_exit(cfg, goid);
-	return small_event(cfg, WEFT_GO_EXIT, goid, 0, 0);
+	/* both read first: the verifier refuses a computed offset into ctx */
+	__u64 ax = GO_REG0(ctx), bx = GO_REG1(ctx);
+	barrier_var(ax);
+	barrier_var(bx);
+	__u64 newg = bpf_get_attach_cookie(ctx) == WEFT_AT_RUNQPUT ? bx : ax;
+	__u64 parent = read_u64(field(newg, cfg->g_parent_goid));
+	__u64 child = goid_of(cfg, newg);
+	propagate_fork(cfg, parent, child);
+	return small_event(cfg, WEFT_GO_START, parent, parent, child, newg);
 }
 
 /* ---- net/http server ---- */
@@ -223,7 +217,7 @@ int go_exit(struct pt_regs *ctx)
 SEC("uprobe")
 int http_server(struct pt_regs *ctx)
 {
-	struct weft_config *cfg = cfg_for_me();
+	struct weft_config *cfg = cfg_for_me(ctx);
 	if (!cfg)
 		return 0;
 	__u64 req = GO_REG3(ctx), rw = GO_REG2(ctx);
@@ -249,7 +243,7 @@ int http_server(struct pt_regs *ctx)
 			propagate_server_kernel(cfg, e);
 		else
 			propagate_server(cfg, e, 0, 0);
-		bpf_ringbuf_submit(e, 0);
+		bpf_ringbuf_submit(e, submit_flags());
 		return 0;
 	}
 	/* HTTP/1: rw is a *response; its conn's bufio.Reader still holds the
@@ -263,14 +257,14 @@ int http_server(struct pt_regs *ctx)
 		set_raw(e, buf, r);
 	}
 	propagate_server(cfg, e, buf, r);
-	bpf_ringbuf_submit(e, 0);
+	bpf_ringbuf_submit(e, submit_flags());
 	return 0;
 }
 
 SEC("uprobe")
 int http_server_end(struct pt_regs *ctx)
 {
-	struct weft_config *cfg = cfg_for_me();
+	struct weft_config *cfg = cfg_for_me(ctx);
 	if (!cfg)
 		return 0;
 	__u64 goid = goid_of(cfg, GO_G(ctx));
@@ -294,7 +288,7 @@ int http_server_end(struct pt_regs *ctx)
 	}
 	__u64 pat = read_u64(field(args.req, cfg->req_pat));
 	read_str(&e->str[0], field(pat, cfg->pattern_str));
-	bpf_ringbuf_submit(e, 0);
+	bpf_ringbuf_submit(e, submit_flags());
 	return 0;
 }
 
@@ -304,7 +298,7 @@ int http_server_end(struct pt_regs *ctx)
 SEC("uprobe")
 int http_client(struct pt_regs *ctx)
 {
-	struct weft_config *cfg = cfg_for_me();
+	struct weft_config *cfg = cfg_for_me(ctx);
 	if (!cfg)
 		return 0;
 	__u64 req = GO_REG0(ctx);
@@ -320,7 +314,7 @@ int http_client(struct pt_regs *ctx)
 	read_str(&e->str[5], field(req, cfg->req_host));
 	e->num[0] = read_u64(field(url, cfg->url_user)) != 0;
 	propagate_client(cfg, e, url);
-	bpf_ringbuf_submit(e, 0);
+	bpf_ringbuf_submit(e, submit_flags());
 	return 0;
 }
 
@@ -329,7 +323,7 @@ int http_client(struct pt_regs *ctx)
 SEC("uprobe")
 int http_client_end(struct pt_regs *ctx)
 {
-	struct weft_config *cfg = cfg_for_me();
+	struct weft_config *cfg = cfg_for_me(ctx);
 	if (!cfg)
 		return 0;
 	__u64 resp = GO_REG0(ctx);
@@ -345,7 +339,7 @@ int http_client_end(struct pt_regs *ctx)
 	e->num[3] = GO_REG2(ctx);
 	if (GO_REG2(ctx))
 		err_snapshot(e, GO_REG3(ctx));
-	bpf_ringbuf_submit(e, 0);
+	bpf_ringbuf_submit(e, submit_flags());
 	return 0;
 }
 
@@ -356,7 +350,7 @@ int http_client_end(struct pt_regs *ctx)
 SEC("uprobe")
 int sql_open(struct pt_regs *ctx)
 {
-	struct weft_config *cfg = cfg_for_me();
+	struct weft_config *cfg = cfg_for_me(ctx);
 	if (!cfg)
 		return 0;
 	struct weft_event *e = start_event(cfg, ctx, WEFT_SQL_OPEN_START);
@@ -364,7 +358,7 @@ int sql_open(struct pt_regs *ctx)
 		return 0;
 	set_str(&e->str[0], GO_REG0(ctx), GO_REG1(ctx));
 	set_raw(e, GO_REG2(ctx), GO_REG3(ctx));
-	bpf_ringbuf_submit(e, 0);
+	bpf_ringbuf_submit(e, submit_flags());
 	return 0;
 }
 
@@ -372,20 +366,20 @@ int sql_open(struct pt_regs *ctx)
 SEC("uprobe")
 int sql_open_end(struct pt_regs *ctx)
 {
-	struct weft_config *cfg = cfg_for_me();
+	struct weft_config *cfg = cfg_for_me(ctx);
 	if (!cfg)
 		return 0;
 	struct weft_event *e = start_event(cfg, ctx, WEFT_SQL_OPEN_END);
 	if (!e)
 		return 0;
 	e->num[0] = GO_REG0(ctx);
-	bpf_ringbuf_submit(e, 0);
+	bpf_ringbuf_submit(e, submit_flags());
 	return 0;
 }
 
 static __always_inline int sql_start(struct pt_regs *ctx, __u64 db, __u64 qptr, __u64 qlen, __u64 what)
 {
-	struct weft_config *cfg = cfg_for_me();
+	struct weft_config *cfg = cfg_for_me(ctx);
 	if (!cfg)
 		return 0;
 	struct weft_event *e = start_event(cfg, ctx, WEFT_SQL_START);
@@ -394,7 +388,7 @@ static __always_inline int sql_start(struct pt_regs *ctx, __u64 db, __u64 qptr, 
 	e->num[0] = db;
 	e->num[1] = what;
 	set_raw(e, qptr, qlen);
-	bpf_ringbuf_submit(e, 0);
+	bpf_ringbuf_submit(e, submit_flags());
 	return 0;
 }
 
@@ -417,7 +411,7 @@ int sql_exec(struct pt_regs *ctx)
 /* (*Stmt).QueryContext / ExecContext(ctx, args ...any): RAX s */
 static __always_inline int sql_stmt(struct pt_regs *ctx, __u64 what)
 {
-	struct weft_config *cfg = cfg_for_me();
+	struct weft_config *cfg = cfg_for_me(ctx);
 	if (!cfg)
 		return 0;
 	__u64 s = GO_REG0(ctx);
@@ -444,7 +438,7 @@ int sql_stmt_exec(struct pt_regs *ctx)
  * execDC returns (Result, error): RCX err's itab, RDI its data. */
 static __always_inline int sql_end(struct pt_regs *ctx, __u64 err_itab, __u64 err_data)
 {
-	struct weft_config *cfg = cfg_for_me();
+	struct weft_config *cfg = cfg_for_me(ctx);
 	if (!cfg)
 		return 0;
 	struct weft_event *e = start_event(cfg, ctx, WEFT_SQL_END);
@@ -453,7 +447,7 @@ static __always_inline int sql_end(struct pt_regs *ctx, __u64 err_itab, __u64 er
 	e->num[3] = err_itab;
 	if (err_itab)
 		err_snapshot(e, err_data);
-	bpf_ringbuf_submit(e, 0);
+	bpf_ringbuf_submit(e, submit_flags());
 	return 0;
 }
 

@@ -2,7 +2,7 @@
  * (src/events.rs, through bindgen). Declared once, here.
  *
  * Every record in the ring buffer starts with struct weft_hdr; `kind` says
- * which struct follows. Small records (goroutine start/exit) use
+ * which struct follows. Small records (goroutine starts) use
  * weft_small_event, everything else weft_event. What num[], str[] and raw
  * hold per kind is listed beside each kind below. Strings are Go strings
  * copied up to their buffer: `len` is the length in the target, `copied`
@@ -19,14 +19,20 @@
 #define WEFT_RAW_MAX 2048
 #define WEFT_NUM 4
 #define WEFT_NSTR 6
+/* The attach cookie of entry probes placed on the stack check's JBE rather
+ * than a function's first instruction. */
+#define WEFT_AT_STACK_CHECK 1
+/* The cookie of go_start_end on runqput(pp, newg) in runtime.newproc.func1
+ * (newg in RBX) rather than on newproc1's RETs (newg in RAX). */
+#define WEFT_AT_RUNQPUT 2
 /* An offset the binary has no field for (e.g. Request.pat before Go 1.22). */
 #define WEFT_NO_FIELD 0xffffffffffffffffULL
 
 enum weft_kind {
-	/* weft_small_event: num[0] parent goid (hdr.goid is the parent too), num[1] child goid */
+	/* weft_small_event: num[0] parent goid (hdr.goid is the parent too),
+	 * num[1] child goid, num[2] the child's g (to tell later whether it lives) */
 	WEFT_GO_START = 1,
-	/* weft_small_event: the goroutine hdr.goid exits */
-	WEFT_GO_EXIT = 2,
+	/* 2 was goexit1, no longer probed */
 	/* serverHandler.ServeHTTP entry. num[0] proto major, num[1] proto minor,
 	 * str[0] method, str[1] url.path, str[2] url.raw_query, str[3] host,
 	 * str[4] remote addr; raw: the request's header block as read by the
@@ -69,7 +75,7 @@ struct weft_str {
 
 struct weft_small_event {
 	struct weft_hdr hdr;
-	__u64 num[2];
+	__u64 num[3];
 };
 
 /* Span ids the probes chose (only with --write-traceparent, see
@@ -101,6 +107,8 @@ struct weft_config {
 	__u32 tgid; /* only this process is traced */
 	__u32 pad;
 	__u64 g_goid;            /* runtime.g.goid */
+	__u64 g_parent_goid;     /* runtime.g.parentGoid */
+	__u64 g_status;          /* runtime.g.atomicstatus */
 	__u64 req_method;        /* net/http.Request.Method */
 	__u64 req_url;           /* .URL */
 	__u64 req_proto_major;   /* .ProtoMajor */

@@ -153,6 +153,25 @@ impl GoBinary {
     }
 
     /// File offsets of every RET of `name`.
+    /// The file offset of `name`'s stack-check jump (see
+    /// [`rets::stack_check_jump`]), if it has one.
+    pub fn stack_check_offset(&self, name: &str) -> Option<u64> {
+        let f = self.func(name)?;
+        let start = self.file_offset(f.addr)? as usize;
+        let code = self.data.get(start..start + (f.end.saturating_sub(f.addr) as usize).min(32))?;
+        rets::stack_check_jump(code, f.addr).map(|o| start as u64 + o)
+    }
+
+    /// The file offset of the `runqput` CALL in `runtime.newproc.func1`
+    /// where RBX holds the new g (see [`rets::call_with_result_in_rbx`]).
+    pub fn newproc_runqput_offset(&self) -> Option<u64> {
+        let f = self.func("runtime.newproc.func1")?;
+        let (newproc1, runqput) = (self.func("runtime.newproc1")?.addr, self.func("runtime.runqput")?.addr);
+        let start = self.file_offset(f.addr)? as usize;
+        let code = self.data.get(start..start + f.end.saturating_sub(f.addr) as usize)?;
+        rets::call_with_result_in_rbx(code, f.addr, newproc1, runqput).map(|o| start as u64 + o)
+    }
+
     pub fn ret_offsets(&self, name: &str) -> Result<Vec<u64>> {
         let f = self.func(name).with_context(|| format!("{} has no function {name}", self.path.display()))?;
         let start = self.file_offset(f.addr).context("function outside every segment")? as usize;

@@ -16,6 +16,8 @@ use anyhow::{bail, Context, Result};
 /// A field not required may be absent (`WEFT_NO_FIELD`).
 pub const FIELDS: &[(&str, &str, Group)] = &[
     ("g_goid", "runtime.g.goid", Group::Runtime),
+    ("g_parent_goid", "runtime.g.parentGoid", Group::Runtime),
+    ("g_status", "runtime.g.atomicstatus", Group::Runtime),
     ("req_method", "net/http.Request.Method", Group::Http),
     ("req_url", "net/http.Request.URL", Group::Http),
     ("req_proto_major", "net/http.Request.ProtoMajor", Group::Http),

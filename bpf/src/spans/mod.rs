@@ -7,10 +7,13 @@
 //! `context.Context` still lands under the request that spawned it — the
 //! same rule the woven runtime applies through its `g` field. Entry and
 //! return events pair by goroutine id (never thread or g address: goroutines
-//! migrate, g structs are reused); spans still open when their goroutine
-//! exits (a panic, runtime.Goexit) are dropped and counted. Server spans
-//! take their parent only from an incoming `traceparent`, as the woven
-//! server does (the request's context starts fresh).
+//! migrate, g structs are reused). Goroutine exits are not probed (that
+//! would cost a trap per goroutine): a goroutine's state goes when its
+//! stack empties, unless it inherited a span; those keep their g's address
+//! and [`Engine::sweep`] drops them once that g is dead or reused, counting
+//! spans still open then (a panic, runtime.Goexit) as never returned.
+//! Server spans take their parent only from an incoming `traceparent`, as
+//! the woven server does (the request's context starts fresh).
 
 pub mod errmsg;
 pub mod http;
@@ -98,6 +101,8 @@ struct Open {
 struct G {
     stack: Vec<Open>,
     inherited: Option<Ctx>,
+    /// The goroutine's g (from runtime.newproc1), 0 when not known.
+    g_addr: u64,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -107,6 +112,9 @@ struct DbInfo {
     port: u16,
     namespace: String,
 }
+
+/// Given (g address, goid) pairs, says in order which goroutines still run.
+pub type Alive<'a> = dyn FnMut(&[(u64, u64)]) -> Vec<bool> + 'a;
 
 /// Counters worth reporting at exit.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -231,7 +239,32 @@ impl Engine {
         };
         self.counts.unfinished += (g.stack.len() - i - 1) as u64;
         g.stack.truncate(i + 1);
-        g.stack.pop()
+        let o = g.stack.pop();
+        if g.stack.is_empty() && g.inherited.is_none() {
+            self.gs.remove(&goid);
+        }
+        o
+    }
+
+    /// Drops the state of goroutines that have exited: `alive` gets
+    /// (g address, goid) pairs and says, in order, which still run.
+    pub fn sweep(&mut self, alive: &mut Alive<'_>) {
+        let known: Vec<(u64, u64)> = self.gs.iter().filter(|(_, g)| g.g_addr != 0).map(|(id, g)| (g.g_addr, *id)).collect();
+        if known.is_empty() {
+            return;
+        }
+        for (&(_, goid), live) in known.iter().zip(alive(&known)) {
+            if !live {
+                if let Some(g) = self.gs.remove(&goid) {
+                    self.counts.unfinished += g.stack.len() as u64;
+                }
+            }
+        }
+    }
+
+    /// Goroutines the engine keeps state for.
+    pub fn goroutines(&self) -> usize {
+        self.gs.len()
     }
 
     fn finish(&mut self, mut o: Open, ktime: u64) {
@@ -255,16 +288,12 @@ impl Engine {
     pub fn handle(&mut self, e: &Event) {
         match e.kind() {
             Kind::GoStart => {
-                let (parent, child) = (e.num[0], e.num[1]);
+                let (parent, child, g_addr) = (e.num[0], e.num[1], e.num[2]);
                 if let Some(ctx) = self.current(parent) {
-                    self.gs.entry(child).or_default().inherited = Some(ctx);
+                    let g = self.gs.entry(child).or_default();
+                    g.inherited = Some(ctx);
+                    g.g_addr = g_addr;
                 }
-            }
-            Kind::GoExit => {
-                if let Some(g) = self.gs.remove(&e.goid) {
-                    self.counts.unfinished += g.stack.len() as u64;
-                }
-                self.opening.remove(&e.goid);
             }
             Kind::HttpServerStart => self.server_start(e),
             Kind::HttpServerEnd => {

@@ -7,8 +7,8 @@ fn ev(kind: u32, goid: u64, t: u64, num: [u64; 4], strs: &[&[u8]], raw: &[u8]) -
     Event::parse(&test_record(kind, goid, t, num, strs, raw)).unwrap()
 }
 
-fn small(kind: u32, goid: u64, t: u64, a: u64, b: u64) -> Event {
-    let mut e = ev(kind, goid, t, [a, b, 0, 0], &[], b"");
+fn small(kind: u32, goid: u64, t: u64, a: u64, b: u64, c: u64) -> Event {
+    let mut e = ev(kind, goid, t, [a, b, c, 0], &[], b"");
     e.strs.clear();
     e
 }
@@ -30,7 +30,7 @@ fn engine() -> Engine {
 fn request_with_query_and_ctxless_child_call() {
     let mut en = engine();
     let raw = b"GET /items/1?k=v HTTP/1.1\r\nHost: localhost:8080\r\nUser-Agent: curl/8\r\ntraceparent: 00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01\r\n\r\n";
-    en.handle(&small(weft_kind_WEFT_GO_START, 1, 1, 1, 5));
+    en.handle(&small(weft_kind_WEFT_GO_START, 1, 1, 1, 5, 0x1000));
     en.handle(&ev(weft_kind_WEFT_SQL_OPEN_START, 1, 2, [0; 4], &[b"mysql"], b"u:p@tcp(db:3307)/shop"));
     en.handle(&ev(weft_kind_WEFT_SQL_OPEN_END, 1, 3, [0xdb, 0, 0, 0], &[], b""));
     en.handle(&ev(
@@ -43,10 +43,9 @@ fn request_with_query_and_ctxless_child_call() {
     ));
     en.handle(&ev(weft_kind_WEFT_SQL_START, 5, 11, [0xdb, 1, 0, 0], &[], b"SELECT name FROM items WHERE id = 7"));
     en.handle(&ev(weft_kind_WEFT_SQL_END, 5, 12, [0; 4], &[], b""));
-    en.handle(&small(weft_kind_WEFT_GO_START, 5, 13, 5, 8));
+    en.handle(&small(weft_kind_WEFT_GO_START, 5, 13, 5, 8, 0x8000));
     en.handle(&ev(weft_kind_WEFT_HTTP_CLIENT_START, 8, 14, [0; 4], &[b"GET", b"http", b"127.0.0.1:8080", b"/ping", b"", b"127.0.0.1:8080"], b""));
     en.handle(&ev(weft_kind_WEFT_HTTP_CLIENT_END, 8, 15, [200, 1, 1, 0], &[], b""));
-    en.handle(&small(weft_kind_WEFT_GO_EXIT, 8, 16, 0, 0));
     en.handle(&ev(weft_kind_WEFT_HTTP_SERVER_END, 5, 20, [0, 0, 0, 0], &[b"GET /items/{id}"], b""));
     let spans = en.take();
     assert_eq!(spans.len(), 3);
@@ -84,10 +83,10 @@ fn errors_roots_and_unfinished() {
     en.handle(&ev(weft_kind_WEFT_HTTP_CLIENT_START, 4, 3, [1, 0, 0, 0], &[b"GET", b"https", b"x.test", b"/", b"a=1"], b""));
     en.handle(&ev(weft_kind_WEFT_HTTP_CLIENT_END, 4, 4, [0, 0, 0, 0x77], &[], b""));
     en.handle(&ev(weft_kind_WEFT_SQL_START, 4, 5, [0, 2, 0, 0], &[], b"INSERT INTO t VALUES ('secret')"));
-    en.handle(&small(weft_kind_WEFT_GO_EXIT, 4, 6, 0, 0));
+    en.handle(&ev(weft_kind_WEFT_SQL_END, 4, 6, [0; 4], &[], b""));
     en.handle(&ev(weft_kind_WEFT_SQL_END, 9, 7, [0; 4], &[], b""));
     let spans = en.take();
-    assert_eq!(spans.len(), 2);
+    assert_eq!(spans.len(), 3);
     let server = &spans[0];
     assert_eq!(server.name, "_OTHER");
     assert_eq!(server.attr("http.request.method_original"), Some(&Value::Str("BREW".into())));
@@ -98,7 +97,33 @@ fn errors_roots_and_unfinished() {
     assert_eq!(client.attr("server.port"), Some(&Value::Int(443)));
     assert_eq!(client.attr("error.type"), Some(&Value::Str("*net.OpError".into())));
     assert_ne!(client.trace_id, server.trace_id);
-    assert_eq!(en.counts, Counts { spans: 2, unfinished: 1, unmatched: 0 });
+    assert_eq!(en.counts, Counts { spans: 3, unfinished: 0, unmatched: 0 });
+    assert_eq!(en.goroutines(), 0, "goroutines with nothing open and nothing inherited are forgotten");
+}
+
+#[test]
+fn sweep_forgets_dead_goroutines() {
+    let mut en = engine();
+    en.handle(&ev(weft_kind_WEFT_HTTP_SERVER_START, 3, 1, [1, 1, 0, 0], &[b"GET", b"/", b"", b"h", b"1.2.3.4:1"], b""));
+    en.handle(&small(weft_kind_WEFT_GO_START, 3, 2, 3, 4, 0x4000));
+    en.handle(&small(weft_kind_WEFT_GO_START, 3, 3, 3, 5, 0x5000));
+    en.handle(&ev(weft_kind_WEFT_SQL_START, 4, 4, [0, 1, 0, 0], &[], b"SELECT 1"));
+    en.handle(&ev(weft_kind_WEFT_HTTP_SERVER_END, 3, 5, [200, 1, 0, 0], &[b""], b""));
+    assert_eq!(en.goroutines(), 2, "the children keep what they inherited");
+    let mut asked = Vec::new();
+    en.sweep(&mut |gs: &[(u64, u64)]| {
+        asked.extend_from_slice(gs);
+        gs.iter().map(|&(_, goid)| goid == 5).collect()
+    });
+    asked.sort();
+    assert_eq!(asked, vec![(0x4000, 4), (0x5000, 5)]);
+    assert_eq!(en.goroutines(), 1);
+    assert_eq!(en.counts.unfinished, 1, "goroutine 4 died inside its query");
+    // goroutine 5 still links to the request
+    en.handle(&ev(weft_kind_WEFT_SQL_START, 5, 6, [0, 1, 0, 0], &[], b"SELECT 2"));
+    en.handle(&ev(weft_kind_WEFT_SQL_END, 5, 7, [0; 4], &[], b""));
+    let spans = en.take();
+    assert_eq!(spans[1].parent_span_id, Some(spans[0].span_id));
 }
 
 #[test]

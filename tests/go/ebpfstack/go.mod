@@ -1,0 +1,3 @@
+module example.com/weft-ebpf-stack
+
+go 1.22
