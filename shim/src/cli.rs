@@ -68,6 +68,14 @@ enum Cmd {
         #[arg(long)]
         write_traceparent: bool,
     },
+    /// Print the eBPF path's pinned struct-offsets table with the entries
+    /// of these reference builds (Go binaries with DWARF, one per Go
+    /// release; e.g. tests/go/ebpf built with each toolchain), for
+    /// bpf/src/goelf/offsets_table.json.
+    EbpfOffsets {
+        #[arg(required = true)]
+        binaries: Vec<PathBuf>,
+    },
     /// The rule set.
     Rules {
         #[command(subcommand)]
@@ -117,6 +125,14 @@ fn run(cli: Cli) -> Result<i32> {
         Cmd::Rules { cmd } => rules(cmd),
         Cmd::Inspect { binary } => crate::inspect::run(&binary),
         Cmd::Lock { packages } => lock(packages),
+        Cmd::EbpfOffsets { binaries } => {
+            let (table, notes) = weft_bpf::goelf::offsets::table_from_builds(&binaries)?;
+            for n in notes {
+                eprintln!("weft: {n}");
+            }
+            print!("{table}");
+            Ok(0)
+        }
     }
 }
 

@@ -28,3 +28,9 @@ fn write_traceparent_flag() {
     let out = Command::new(weft()).args(["run", "--help"]).output().unwrap();
     assert!(String::from_utf8_lossy(&out.stdout).contains("bpf_probe_write_user"));
 }
+
+#[test]
+fn ebpf_offsets_rejects_what_is_no_reference_build() {
+    fails_with_one_line(&["ebpf-offsets", "/bin/sh"], "/bin/sh is not a Go program");
+    fails_with_one_line(&["ebpf-offsets", "/nonexistent-weft"], "reading /nonexistent-weft");
+}

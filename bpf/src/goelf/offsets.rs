@@ -1,7 +1,7 @@
 //! The struct fields the probes read, and where their offsets come from:
 //! the binary's DWARF when present, else the pinned table
 //! (`offsets_table.json`, one entry per Go release, made from reference
-//! builds by `cargo run -p weft-bpf --example gen-offsets -- BINARY...`).
+//! builds by `weft ebpf-offsets BINARY... > offsets_table.json`).
 //!
 //! The table lives here rather than under `rules/`: every `rules/**.json`
 //! is parsed as a compile-time rule, and `rules/` is hashed into the
@@ -151,6 +151,31 @@ pub fn pinned(release: &str) -> Result<Offsets> {
 pub fn entry_from_dwarf(file: &object::File) -> Result<BTreeMap<String, u64>> {
     let m = super::dwarf::struct_offsets(file, &wanted_structs())?.context("the reference build has no DWARF")?;
     Ok(FIELDS.iter().filter_map(|(_, d, _)| m.get(*d).map(|v| (d.to_string(), *v))).collect())
+}
+
+/// The pinned table with the entries of these reference builds (Go
+/// binaries with DWARF, one per release) put in, as `weft ebpf-offsets`
+/// prints it; plus one line per build saying what it contributed.
+pub fn table_from_builds(paths: &[std::path::PathBuf]) -> Result<(String, Vec<String>)> {
+    let mut table = pinned_table();
+    let mut notes = Vec::new();
+    for path in paths {
+        let shown = path.display();
+        let data = std::fs::read(path).with_context(|| format!("reading {shown}"))?;
+        let file = object::File::parse(&*data).with_context(|| format!("{shown} is not an ELF executable"))?;
+        let bi = super::buildinfo::find_and_parse(&data)?.with_context(|| format!("{shown} is not a Go program"))?;
+        let (maj, min) = bi.go_release().with_context(|| format!("{shown}: unreadable Go version {:?}", bi.go_version))?;
+        let entry = entry_from_dwarf(&file).with_context(|| format!("{shown} (build it without -ldflags=-w)"))?;
+        let release = format!("{maj}.{min}");
+        let change = match table.get(&release) {
+            Some(old) if *old == entry => "unchanged",
+            Some(_) => "changed",
+            None => "new",
+        };
+        notes.push(format!("{shown}: {} -> Go {release}, {} fields ({change})", bi.go_version, entry.len()));
+        table.insert(release, entry);
+    }
+    Ok((serde_json::to_string_pretty(&table)? + "\n", notes))
 }
 
 #[cfg(test)]
