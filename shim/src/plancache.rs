@@ -12,6 +12,8 @@
 //!   change, and its vendor/modules.txt;
 //! * go.mod, go.work and go.work.sum in the working directory (or `-C`
 //!   directory) and all its parents, GOWORK, and the user's go env file;
+//! * without CGO_ENABLED, the C compiler (CC, gcc, clang) in each PATH
+//!   directory, since cgo defaults to on only where one is found;
 //! * for `...` and `all` patterns, every directory under those module roots.
 //!
 //! A change to a file that can alter the import graph changes one of these
@@ -149,6 +151,17 @@ fn checks(p: &Parsed, strs: &[String], listed: &[Listed]) -> Option<Vec<(PathBuf
     }
     if let Some(f) = crate::sdk::user_go_env() {
         files.insert(f);
+    }
+    // Without CGO_ENABLED, cgo is on only if the C compiler is on PATH.
+    if std::env::var_os("CGO_ENABLED").is_none_or(|v| v.is_empty()) {
+        let cc = std::env::var("CC").ok().and_then(|c| c.split_whitespace().next().map(String::from));
+        let names: Vec<String> = cc.into_iter().chain(["gcc".to_string(), "clang".to_string()]).collect();
+        let path = std::env::var_os("PATH").unwrap_or_default();
+        for dir in std::env::split_paths(&path) {
+            for n in &names {
+                files.insert(dir.join(n));
+            }
+        }
     }
     let walks = p.pkgs.iter().any(|&i| strs[i].contains("...") || strs[i] == "all");
     if walks {
