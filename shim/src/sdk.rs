@@ -16,7 +16,7 @@
 //!
 //! `weft go` finds its SDK without hashing its own binary: the first run of
 //! a binary (by path, inode, size, mtime, ctime) hashes it and leaves a
-//! pointer in `sdk/by-binary/`. The answer of `go env GOROOT GOVERSION` is
+//! pointer in `by-binary/`. The answer of `go env GOROOT GOVERSION` is
 //! cached the same way, keyed by every input the go command reads to pick
 //! its toolchain (see `goenv_key`).
 
@@ -252,7 +252,7 @@ pub fn ensure_cached() -> Result<PathBuf> {
     let (root, version) = real_go()?;
     let exe = std::env::current_exe().context("locating the weft binary")?;
     let sdks = cache_dir().join("sdk");
-    let pointer = sdks.join("by-binary").join(binary_stamp(&root, &version, &exe));
+    let pointer = cache_dir().join("by-binary").join(binary_stamp(&root, &version, &exe));
     if let Ok(name) = fs::read_to_string(&pointer) {
         let dir = sdks.join(name.trim());
         if !name.contains('/') && dir.join(MARKER).exists() {
