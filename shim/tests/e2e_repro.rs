@@ -212,10 +212,12 @@ fn other_go_releases_weave_and_trace() {
     }
 }
 
-/// Sets every file and directory below `dir` an hour back, so the plan
-/// cache trusts them (it refuses files changed in the last 2 s).
+/// Sets every file and directory below `dir` to one fixed old mtime (as a
+/// checkout or a tool restoring mtimes can), then waits out the 2 s in which the
+/// plan cache does not trust a change (touch moves the ctime to now).
 fn age(dir: &Path) {
-    run_ok(Command::new("find").arg(dir).args(["-exec", "touch", "-d", "1 hour ago", "{}", "+"]));
+    run_ok(Command::new("find").arg(dir).args(["-exec", "touch", "-d", "2020-01-01 00:00:00", "{}", "+"]));
+    std::thread::sleep(std::time::Duration::from_millis(2100));
 }
 
 /// What go mode said about its build plan (WEFT_DEBUG=1).
