@@ -259,7 +259,7 @@ if has build; then
   say "build: cold and warm, plain against weft"
   cold_rounds=${BENCH_COLD_ROUNDS:-1}
   "$harness" build -weft "$weft" -tmp "$work" -cold-rounds "$cold_rounds" \
-    -warm-rounds "$([[ -n $quick ]] && echo 2 || echo 3)" -sdk-rounds "$([[ -n $quick ]] && echo 1 || echo 2)" \
+    -warm-rounds "$([[ -n $quick ]] && echo 5 || echo 11)" -sdk-rounds "$([[ -n $quick ]] && echo 1 || echo 2)" \
     -target "shop=$root/examples:./shop/frontend,./shop/inventory" \
     -target "node_exporter=$large:." \
     -out "$results/build.json"

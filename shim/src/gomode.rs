@@ -15,10 +15,13 @@
 //! and shares the build cache with plain go. If listing fails the build
 //! goes on uninstrumented. With `--locked` (or WEFT_LOCKED=1) the woven
 //! packages are checked against weft.lock first.
+//!
+//! The plan is cached (plancache.rs): a warm build with nothing changed
+//! runs no `go list` and parses no rules. `WEFT_DEBUG=1` says which it was.
 
 use crate::gcflags;
-use crate::plancache;
 use crate::golist::{self, Listed};
+use crate::plancache;
 use crate::rules::RuleSet;
 use crate::sdk::{self, SdkInfo};
 use anyhow::{Context, Result};
