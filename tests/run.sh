@@ -47,8 +47,8 @@ GOROOT=$mirror GOTOOLCHAIN=local GOFLAGS= "$real_goroot/bin/go" test -count=1 we
 echo "== Rust unit, snapshot and end-to-end tests"
 cargo test --workspace --no-fail-fast "$@"
 
-echo "== the static weft binary (gnu target, crt-static)"
-RUSTFLAGS="-C target-feature=+crt-static" cargo build --release --target x86_64-unknown-linux-gnu -p weft
+echo "== the static weft binary (gnu target, crt-static, non-PIE)"
+RUSTFLAGS="-C target-feature=+crt-static -C relocation-model=static" cargo build --release --target x86_64-unknown-linux-gnu -p weft
 static=target/x86_64-unknown-linux-gnu/release/weft
 if ldd "$static" 2>&1 | grep -qE "statically linked|not a dynamic executable"; then
   (cd / && env -i "$root/$static" rules list >/dev/null)

@@ -14,6 +14,7 @@ use crate::rules::RuleSet;
 use anyhow::{Context, Result};
 use std::collections::BTreeSet;
 use std::ffi::OsString;
+use std::os::unix::ffi::OsStrExt;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -23,6 +24,9 @@ pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 /// Entry point when argv[0] is `.../compile`.
 pub fn main(argv0: OsString, args: Vec<OsString>) -> ! {
     let real = real_compiler(Path::new(&argv0));
+    if passthrough(&args) {
+        exec(&argv0, &real, args);
+    }
     match run(args.clone()) {
         Ok(Some(new_args)) => exec(&argv0, &real, new_args),
         Ok(None) => exec(&argv0, &real, args),
@@ -31,6 +35,22 @@ pub fn main(argv0: OsString, args: Vec<OsString>) -> ! {
             std::process::exit(2);
         }
     }
+}
+
+/// True when the package cannot be woven, found without parsing anything:
+/// no mark in the arguments or their response files, and no WEFT_WEAVE_ALL.
+fn passthrough(args: &[OsString]) -> bool {
+    if std::env::var_os("WEFT_WEAVE_ALL").is_some_and(|v| !v.is_empty()) {
+        return false;
+    }
+    let has_mark = |b: &[u8]| b.windows(crate::gcflags::MARK.len()).any(|w| w == crate::gcflags::MARK.as_bytes());
+    !args.iter().any(|a| {
+        let b = a.as_encoded_bytes();
+        match b.strip_prefix(b"@") {
+            Some(file) => std::fs::read(std::ffi::OsStr::from_bytes(file)).map_or(true, |t| has_mark(&t)),
+            None => has_mark(b),
+        }
+    })
 }
 
 fn exec(argv0: &OsString, real: &Path, args: Vec<OsString>) -> ! {
@@ -283,6 +303,21 @@ mod tests {
         assert_eq!(inv.package.as_deref(), Some("github.com/x/y"));
         assert_eq!(inv.files.len(), 1);
         assert_eq!(inv.version().as_deref(), Some("v1.2.3"));
+    }
+
+    #[test]
+    fn passes_through_only_unmarked_packages() {
+        let plain = os(&["-o", "/w/_pkg_.a", "-p", "example.com/x", "-D", "", "./a.go"]);
+        assert!(passthrough(&plain));
+        assert!(!passthrough(&os(&["-p", "net/http", "-D=weft:0123:go1.26.8", "./a.go"])));
+        assert!(!passthrough(&os(&["-p", "net/http", "-D", "weft:0123:go1.26.8", "./a.go"])));
+        let tmp = tempfile::tempdir().unwrap();
+        let rsp = tmp.path().join("args");
+        std::fs::write(&rsp, "-p\nnet/http\n-D\nweft:0123:go1.26.8\n./a.go\n").unwrap();
+        assert!(!passthrough(&os(&["-V=full", &format!("@{}", rsp.display())])), "the mark inside a response file");
+        std::fs::write(&rsp, "-p\nexample.com/x\n./a.go\n").unwrap();
+        assert!(passthrough(&os(&[&format!("@{}", rsp.display())])));
+        assert!(!passthrough(&os(&["@/nonexistent/args"])), "an unreadable response file takes the full path (and its error)");
     }
 
     #[test]

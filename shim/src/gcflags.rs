@@ -123,6 +123,9 @@ mod tests {
             go_files: vec![],
             imports: vec![],
             deps: vec![],
+            incomplete: false,
+            immutable: standard,
+            module_root: String::new(),
         }
     }
 

@@ -79,6 +79,14 @@ pub struct Listed {
     pub go_files: Vec<String>,
     pub imports: Vec<String>,
     pub deps: Vec<String>,
+    /// The package or a dependency has an error.
+    pub incomplete: bool,
+    /// Its sources cannot change without the go command noticing in
+    /// go.mod or go.sum: std, or a module in the module cache.
+    pub immutable: bool,
+    /// The root of its module when that module can change (the main
+    /// module, a workspace module, a replacement by a directory).
+    pub module_root: String,
 }
 
 const SEP: char = '\u{1f}';
@@ -108,6 +116,10 @@ pub fn list(root: &Path, real_go: &Path, args: &[String], p: &Parsed) -> Result<
         "{{join .GoFiles \" \"}}",
         "{{join .Imports \" \"}}",
         "{{join .Deps \" \"}}",
+        "{{.Incomplete}}",
+        "{{with .Module}}{{.Main}}{{end}}",
+        "{{with .Module}}{{.Dir}}{{end}}",
+        "{{with .Module}}{{with .Replace}}r{{.Version}}{{end}}{{end}}",
     ];
     list.arg("-deps").arg("-f").arg(fields.join(&SEP.to_string()));
     for &i in &p.pkgs {
@@ -122,17 +134,31 @@ pub fn list(root: &Path, real_go: &Path, args: &[String], p: &Parsed) -> Result<
         .lines()
         .filter_map(|l| {
             let f: Vec<&str> = l.split(SEP).collect();
-            (f.len() == fields.len()).then(|| Listed {
+            (f.len() == fields.len()).then(|| {
+                let standard = f[3] == "true";
+                let (main, mod_dir, replace) = (f[10] == "true", f[11], f[12]);
+                // A module-cache copy: a version, no replacement by a
+                // directory, and the package inside it (not vendored).
+                let cached = !main
+                    && !f[5].is_empty()
+                    && replace != "r"
+                    && !mod_dir.is_empty()
+                    && Path::new(f[2]).starts_with(mod_dir);
+                let mutable_module = !mod_dir.is_empty() && (main || replace == "r");
+                Listed {
                 path: f[0].into(),
                 name: f[1].into(),
                 dir: f[2].into(),
-                standard: f[3] == "true",
+                standard,
                 dep_only: f[4] == "true",
                 module_version: f[5].into(),
                 go_files: words(f[6]),
                 imports: words(f[7]),
                 deps: words(f[8]),
-            })
+                incomplete: f[9] == "true",
+                immutable: standard || cached,
+                module_root: if mutable_module { mod_dir.to_string() } else { String::new() },
+            }})
         })
         .collect())
 }

@@ -15,9 +15,13 @@
 //! and shares the build cache with plain go. If listing fails the build
 //! goes on uninstrumented. With `--locked` (or WEFT_LOCKED=1) the woven
 //! packages are checked against weft.lock first.
+//!
+//! The plan is cached (plancache.rs): a warm build with nothing changed
+//! runs no `go list` and parses no rules. `WEFT_DEBUG=1` says which it was.
 
 use crate::gcflags;
 use crate::golist::{self, Listed};
+use crate::plancache;
 use crate::rules::RuleSet;
 use crate::sdk::{self, SdkInfo};
 use anyhow::{Context, Result};
@@ -36,6 +40,10 @@ pub struct Plan {
     pub marked: Vec<(Listed, Vec<String>)>,
     /// The go command line with weft's overlay.
     pub args: Vec<String>,
+    /// What `go list` said, when it ran, and when it started.
+    pub listed: Option<(Vec<Listed>, std::time::SystemTime)>,
+    /// The files the plan wrote (overlay and link files), with their text.
+    pub files: Vec<(PathBuf, String)>,
 }
 
 /// Entry point when argv[0] is `.../bin/go`.
@@ -74,15 +82,34 @@ pub fn sdk_root(argv0: &Path) -> Result<PathBuf> {
 pub fn command(root: &Path, args: Vec<OsString>) -> Result<Command> {
     let info = sdk::read_info(root)?;
     let real_go = info.real_goroot.join("bin").join("go");
-    // A bad rule fails here, once and clearly, not in every compile.
-    let rules = RuleSet::load()?;
     let mut strs: Vec<String> = args.iter().map(|a| a.to_string_lossy().into_owned()).collect();
     let flag_locked = strs.iter().position(|a| a == "--locked" || a == "-locked=weft");
     if let Some(i) = flag_locked {
         strs.remove(i);
     }
     let locked = flag_locked.is_some() || std::env::var("WEFT_LOCKED").is_ok_and(|v| v == "1" || v == "true");
+    let run = |args: Vec<String>| {
+        let mut cmd = Command::new(&real_go);
+        cmd.args(args).env("GOROOT", root).env("GOTOOLCHAIN", "local");
+        cmd
+    };
+    let debug = std::env::var_os("WEFT_DEBUG").is_some_and(|v| !v.is_empty());
+    let entry = if locked { None } else { plancache::entry_path(root, &info.weft_binary, &strs) };
+    if let Some(args) = entry.as_deref().and_then(plancache::lookup) {
+        if debug {
+            eprintln!("weft: build plan from the cache");
+        }
+        return Ok(run(args));
+    }
+    // A bad rule fails here, once and clearly, not in every compile.
+    let rules = RuleSet::load()?;
     let plan = plan(root, &real_go, &rules, &info, &strs);
+    if let (Some(entry), Ok(Plan { listed: Some((listed, started)), args, files, .. })) = (&entry, &plan) {
+        if debug {
+            eprintln!("weft: build plan from go list");
+        }
+        plancache::store(entry, &strs, listed, args, files.clone(), *started);
+    }
     if locked {
         let plan = plan.as_ref().map_err(|e| anyhow::anyhow!("--locked: cannot tell what would be woven: {e:#}"))?;
         crate::lock::verify(plan, &rules, &info)?;
@@ -94,9 +121,7 @@ pub fn command(root: &Path, args: Vec<OsString>) -> Result<Command> {
             strs
         }
     };
-    let mut cmd = Command::new(&real_go);
-    cmd.args(args).env("GOROOT", root).env("GOTOOLCHAIN", "local");
-    Ok(cmd)
+    Ok(run(args))
 }
 
 /// The version a rule's requirement is checked against.
@@ -111,13 +136,15 @@ pub fn version_of(p: &Listed, info: &SdkInfo) -> String {
 /// Lists the build and writes the overlay. Commands that build nothing
 /// come back unchanged.
 pub fn plan(root: &Path, real_go: &Path, rules: &RuleSet, info: &SdkInfo, strs: &[String]) -> Result<Plan> {
-    let unchanged = || Plan { marked: vec![], args: strs.to_vec() };
+    let unchanged = || Plan { marked: vec![], args: strs.to_vec(), listed: None, files: vec![] };
     let Some(p) = golist::parse(strs) else { return Ok(unchanged()) };
     if !matches!(p.sub.as_str(), "build" | "install" | "run" | "test") {
         return Ok(unchanged());
     }
     let testing = p.sub == "test";
+    let started = std::time::SystemTime::now();
     let pkgs = golist::list(root, real_go, strs, &p)?;
+    let listed_unchanged = || Plan { listed: Some((pkgs.clone(), started)), ..unchanged() };
     let by_path: BTreeMap<&str, &Listed> = pkgs.iter().map(|l| (l.path.as_str(), l)).collect();
     // Packages a rule targets (test variants `p [p.test]` are not woven).
     let mut marked: BTreeMap<String, (Listed, Vec<String>)> = BTreeMap::new();
@@ -157,8 +184,9 @@ pub fn plan(root: &Path, real_go: &Path, rules: &RuleSet, info: &SdkInfo, strs: 
         }
     }
     if links.is_empty() {
-        return Ok(unchanged());
+        return Ok(listed_unchanged());
     }
+    let mut files = Vec::new();
     let link_dir = sdk::cache_dir().join("link");
     let mut replace: BTreeMap<String, serde_json::Value> = BTreeMap::new();
     // The user's own overlay first; ours is added to it.
@@ -180,6 +208,7 @@ pub fn plan(root: &Path, real_go: &Path, rules: &RuleSet, info: &SdkInfo, strs: 
             serde_json::to_string(&manifest)?
         );
         let file = stable_file(&link_dir, name, LINK_FILE, &text)?;
+        files.push((file.clone(), text));
         replace.insert(format!("{dir}/{LINK_FILE}"), file.to_string_lossy().into());
     }
     // The mark: woven packages get build-cache keys of their own, which
@@ -199,8 +228,9 @@ pub fn plan(root: &Path, real_go: &Path, rules: &RuleSet, info: &SdkInfo, strs: 
     let json = serde_json::to_string(&serde_json::json!({ "Replace": replace }))?;
     let overlay = link_dir.join(format!("overlay-{}.json", &hex::encode(Sha256::digest(json.as_bytes()))[..16]));
     write_if_changed(&overlay, &json)?;
+    files.push((overlay.clone(), json));
     let args = rewrite_args(strs, &p, &overlay, &marks, links.keys().next());
-    Ok(Plan { marked: marked.into_values().collect(), args })
+    Ok(Plan { marked: marked.into_values().collect(), args, listed: Some((pkgs, started)), files })
 }
 
 /// The manifest a program carries (`weft inspect` reads it back).
@@ -266,7 +296,7 @@ fn rewrite_args(strs: &[String], p: &golist::Parsed, overlay: &Path, marks: &[St
     out
 }
 
-fn write_if_changed(path: &Path, content: &str) -> Result<()> {
+pub fn write_if_changed(path: &Path, content: &str) -> Result<()> {
     if std::fs::read_to_string(path).ok().as_deref() == Some(content) {
         return Ok(());
     }

@@ -111,14 +111,7 @@ impl RuleSet {
             let user = read_dir_tree(dir)?;
             let prefix = format!("{}/", dir.display());
             let user_rules = parse_tree(&user, &prefix)?;
-            let mut h = Sha256::new();
-            h.update(hash.as_bytes());
-            for (p, b) in &user {
-                h.update(p.strip_prefix(&prefix).unwrap_or(p).as_bytes());
-                h.update((b.len() as u64).to_le_bytes());
-                h.update(b);
-            }
-            hash = hex::encode(h.finalize());
+            hash = user_hash(&user, &prefix);
             rules.extend(user_rules);
         }
         rules.sort_by(|a, b| a.id.cmp(&b.id));
@@ -138,6 +131,30 @@ impl RuleSet {
     /// The short form used in `compile -V=full`.
     pub fn short_hash(&self) -> &str {
         &self.hash[..16]
+    }
+}
+
+/// The rule-set hash over the built-in rules and the user folder's files.
+fn user_hash(user: &BTreeMap<String, Vec<u8>>, prefix: &str) -> String {
+    let mut h = Sha256::new();
+    h.update(embedded::RULESET_HASH.as_bytes());
+    for (p, b) in user {
+        h.update(p.strip_prefix(prefix).unwrap_or(p).as_bytes());
+        h.update((b.len() as u64).to_le_bytes());
+        h.update(b);
+    }
+    hex::encode(h.finalize())
+}
+
+/// The rule-set hash `RuleSet::load` would give, from the bytes alone
+/// (nothing parsed): what a cached build plan is keyed by.
+pub fn input_hash() -> Result<String> {
+    match std::env::var_os("WEFT_RULES").filter(|v| !v.is_empty()) {
+        Some(dir) => {
+            let dir = Path::new(&dir);
+            Ok(user_hash(&read_dir_tree(dir)?, &format!("{}/", dir.display())))
+        }
+        None => Ok(embedded::RULESET_HASH.to_string()),
     }
 }
 
@@ -323,6 +340,16 @@ mod tests {
         std::fs::write(dir.path().join("r.json"), r#"{"id":"x","package":"p","files":["../x.go"]}"#).unwrap();
         let err = format!("{:#}", RuleSet::load_with(Some(dir.path())).unwrap_err());
         assert!(err.contains("outside the rule folder"), "{err}");
+    }
+
+    #[test]
+    fn hash_from_bytes_matches_the_loaded_set() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/rules/greet");
+        let loaded = RuleSet::load_with(Some(&dir)).unwrap();
+        let from_bytes = user_hash(&read_dir_tree(&dir).unwrap(), &format!("{}/", dir.display()));
+        assert_eq!(loaded.hash, from_bytes);
+        assert_ne!(loaded.hash, embedded::RULESET_HASH);
+        assert_eq!(RuleSet::load_with(None).unwrap().hash, embedded::RULESET_HASH);
     }
 
     #[test]

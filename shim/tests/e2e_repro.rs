@@ -211,3 +211,71 @@ fn other_go_releases_weave_and_trace() {
         assert_eq!(server.resource_str("process.runtime.version"), Some(go));
     }
 }
+
+/// Sets every file and directory below `dir` to one fixed old mtime (as a
+/// checkout or a tool restoring mtimes can), then waits out the 2 s in which the
+/// plan cache does not trust a change (touch moves the ctime to now).
+fn age(dir: &Path) {
+    run_ok(Command::new("find").arg(dir).args(["-exec", "touch", "-d", "2020-01-01 00:00:00", "{}", "+"]));
+    std::thread::sleep(std::time::Duration::from_millis(2100));
+}
+
+/// What go mode said about its build plan (WEFT_DEBUG=1).
+fn planned(dir: &Path, args: &[&str]) -> String {
+    let mut c = weft_go(dir, args);
+    c.env("WEFT_DEBUG", "1");
+    let out = run_ok(&mut c);
+    let err = String::from_utf8_lossy(&out.stderr);
+    let line = err.lines().find(|l| l.starts_with("weft: build plan from")).unwrap_or_else(|| panic!("no plan line: {err}"));
+    line.trim_start_matches("weft: build plan from ").to_string()
+}
+
+fn woven(bin: &Path) -> String {
+    let out = Command::new(weft()).arg("inspect").arg(bin).output().unwrap();
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[test]
+fn plan_cache_serves_warm_builds_and_sees_import_changes() {
+    let tmp = tempfile::tempdir().unwrap();
+    let src = tmp.path().join("app");
+    std::fs::create_dir_all(src.join("sub")).unwrap();
+    std::fs::write(src.join("go.mod"), "module example.com/app\n\ngo 1.22\n").unwrap();
+    std::fs::write(src.join("sub/README"), "not a package yet\n").unwrap();
+    let main_go = src.join("main.go");
+    std::fs::write(&main_go, "package main\n\nimport \"fmt\"\n\nfunc main() { fmt.Println(\"hi\") }\n").unwrap();
+    age(&src);
+    let bin = tmp.path().join("app.bin");
+    let build = ["build", "-o", bin.to_str().unwrap(), "."];
+    // Nothing to weave; the second build reuses the plan.
+    assert_eq!(planned(&src, &build), "go list");
+    assert!(woven(&bin).contains("not built with weft"));
+    assert_eq!(planned(&src, &build), "the cache");
+
+    // An import of database/sql, in a file edited and set back to its old
+    // mtime (its size and ctime still change): woven.
+    std::fs::write(&main_go, "package main\n\nimport (\n\t\"database/sql\"\n\t\"fmt\"\n)\n\nfunc main() { fmt.Println(sql.Drivers()) }\n").unwrap();
+    age(&src);
+    assert_eq!(planned(&src, &build), "go list");
+    let text = woven(&bin);
+    assert!(text.contains("database/sql") && !text.contains("net/http"), "{text}");
+    assert_eq!(planned(&src, &build), "the cache");
+
+    // A new file importing net/http.
+    std::fs::write(src.join("serve.go"), "package main\n\nimport \"net/http\"\n\nvar _ = http.ListenAndServe\n").unwrap();
+    age(&src);
+    assert_eq!(planned(&src, &build), "go list");
+    assert!(woven(&bin).contains("net/http"));
+
+    // `./...`: a new package under a directory that held none.
+    let out = tmp.path().join("out");
+    std::fs::create_dir_all(&out).unwrap();
+    let all = ["build", "-o", out.to_str().unwrap(), "./..."];
+    assert_eq!(planned(&src, &all), "go list");
+    assert_eq!(planned(&src, &all), "the cache");
+    std::fs::create_dir_all(src.join("sub/tool")).unwrap();
+    std::fs::write(src.join("sub/tool/main.go"), "package main\n\nimport \"net/http\"\n\nfunc main() { http.Get(\"http://127.0.0.1:1\") }\n").unwrap();
+    age(&src);
+    assert_eq!(planned(&src, &all), "go list");
+    assert!(woven(&out.join("tool")).contains("net/http"), "the new program is woven");
+}

@@ -217,7 +217,12 @@ func buildTarget(res *BuildResult, tg BuildTarget, weft, tmp string, coldRounds,
 		}
 	}
 	for r := 0; r < warmRounds; r++ {
-		for _, v := range []string{"plain", "weft"} {
+		// Alternate which goes first, as for the cold builds.
+		order := []string{"plain", "weft"}
+		if r%2 == 1 {
+			order = []string{"weft", "plain"}
+		}
+		for _, v := range order {
 			argv := build(v)
 			t, err := timed(context.Background(), tg.Dir, caches[v], argv[0], argv[1:]...)
 			if err != nil {
