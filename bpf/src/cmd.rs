@@ -305,6 +305,9 @@ fn session(
                 att.uprobes,
                 att.probed.len(),
             );
+            if !att.in_callers.is_empty() {
+                eprintln!("weft: returns probed in the callers: {}", att.in_callers.join(", "));
+            }
             for s in &att.skipped {
                 eprintln!("weft: not probed: {s}");
             }
