@@ -334,9 +334,9 @@ fn session(
         },
         keep_going,
     )?;
-    *LAST_STATS.lock().unwrap_or_else(|e| e.into_inner()) = Some(stats);
     let report = exporter.shutdown();
     let c = engine.borrow().counts;
+    *LAST_STATS.lock().unwrap_or_else(|e| e.into_inner()) = Some(probes::Stats { unmatched: c.unmatched, ..stats });
     let mut line = format!("weft: {} spans", c.spans);
     if c.unfinished > 0 {
         line.push_str(&format!(", {} never returned (panic or Goexit)", c.unfinished));

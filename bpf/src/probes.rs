@@ -200,6 +200,10 @@ pub struct Stats {
     pub tp_written: u64,
     pub tp_skipped: u64,
     pub tp_dry: u64,
+    /// Functions whose returns were probed in their callers.
+    pub returns_in_callers: u64,
+    /// Return events with no open span of their kind (filled in by cmd).
+    pub unmatched: u64,
 }
 
 /// How often the ring buffer is drained when it is not filling up.
@@ -286,6 +290,7 @@ pub fn trace(
         bail!("{}: no offset for runtime.g.goid; cannot tell goroutines apart", bin.path.display());
     }
     ready(&att)?;
+    let returns_in_callers = att.in_callers.len() as u64;
 
     let mut rb = RingBufferBuilder::new();
     rb.add(&skel.maps.events, |data: &[u8]| {
@@ -315,7 +320,7 @@ pub fn trace(
         .map(|v| v.iter().map(|b| u64::from_ne_bytes(b[..8].try_into().unwrap_or_default())).sum())
         .unwrap_or(0);
     let tp = |i| percpu_sum(&skel.maps.tp_stats, i);
-    Ok(Stats { dropped, tp_written: tp(0), tp_skipped: tp(1), tp_dry: tp(2) })
+    Ok(Stats { dropped, tp_written: tp(0), tp_skipped: tp(1), tp_dry: tp(2), returns_in_callers, unmatched: 0 })
 }
 
 /// The sum over CPUs of slot `i` of a per-CPU u64 array.

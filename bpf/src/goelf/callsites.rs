@@ -81,17 +81,17 @@ pub fn after_calls(code: &[u8], ip: u64, callee: u64, keep: &[Register]) -> Resu
 mod tests {
     use super::*;
 
-    // call +0 (callee at 5); then the tail given; decoded at 0
+    // call +0x100 (callee at 0x105, outside); then the tail given; decoded at 0
     fn after(tail: &[u8], keep: &[Register]) -> Result<Vec<After>, ()> {
-        let mut code = vec![0xe8, 0, 0, 0, 0];
+        let mut code = vec![0xe8, 0, 1, 0, 0];
         code.extend_from_slice(tail);
-        after_calls(&code, 0, 5, keep)
+        after_calls(&code, 0, 0x105, keep)
     }
 
     #[test]
     fn finds_the_next_direct_call() {
-        // mov rdx,[rsp+8]; call rsi; call +0
-        let tail = [0x48, 0x8b, 0x54, 0x24, 0x08, 0xff, 0xd6, 0xe8, 0, 0, 0, 0];
+        // mov rdx,[rsp+8]; call rsi; call +0x100
+        let tail = [0x48, 0x8b, 0x54, 0x24, 0x08, 0xff, 0xd6, 0xe8, 0, 1, 0, 0];
         assert_eq!(after(&tail, &[]), Ok(vec![After { addr: 12, emulated: true }]));
         // an indirect call clobbers results the probe would read
         assert_eq!(after(&tail, &[Register::RCX]), Err(()));
@@ -99,11 +99,11 @@ mod tests {
 
     #[test]
     fn keeps_the_results() {
-        // test rcx,rcx; jne +0: a Jcc, results untouched
-        let tail = [0x48, 0x85, 0xc9, 0x75, 0x00];
+        // test rcx,rcx; jne +0x40: a Jcc, results untouched
+        let tail = [0x48, 0x85, 0xc9, 0x75, 0x40];
         assert_eq!(after(&tail, &[Register::RAX, Register::RCX]), Ok(vec![After { addr: 8, emulated: true }]));
         // xor ecx,ecx before the jcc writes a result
-        let tail = [0x31, 0xc9, 0x75, 0x00];
+        let tail = [0x31, 0xc9, 0x75, 0x40];
         assert_eq!(after(&tail, &[Register::RCX]), Err(()));
         // add rsp,0x68; pop rbp; ret: the caller's RET (stepped)
         let tail = [0x48, 0x83, 0xc4, 0x68, 0x5d, 0xc3];
