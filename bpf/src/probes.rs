@@ -62,18 +62,20 @@ const DRY_WRITE_SITES: &[Site] = &[
 ];
 
 /// Functions whose return programs may run in the callers, right after
-/// each call, instead of at their RETs, and the result registers those
-/// programs read (which must survive up to there). Others keep RET probes.
-fn caller_keep(func: &str) -> Option<&'static [Register]> {
+/// each call, instead of at their RETs; the result registers those programs
+/// read (which must survive up to there); and how many levels up a caller
+/// that just returns may be followed (only where the end program ignores a
+/// return with no call open: server_calls, sql_calls). Others keep RETs.
+fn caller_keep(func: &str) -> Option<(&'static [Register], u32)> {
     Some(match func {
         // http_server_end reads memory only (server_calls, by goroutine)
-        "net/http.serverHandler.ServeHTTP" => &[],
+        "net/http.serverHandler.ServeHTTP" => (&[], 0),
         // (resp, didTimeout, err): RAX, RBX; err RCX, RDI
-        "net/http.send" => &[Register::RAX, Register::RCX, Register::RDI],
-        // (*Rows, error): err RBX, RCX
-        "database/sql.(*DB).queryDC" => &[Register::RBX, Register::RCX],
-        // (Result, error): err RCX, RDI
-        "database/sql.(*DB).execDC" => &[Register::RCX, Register::RDI],
+        "net/http.send" => (&[Register::RAX, Register::RCX, Register::RDI], 0),
+        // (*Rows, error): err RBX, RCX; called last in (*DB).query
+        "database/sql.(*DB).queryDC" => (&[Register::RBX, Register::RCX], 1),
+        // (Result, error): err RCX, RDI; called last in (*DB).exec
+        "database/sql.(*DB).execDC" => (&[Register::RCX, Register::RDI], 1),
         _ => return None,
     })
 }
@@ -270,7 +272,7 @@ pub fn trace(
             // (goroutines newproc1 makes for iter.Pull are then not seen).
             links.push(attach(prog(&mut skel.progs, p), target, off, WEFT_AT_RUNQPUT as u64, site.func)?);
             att.uprobes += 1;
-        } else if let (Some(p), Some(sites)) = (site.ret, caller_keep(site.func).and_then(|k| bin.return_sites(site.func, k))) {
+        } else if let (Some(p), Some(sites)) = (site.ret, caller_keep(site.func).and_then(|(k, up)| bin.return_sites(site.func, k, up))) {
             // In the callers, right after each call (emulated CALL/JMP/Jcc).
             for &(off, _) in &sites {
                 links.push(attach(prog(&mut skel.progs, p), target, off, 0, site.func)?);

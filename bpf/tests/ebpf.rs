@@ -244,11 +244,12 @@ fn run_variant(v: Variant, mode: Write) -> Result<(), Failed> {
     Ok(())
 }
 
-/// The server and client spans above ended through probes in the callers
-/// (the emulated CALL/Jcc after each call, not the callee's RETs), and no
-/// return event came without its entry (a second end for one call).
+/// The server, client and SQL spans above ended through probes in the
+/// callers (the emulated CALL/Jcc after each call, not the callee's RETs;
+/// for queryDC/execDC in (*DB).query/exec's callers), and no return event
+/// came without its entry (a second end for one call).
 fn check_ends(st: &weft_bpf::probes::Stats) -> Result<(), Failed> {
-    assert_eq!(st.returns_in_callers, 2, "ServeHTTP and net/http.send end in their callers");
+    assert_eq!(st.returns_in_callers, 4, "ServeHTTP, net/http.send, queryDC and execDC end in their callers");
     assert_eq!(st.unmatched, 0, "return events without an open span");
     Ok(())
 }

@@ -45,6 +45,16 @@ struct {
 	__type(value, struct server_args);
 } server_calls SEC(".maps");
 
+/* Goroutines inside a database/sql call the probes saw start: its end
+ * program may sit in a caller's caller (probes.rs), which also runs when
+ * the call never started (db.conn failed). */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u64);
+	__type(value, __u8);
+} sql_calls SEC(".maps");
+
 /* Counts records the ring buffer had no room for (read by Rust). */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -418,6 +428,9 @@ static __always_inline int sql_start(struct pt_regs *ctx, __u64 db, __u64 qptr, 
 	struct weft_event *e = start_event(cfg, ctx, WEFT_SQL_START);
 	if (!e)
 		return 0;
+	__u64 goid = e->hdr.goid;
+	__u8 one = 1;
+	bpf_map_update_elem(&sql_calls, &goid, &one, BPF_ANY);
 	e->num[0] = db;
 	e->num[1] = what;
 	set_raw(e, qptr, qlen);
@@ -474,6 +487,10 @@ static __always_inline int sql_end(struct pt_regs *ctx, __u64 err_itab, __u64 er
 	struct weft_config *cfg = cfg_for_me(ctx);
 	if (!cfg)
 		return 0;
+	__u64 goid = goid_of(cfg, GO_G(ctx));
+	if (!bpf_map_lookup_elem(&sql_calls, &goid))
+		return 0;
+	bpf_map_delete_elem(&sql_calls, &goid);
 	struct weft_event *e = start_event(cfg, ctx, WEFT_SQL_END);
 	if (!e)
 		return 0;

@@ -176,11 +176,19 @@ impl GoBinary {
 
     /// Where `callee`'s returns can be probed in its callers (see
     /// [`callsites::after_calls`]): file offsets, and whether the kernel
-    /// emulates each. `None` (probe its RETs instead) when its address is
-    /// taken as data, it has no direct caller, a caller has no such site, or
-    /// no site is emulated (nothing gained).
-    pub fn return_sites(&self, callee: &str, keep: &[iced_x86::Register]) -> Option<Vec<(u64, bool)>> {
-        let target = self.func(callee)?.addr;
+    /// emulates each. A caller that returns right after the call (its RET
+    /// is the site) is followed `up` more levels into its own callers
+    /// when they have emulated sites: the end program must then ignore
+    /// returns of that caller that never made the call. `None` (probe the
+    /// RETs instead) when an address on the way is taken as data, a
+    /// function has no direct caller, a caller has no site, or no site is
+    /// emulated (nothing gained).
+    pub fn return_sites(&self, callee: &str, keep: &[iced_x86::Register], up: u32) -> Option<Vec<(u64, bool)>> {
+        let sites = self.sites_after(self.func(callee)?.addr, keep, up)?;
+        sites.iter().any(|s| s.1).then_some(sites)
+    }
+
+    fn sites_after(&self, target: u64, keep: &[iced_x86::Register], up: u32) -> Option<Vec<(u64, bool)>> {
         if address_taken(&object::File::parse(&*self.data).ok()?, &self.data, target) {
             return None;
         }
@@ -188,7 +196,7 @@ impl GoBinary {
         for f in self.funcs.values() {
             let start = self.file_offset(f.addr)? as usize;
             let code = self.data.get(start..start + f.end.saturating_sub(f.addr) as usize)?;
-            // cheap filter first: an E8 rel32 that lands on the callee
+            // cheap filter first: an E8 rel32 that lands on the target
             let calls = code.windows(5).enumerate().any(|(i, w)| {
                 w[0] == 0xe8 && (f.addr + i as u64 + 5).wrapping_add(i32::from_le_bytes([w[1], w[2], w[3], w[4]]) as i64 as u64) == target
             });
@@ -196,10 +204,19 @@ impl GoBinary {
                 continue;
             }
             for a in callsites::after_calls(code, f.addr, target, keep).ok()? {
-                out.push((start as u64 + (a.addr - f.addr), a.emulated));
+                let above = (!a.emulated && up > 0 && f.addr != target)
+                    .then(|| self.sites_after(f.addr, keep, up - 1))
+                    .flatten()
+                    .filter(|s| s.iter().any(|s| s.1));
+                match above {
+                    Some(s) => out.extend(s),
+                    None => out.push((start as u64 + (a.addr - f.addr), a.emulated)),
+                }
             }
         }
-        (out.iter().any(|s| s.1)).then_some(out)
+        out.sort_unstable();
+        out.dedup();
+        (!out.is_empty()).then_some(out)
     }
 
     pub fn ret_offsets(&self, name: &str) -> Result<Vec<u64>> {
