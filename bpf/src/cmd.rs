@@ -305,6 +305,9 @@ fn session(
                 att.uprobes,
                 att.probed.len(),
             );
+            if !att.in_callers.is_empty() {
+                eprintln!("weft: returns probed in the callers: {}", att.in_callers.join(", "));
+            }
             for s in &att.skipped {
                 eprintln!("weft: not probed: {s}");
             }
@@ -331,9 +334,9 @@ fn session(
         },
         keep_going,
     )?;
-    *LAST_STATS.lock().unwrap_or_else(|e| e.into_inner()) = Some(stats);
     let report = exporter.shutdown();
     let c = engine.borrow().counts;
+    *LAST_STATS.lock().unwrap_or_else(|e| e.into_inner()) = Some(probes::Stats { unmatched: c.unmatched, ..stats });
     let mut line = format!("weft: {} spans", c.spans);
     if c.unfinished > 0 {
         line.push_str(&format!(", {} never returned (panic or Goexit)", c.unfinished));

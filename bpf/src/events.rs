@@ -84,13 +84,13 @@ impl Event {
         self.kind.expect("parsed events have a kind")
     }
 
-    /// String `i` as text (lossy).
-    pub fn str(&self, i: usize) -> String {
-        self.strs.get(i).map(|s| String::from_utf8_lossy(s).into_owned()).unwrap_or_default()
+    /// String `i` as text (lossy; borrowed unless it is not UTF-8).
+    pub fn str(&self, i: usize) -> std::borrow::Cow<'_, str> {
+        self.strs.get(i).map(|s| String::from_utf8_lossy(s)).unwrap_or_default()
     }
 
-    pub fn raw_str(&self) -> String {
-        String::from_utf8_lossy(&self.raw).into_owned()
+    pub fn raw_str(&self) -> std::borrow::Cow<'_, str> {
+        String::from_utf8_lossy(&self.raw)
     }
 
     /// Parses one ring-buffer record; `None` for records too short or of an unknown kind.

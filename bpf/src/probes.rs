@@ -3,8 +3,9 @@
 //! their ring buffer.
 //!
 //! Each probed function gets its entry program on the jump of its stack
-//! check (else its first instruction) and its `*_end` program at every RET
-//! (file offsets from [`crate::goelf`]).
+//! check (else its first instruction) and its `*_end` program at every RET,
+//! or, for a few functions, in their callers right after each call, where
+//! the kernel emulates the instruction (file offsets from [`crate::goelf`]).
 //! Uprobes are attached for every process (pid -1) and the programs keep
 //! only the traced process's events (its tgid is in the config map), so
 //! `weft run` can attach before the program has even been exec'd.
@@ -19,6 +20,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use anyhow::{anyhow, bail, Context, Result};
+use iced_x86::Register;
 use libbpf_rs::skel::{OpenSkel, SkelBuilder};
 use libbpf_rs::{MapCore, MapFlags, ProgramMut, RingBufferBuilder, UprobeOpts};
 
@@ -58,6 +60,25 @@ const DRY_WRITE_SITES: &[Site] = &[
     Site { func: "net/http.(*Request).write", entry: Some("http_req_write"), ret: None, group: Group::Write },
     Site { func: "net/http.Header.writeSubset", entry: Some("http_header_dry"), ret: None, group: Group::Write },
 ];
+
+/// Functions whose return programs may run in the callers, right after
+/// each call, instead of at their RETs; the result registers those programs
+/// read (which must survive up to there); and how many levels up a caller
+/// that just returns may be followed (only where the end program ignores a
+/// return with no call open: server_calls, sql_calls). Others keep RETs.
+fn caller_keep(func: &str) -> Option<(&'static [Register], u32)> {
+    Some(match func {
+        // http_server_end reads memory only (server_calls, by goroutine)
+        "net/http.serverHandler.ServeHTTP" => (&[], 0),
+        // (resp, didTimeout, err): RAX, RBX; err RCX, RDI
+        "net/http.send" => (&[Register::RAX, Register::RCX, Register::RDI], 0),
+        // (*Rows, error): err RBX, RCX; called last in (*DB).query
+        "database/sql.(*DB).queryDC" => (&[Register::RBX, Register::RCX], 1),
+        // (Result, error): err RCX, RDI; called last in (*DB).exec
+        "database/sql.(*DB).execDC" => (&[Register::RCX, Register::RDI], 1),
+        _ => return None,
+    })
+}
 
 /// What the user asked for beyond the default probes.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -168,6 +189,9 @@ pub struct Attached {
     pub skipped: Vec<String>,
     /// Uprobes placed (entries + return sites).
     pub uprobes: usize,
+    /// Functions whose returns are probed in their callers (see
+    /// [`caller_keep`]), with how many of those sites the kernel emulates.
+    pub in_callers: Vec<String>,
 }
 
 /// What the ring buffer could not hold.
@@ -178,6 +202,10 @@ pub struct Stats {
     pub tp_written: u64,
     pub tp_skipped: u64,
     pub tp_dry: u64,
+    /// Functions whose returns were probed in their callers.
+    pub returns_in_callers: u64,
+    /// Return events with no open span of their kind (filled in by cmd).
+    pub unmatched: u64,
 }
 
 /// How often the ring buffer is drained when it is not filling up.
@@ -244,6 +272,14 @@ pub fn trace(
             // (goroutines newproc1 makes for iter.Pull are then not seen).
             links.push(attach(prog(&mut skel.progs, p), target, off, WEFT_AT_RUNQPUT as u64, site.func)?);
             att.uprobes += 1;
+        } else if let (Some(p), Some(sites)) = (site.ret, caller_keep(site.func).and_then(|(k, up)| bin.return_sites(site.func, k, up))) {
+            // In the callers, right after each call (emulated CALL/JMP/Jcc).
+            for &(off, _) in &sites {
+                links.push(attach(prog(&mut skel.progs, p), target, off, 0, site.func)?);
+                att.uprobes += 1;
+            }
+            let emulated = sites.iter().filter(|s| s.1).count();
+            att.in_callers.push(format!("{} ({emulated}/{} emulated)", site.func, sites.len()));
         } else if let Some(p) = site.ret {
             for off in bin.ret_offsets(site.func)? {
                 links.push(attach(prog(&mut skel.progs, p), target, off, 0, site.func)?);
@@ -256,6 +292,7 @@ pub fn trace(
         bail!("{}: no offset for runtime.g.goid; cannot tell goroutines apart", bin.path.display());
     }
     ready(&att)?;
+    let returns_in_callers = att.in_callers.len() as u64;
 
     let mut rb = RingBufferBuilder::new();
     rb.add(&skel.maps.events, |data: &[u8]| {
@@ -285,7 +322,7 @@ pub fn trace(
         .map(|v| v.iter().map(|b| u64::from_ne_bytes(b[..8].try_into().unwrap_or_default())).sum())
         .unwrap_or(0);
     let tp = |i| percpu_sum(&skel.maps.tp_stats, i);
-    Ok(Stats { dropped, tp_written: tp(0), tp_skipped: tp(1), tp_dry: tp(2) })
+    Ok(Stats { dropped, tp_written: tp(0), tp_skipped: tp(1), tp_dry: tp(2), returns_in_callers, unmatched: 0 })
 }
 
 /// The sum over CPUs of slot `i` of a per-CPU u64 array.

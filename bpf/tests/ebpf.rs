@@ -240,6 +240,17 @@ fn run_variant(v: Variant, mode: Write) -> Result<(), Failed> {
         Write::Dry => (0, 0, 2),
     };
     assert_eq!((st.tp_written, st.tp_skipped, st.tp_dry), counted, "traceparent lines (written, left alone, dry)");
+    check_ends(&st)?;
+    Ok(())
+}
+
+/// The server, client and SQL spans above ended through probes in the
+/// callers (the emulated CALL/Jcc after each call, not the callee's RETs;
+/// for queryDC/execDC in (*DB).query/exec's callers), and no return event
+/// came without its entry (a second end for one call).
+fn check_ends(st: &weft_bpf::probes::Stats) -> Result<(), Failed> {
+    assert_eq!(st.returns_in_callers, 4, "ServeHTTP, net/http.send, queryDC and execDC end in their callers");
+    assert_eq!(st.unmatched, 0, "return events without an open span");
     Ok(())
 }
 

@@ -45,6 +45,16 @@ struct {
 	__type(value, struct server_args);
 } server_calls SEC(".maps");
 
+/* Goroutines inside a database/sql call the probes saw start: its end
+ * program may sit in a caller's caller (probes.rs), which also runs when
+ * the call never started (db.conn failed). */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u64);
+	__type(value, __u8);
+} sql_calls SEC(".maps");
+
 /* Counts records the ring buffer had no room for (read by Rust). */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -129,6 +139,32 @@ static __always_inline void read_str(struct weft_str *s, __u64 addr)
 	if (addr)
 		bpf_probe_read_user(h, sizeof(h), (void *)addr);
 	set_str(s, h[0], h[1]);
+}
+
+/* Bulk reads: the first REQ_BLOCK bytes of a Request and URL_BLOCK of a
+ * URL (every field the server probe reads, Go 1.22-1.27). */
+#define REQ_BLOCK 192
+#define URL_BLOCK 128
+
+/* The u64 at `off` of the struct at `base`, from its copy `blk` (its first
+ * `n` bytes, n <= 256) when it lies inside, else read on its own. */
+static __always_inline __u64 blk_u64(const __u8 *blk, __u64 n, __u64 base, __u64 off)
+{
+	if (!base || off == WEFT_NO_FIELD)
+		return 0;
+	if (off + 8 > n)
+		return read_u64(base + off);
+	return *(const __u64 *)(blk + (off & 0xf8));
+}
+
+/* A Go string header at `off` of the struct at `base` (see blk_u64). */
+static __always_inline void blk_str(struct weft_str *s, const __u8 *blk, __u64 n, __u64 base, __u64 off)
+{
+	if (!base || off == WEFT_NO_FIELD || off + 16 > n) {
+		read_str(s, field(base, off));
+		return;
+	}
+	set_str(s, blk_u64(blk, n, base, off), blk_u64(blk, n, base, off + 8));
 }
 
 static __always_inline void set_raw(struct weft_event *e, __u64 p, __u64 len)
@@ -228,14 +264,21 @@ int http_server(struct pt_regs *ctx)
 	__u64 goid = e->hdr.goid;
 	bpf_map_update_elem(&server_calls, &goid, &args, BPF_ANY);
 
-	e->num[0] = read_u64(field(req, cfg->req_proto_major));
-	e->num[1] = read_u64(field(req, cfg->req_proto_minor));
-	read_str(&e->str[0], field(req, cfg->req_method));
-	__u64 url = read_u64(field(req, cfg->req_url));
-	read_str(&e->str[1], field(url, cfg->url_path));
-	read_str(&e->str[2], field(url, cfg->url_raw_query));
-	read_str(&e->str[3], field(req, cfg->req_host));
-	read_str(&e->str[4], field(req, cfg->req_remote_addr));
+	/* The Request's and the URL's first bytes in one read each (into the
+	 * raw area, rewritten below); fields past them are read one by one. */
+	__u8 *rq = e->raw, *ur = e->raw + REQ_BLOCK;
+	if (bpf_probe_read_user(rq, REQ_BLOCK, (void *)req))
+		__builtin_memset(rq, 0, REQ_BLOCK);
+	e->num[0] = blk_u64(rq, REQ_BLOCK, req, cfg->req_proto_major);
+	e->num[1] = blk_u64(rq, REQ_BLOCK, req, cfg->req_proto_minor);
+	blk_str(&e->str[0], rq, REQ_BLOCK, req, cfg->req_method);
+	blk_str(&e->str[3], rq, REQ_BLOCK, req, cfg->req_host);
+	blk_str(&e->str[4], rq, REQ_BLOCK, req, cfg->req_remote_addr);
+	__u64 url = blk_u64(rq, REQ_BLOCK, req, cfg->req_url);
+	if (!url || bpf_probe_read_user(ur, URL_BLOCK, (void *)url))
+		__builtin_memset(ur, 0, URL_BLOCK);
+	blk_str(&e->str[1], ur, URL_BLOCK, url, cfg->url_path);
+	blk_str(&e->str[2], ur, URL_BLOCK, url, cfg->url_raw_query);
 
 	if (e->num[0] == 2) {
 		/* HTTP/2: the trace headers newWriterAndRequest saw (h2.bpf.h). */
@@ -385,6 +428,9 @@ static __always_inline int sql_start(struct pt_regs *ctx, __u64 db, __u64 qptr, 
 	struct weft_event *e = start_event(cfg, ctx, WEFT_SQL_START);
 	if (!e)
 		return 0;
+	__u64 goid = e->hdr.goid;
+	__u8 one = 1;
+	bpf_map_update_elem(&sql_calls, &goid, &one, BPF_ANY);
 	e->num[0] = db;
 	e->num[1] = what;
 	set_raw(e, qptr, qlen);
@@ -441,6 +487,10 @@ static __always_inline int sql_end(struct pt_regs *ctx, __u64 err_itab, __u64 er
 	struct weft_config *cfg = cfg_for_me(ctx);
 	if (!cfg)
 		return 0;
+	__u64 goid = goid_of(cfg, GO_G(ctx));
+	if (!bpf_map_lookup_elem(&sql_calls, &goid))
+		return 0;
+	bpf_map_delete_elem(&sql_calls, &goid);
 	struct weft_event *e = start_event(cfg, ctx, WEFT_SQL_END);
 	if (!e)
 		return 0;

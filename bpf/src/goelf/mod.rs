@@ -13,6 +13,7 @@
 //! same for PIE and non-PIE binaries).
 
 pub mod buildinfo;
+pub mod callsites;
 pub mod dwarf;
 pub mod offsets;
 pub mod pclntab;
@@ -53,6 +54,7 @@ pub struct GoBinary {
     type_names: Option<types::TypeNames>,
     /// (vaddr, filesz, file offset) of each PT_LOAD.
     segments: Vec<(u64, u64, u64)>,
+
     data: Vec<u8>,
 }
 
@@ -172,6 +174,51 @@ impl GoBinary {
         rets::call_with_result_in_rbx(code, f.addr, newproc1, runqput).map(|o| start as u64 + o)
     }
 
+    /// Where `callee`'s returns can be probed in its callers (see
+    /// [`callsites::after_calls`]): file offsets, and whether the kernel
+    /// emulates each. A caller that returns right after the call (its RET
+    /// is the site) is followed `up` more levels into its own callers
+    /// when they have emulated sites: the end program must then ignore
+    /// returns of that caller that never made the call. `None` (probe the
+    /// RETs instead) when an address on the way is taken as data, a
+    /// function has no direct caller, a caller has no site, or no site is
+    /// emulated (nothing gained).
+    pub fn return_sites(&self, callee: &str, keep: &[iced_x86::Register], up: u32) -> Option<Vec<(u64, bool)>> {
+        let sites = self.sites_after(self.func(callee)?.addr, keep, up)?;
+        sites.iter().any(|s| s.1).then_some(sites)
+    }
+
+    fn sites_after(&self, target: u64, keep: &[iced_x86::Register], up: u32) -> Option<Vec<(u64, bool)>> {
+        if address_taken(&object::File::parse(&*self.data).ok()?, &self.data, target) {
+            return None;
+        }
+        let mut out = Vec::new();
+        for f in self.funcs.values() {
+            let start = self.file_offset(f.addr)? as usize;
+            let code = self.data.get(start..start + f.end.saturating_sub(f.addr) as usize)?;
+            // cheap filter first: an E8 rel32 that lands on the target
+            let calls = code.windows(5).enumerate().any(|(i, w)| {
+                w[0] == 0xe8 && (f.addr + i as u64 + 5).wrapping_add(i32::from_le_bytes([w[1], w[2], w[3], w[4]]) as i64 as u64) == target
+            });
+            if !calls {
+                continue;
+            }
+            for a in callsites::after_calls(code, f.addr, target, keep).ok()? {
+                let above = (!a.emulated && up > 0 && f.addr != target)
+                    .then(|| self.sites_after(f.addr, keep, up - 1))
+                    .flatten()
+                    .filter(|s| s.iter().any(|s| s.1));
+                match above {
+                    Some(s) => out.extend(s),
+                    None => out.push((start as u64 + (a.addr - f.addr), a.emulated)),
+                }
+            }
+        }
+        out.sort_unstable();
+        out.dedup();
+        (!out.is_empty()).then_some(out)
+    }
+
     pub fn ret_offsets(&self, name: &str) -> Result<Vec<u64>> {
         let f = self.func(name).with_context(|| format!("{} has no function {name}", self.path.display()))?;
         let start = self.file_offset(f.addr).context("function outside every segment")? as usize;
@@ -221,6 +268,28 @@ impl GoBinary {
     pub fn itab_symbols(&self) -> &[(u64, String)] {
         &self.itabs
     }
+}
+
+/// Whether `addr` is stored as data: an 8-byte-aligned word of a loaded,
+/// non-executable section (minus the pclntab), or for PIE a dynamic
+/// relocation's addend. A function's address taken as a value (funcval,
+/// itab, method table) lives there, and it may then be called indirectly.
+fn address_taken(file: &object::File, data: &[u8], addr: u64) -> bool {
+    use object::SectionKind as K;
+    for s in file.sections() {
+        let loaded_data = matches!(s.kind(), K::Data | K::ReadOnlyData | K::ReadOnlyDataWithRel | K::ReadOnlyString);
+        if !loaded_data || s.name().is_ok_and(|n| n.contains("gopclntab")) {
+            continue;
+        }
+        let Some((off, size)) = s.file_range() else { continue };
+        let Some(bytes) = data.get(off as usize..(off + size) as usize) else { continue };
+        let skip = (s.address().wrapping_neg() & 7) as usize;
+        let word = addr.to_le_bytes();
+        if bytes.get(skip..).unwrap_or_default().chunks_exact(8).any(|w| w == word) {
+            return true;
+        }
+    }
+    file.dynamic_relocations().is_some_and(|mut rels| rels.any(|(_, r)| r.addend() as u64 == addr))
 }
 
 /// The link-time address of the pclntab slice `tab` (a part of `data`).

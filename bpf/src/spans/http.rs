@@ -9,14 +9,16 @@
 //! HTTP/2 requests have no block; the probe writes their trace headers as
 //! bare lines instead ([`header_lines`]).
 
+/// One header: name (as sent) and value, borrowed from the copied block.
+pub type Header<'a> = (&'a str, &'a str);
+
 /// The headers of the request whose line matches `method` and `path`.
-pub fn request_headers(raw: &[u8], method: &str, path: &str) -> Option<Vec<(String, String)>> {
-    let text = String::from_utf8_lossy(raw);
-    let body = text.strip_suffix("\r\n\r\n").or_else(|| text.strip_suffix("\n\n")).unwrap_or(&text);
-    let start = body.rfind("\r\n\r\n").map(|i| i + 4).unwrap_or(0);
-    let block = &body[start..];
-    let mut lines = block.split('\n').map(|l| l.trim_end_matches('\r'));
-    let line = lines.next()?;
+/// Nothing is copied; a line that is not UTF-8 is skipped.
+pub fn request_headers<'a>(raw: &'a [u8], method: &str, path: &str) -> Option<Vec<Header<'a>>> {
+    let body = raw.strip_suffix(b"\r\n\r\n").or_else(|| raw.strip_suffix(b"\n\n")).unwrap_or(raw);
+    let start = body.windows(4).rposition(|w| w == b"\r\n\r\n").map(|i| i + 4).unwrap_or(0);
+    let mut lines = body[start..].split(|&b| b == b'\n');
+    let line = std::str::from_utf8(lines.next()?).ok()?.trim_end_matches('\r');
     let mut parts = line.split(' ');
     let (m, target) = (parts.next()?, parts.next()?);
     if m != method || !parts.next()?.starts_with("HTTP/") {
@@ -27,12 +29,13 @@ pub fn request_headers(raw: &[u8], method: &str, path: &str) -> Option<Vec<(Stri
     if !target_path.ends_with(path) && !path.is_empty() && percent_decode(target_path) != path {
         return None;
     }
-    Some(
-        lines
-            .filter_map(|l| l.split_once(':'))
-            .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_string()))
-            .collect(),
-    )
+    Some(lines.filter_map(header_of).collect())
+}
+
+/// "Name: value\r" as (name, value), trimmed.
+fn header_of(line: &[u8]) -> Option<Header<'_>> {
+    let (k, v) = std::str::from_utf8(line).ok()?.split_once(':')?;
+    Some((k.trim(), v.trim()))
 }
 
 fn percent_decode(s: &str) -> String {
@@ -55,17 +58,13 @@ fn percent_decode(s: &str) -> String {
 
 /// Header lines with no request line: what the HTTP/2 probe writes
 /// ("\r\ntraceparent: V\r\ntracestate: V\r\n").
-pub fn header_lines(raw: &[u8]) -> Vec<(String, String)> {
-    String::from_utf8_lossy(raw)
-        .split('\n')
-        .filter_map(|l| l.trim_end_matches('\r').split_once(':'))
-        .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_string()))
-        .collect()
+pub fn header_lines(raw: &[u8]) -> Vec<Header<'_>> {
+    raw.split(|&b| b == b'\n').filter_map(header_of).collect()
 }
 
-/// The first value of header `name` (lower case).
-pub fn header<'a>(h: &'a [(String, String)], name: &str) -> Option<&'a str> {
-    h.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+/// The first value of header `name` (any case).
+pub fn header<'a>(h: &[Header<'a>], name: &str) -> Option<&'a str> {
+    h.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| *v)
 }
 
 /// A W3C `traceparent`: (trace id, parent span id, flags), or `None` when invalid.

@@ -319,7 +319,7 @@ impl Engine {
                 }
             }
             Kind::SqlOpenStart => {
-                self.opening.insert(e.goid, (e.str(0), e.raw_str()));
+                self.opening.insert(e.goid, (e.str(0).into_owned(), e.raw_str().into_owned()));
             }
             Kind::SqlOpenEnd => {
                 if let Some((driver, dsn)) = self.opening.remove(&e.goid) {
@@ -366,7 +366,7 @@ impl Engine {
         }
         let scheme = "http";
         span.set_str("url.scheme", scheme);
-        span.set_str("url.path", &path);
+        span.set_str("url.path", &*path);
         let q = e.str(2);
         if !q.is_empty() {
             span.set_str("url.query", semconv::redact_query(&q));
