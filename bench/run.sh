@@ -77,6 +77,8 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 load_before=$(cut -d' ' -f1-3 /proc/loadavg)
+# The commit measured: taken now, since the tree may move during the run.
+commit="$(git -C "$root" rev-parse --short HEAD)$(git -C "$root" diff --quiet HEAD -- shim runtime rules bpf 2>/dev/null || echo ' (shim/runtime/rules/bpf modified in the work tree)')"
 
 declare -A status=()
 # note VARIANT MESSAGE: why a variant is missing (first line of the error).
@@ -287,7 +289,7 @@ cat >"$results/meta.json" <<EOF
 {
   "Command": "bash bench/run.sh${quick:+ (BENCH_QUICK=1)}${BENCH_ONLY:+ (BENCH_ONLY=$BENCH_ONLY)}",
   "Date": "$(date -u '+%Y-%m-%d %H:%M UTC')",
-  "Commit": "$(git -C "$root" rev-parse --short HEAD)$(git -C "$root" diff --quiet HEAD -- shim runtime rules 2>/dev/null || echo ' (shim/runtime/rules modified in the work tree)')",
+  "Commit": "$commit",
   "Machine": "$(nproc) CPUs ($(sed -n 's/^model name\t: //p' /proc/cpuinfo | head -1)), $(free -g | awk '/^Mem:/{print $2}') GiB, Linux $(uname -r), $(. /etc/os-release && echo "$PRETTY_NAME")",
   "GoVersion": "$(go version | cut -d' ' -f3-)",
   "WeftVersion": "$("$weft" --version)",
