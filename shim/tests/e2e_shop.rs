@@ -145,8 +145,12 @@ fn one_request_one_trace_across_two_services() {
     rx.clear();
     let (status, _) = get(&format!("http://{}/checkout/999", shop.frontend_addr), &[]);
     assert_eq!(status, 404);
-    let spans = rx.wait_for(|s| s.iter().any(|x| x.kind == SpanKind::Server), Duration::from_secs(20));
-    let fe = spans.iter().find(|x| x.kind == SpanKind::Server).unwrap();
+    // (Spans of the previous request may still arrive: pick this one's.)
+    let this = |x: &&SpanRecord| {
+        x.kind == SpanKind::Server && x.service_name == "frontend" && x.attr_str("url.path") == Some("/checkout/999")
+    };
+    let spans = rx.wait_for(|s| s.iter().any(|x| this(&x)), Duration::from_secs(20));
+    let fe = spans.iter().find(this).unwrap();
     assert_eq!(fe.attr_int("http.response.status_code"), Some(404));
     assert_eq!(fe.status_code, StatusCode::Unset);
 
