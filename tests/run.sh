@@ -50,9 +50,11 @@ cargo test --workspace --no-fail-fast "$@"
 echo "== the static weft binary (gnu target, crt-static, non-PIE)"
 RUSTFLAGS="-C target-feature=+crt-static -C relocation-model=static" cargo build --release --target x86_64-unknown-linux-gnu -p weft
 static=target/x86_64-unknown-linux-gnu/release/weft
-if ldd "$static" 2>&1 | grep -qE "statically linked|not a dynamic executable"; then
+# (ldd exits 1 on a static non-PIE binary: read its words, not its status.)
+ldd_out=$(ldd "$static" 2>&1 || true)
+if grep -qE "statically linked|not a dynamic executable" <<<"$ldd_out"; then
   (cd / && env -i "$root/$static" rules list >/dev/null)
-  echo "static: ok ($(ldd "$static" 2>&1 | tr -d '\t'))"
+  echo "static: ok ($(tr -d '\t' <<<"$ldd_out"))"
 else
   echo "static: FAILED, $static is dynamic:" >&2
   ldd "$static" >&2
