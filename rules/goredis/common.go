@@ -85,23 +85,7 @@ func (h *weftHook) start(ctx context.Context, key interface{}, cmds []Cmder) (rc
 	if span == nil {
 		return ctx, nil
 	}
-	weftSetString(span, "db.system.name", "redis")
-	weftSetString(span, "db.operation.name", op)
-	if text != "" {
-		weftSetString(span, "db.query.text", text)
-	}
-	if size > 1 {
-		weftSetInt(span, "db.operation.batch.size", int64(size))
-	}
-	if h.db != "" {
-		weftSetString(span, "db.namespace", h.db)
-	}
-	if h.host != "" {
-		weftSetString(span, "server.address", h.host)
-		if h.port > 0 {
-			weftSetInt(span, "server.port", int64(h.port))
-		}
-	}
+	weftRedisAttrs(span, op, text, size, h.db, h.host, h.port)
 	return context.WithValue(sctx, weftActiveKey{}, key), span
 }
 
@@ -153,5 +137,17 @@ func weftNewClientAfter(_ struct{}, c **Client) {
 	defer func() { _ = recover() }()
 	if *c != nil {
 		(*c).AddHook(weftNewHook((*c).Options()))
+	}
+}
+
+type weftConnState struct{ opt *Options }
+
+// (Client).Conn: a v8 Conn starts with no hooks (before 8.3.x it has none
+// at all); older v9 versions give a Conn no hooks, newer ones clone the
+// Client's (then the second weft hook passes through).
+func weftConnAfter(st weftConnState, conn **Conn) {
+	defer func() { _ = recover() }()
+	if c, ok := interface{}(*conn).(interface{ AddHook(Hook) }); ok && *conn != nil {
+		c.AddHook(weftNewHook(st.opt))
 	}
 }

@@ -57,19 +57,9 @@ func (h *weftHook) AfterProcessPipeline(ctx context.Context, cmds []Cmder) error
 	return nil
 }
 
-type weftConnState struct{ opt *Options }
-
 func weftConnBefore(c **Client, _ *context.Context) (weftConnState, bool) {
 	if *c == nil {
 		return weftConnState{}, false
 	}
 	return weftConnState{opt: (*c).Options()}, true
-}
-
-// Conn: a v8 Conn starts with no hooks (before 8.3.x it has none at all).
-func weftConnAfter(st weftConnState, conn **Conn) {
-	defer func() { _ = recover() }()
-	if c, ok := interface{}(*conn).(interface{ AddHook(Hook) }); ok && *conn != nil {
-		c.AddHook(weftNewHook(st.opt))
-	}
 }

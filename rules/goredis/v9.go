@@ -36,20 +36,9 @@ func (h *weftHook) ProcessPipelineHook(next ProcessPipelineHook) ProcessPipeline
 	}
 }
 
-type weftConnState struct{ opt *Options }
-
 func weftConnBefore(c **Client) (weftConnState, bool) {
 	if *c == nil {
 		return weftConnState{}, false
 	}
 	return weftConnState{opt: (*c).Options()}, true
-}
-
-// Conn: older v9 versions give a Conn no hooks; newer ones clone the
-// Client's (then the second weft hook passes through).
-func weftConnAfter(st weftConnState, conn **Conn) {
-	defer func() { _ = recover() }()
-	if c, ok := interface{}(*conn).(interface{ AddHook(Hook) }); ok && *conn != nil {
-		c.AddHook(weftNewHook(st.opt))
-	}
 }

@@ -50,17 +50,6 @@ func (c *conn) weftStart(cmds []weftRedisCmd) unsafe.Pointer {
 	if span == nil {
 		return nil
 	}
-	weftSetString(span, "db.system.name", "redis")
-	weftSetString(span, "db.operation.name", op)
-	if text != "" {
-		weftSetString(span, "db.query.text", text)
-	}
-	if size > 1 {
-		weftSetInt(span, "db.operation.batch.size", int64(size))
-	}
-	if c.weft.db != "" {
-		weftSetString(span, "db.namespace", c.weft.db)
-	}
 	host, port := c.weft.host, c.weft.port
 	if host == "" && c.conn != nil {
 		// Not dialed by DialContext (NewConn), or still inside it (AUTH, SELECT).
@@ -68,12 +57,7 @@ func (c *conn) weftStart(cmds []weftRedisCmd) unsafe.Pointer {
 			host, port = weftSplitAddr(a.Network(), a.String())
 		}
 	}
-	if host != "" {
-		weftSetString(span, "server.address", host)
-		if port > 0 {
-			weftSetInt(span, "server.port", int64(port))
-		}
-	}
+	weftRedisAttrs(span, op, text, size, c.weft.db, host, port)
 	return span
 }
 

@@ -1,4 +1,4 @@
-// Redis command summaries for spans: the command name, and db.query.text
+// Redis command spans' attributes: the command name, and db.query.text
 // with keys kept and values replaced by "?" ("SET user:1 ?"). Shared by the
 // redigo and go-redis rules (both packages are named redis).
 
@@ -7,7 +7,29 @@ package redis
 import (
 	"strconv"
 	"strings"
+	"unsafe"
 )
+
+// weftRedisAttrs records what every Redis command span carries.
+func weftRedisAttrs(span unsafe.Pointer, op, text string, size int, db, host string, port int) {
+	weftSetString(span, "db.system.name", "redis")
+	weftSetString(span, "db.operation.name", op)
+	if text != "" {
+		weftSetString(span, "db.query.text", text)
+	}
+	if size > 1 {
+		weftSetInt(span, "db.operation.batch.size", int64(size))
+	}
+	if db != "" {
+		weftSetString(span, "db.namespace", db)
+	}
+	if host != "" {
+		weftSetString(span, "server.address", host)
+		if port > 0 {
+			weftSetInt(span, "server.port", int64(port))
+		}
+	}
+}
 
 // Where the keys are among a command's arguments.
 const (
