@@ -1,6 +1,9 @@
 package otlp
 
 import (
+	"slices"
+	"unicode/utf8"
+
 	"weft/internal/trace"
 )
 
@@ -65,7 +68,7 @@ func EncodeResource(attrs []trace.Attr) []byte {
 // by scope, under one resource, to dst.
 func AppendRequest(dst []byte, resource []byte, spans []*trace.Span) []byte {
 	w := buf{b: dst}
-	rs := w.begin(fReqResourceSpans)
+	rs := w.begin(fReqResourceSpans, 3)
 	w.tag(fRSResource, wireBytes)
 	w.varint(uint64(len(resource)))
 	w.b = append(w.b, resource...)
@@ -87,8 +90,8 @@ func AppendRequest(dst []byte, resource []byte, spans []*trace.Span) []byte {
 		}
 	}
 	for _, scope := range scopeList {
-		ss := w.begin(fRSScopeSpans)
-		sc := w.begin(fSSScope)
+		ss := w.begin(fRSScopeSpans, 3)
+		sc := w.begin(fSSScope, 1)
 		w.stringField(fScopeName, scope)
 		w.end(sc)
 		for _, s := range spans {
@@ -103,7 +106,7 @@ func AppendRequest(dst []byte, resource []byte, spans []*trace.Span) []byte {
 }
 
 func writeSpan(w *buf, s *trace.Span) {
-	m := w.begin(fSSSpans)
+	m := w.begin(fSSSpans, 2)
 	w.bytesField(fSpanTraceID, s.SC.TraceID[:])
 	w.bytesField(fSpanSpanID, s.SC.SpanID[:])
 	w.stringField(fSpanTraceState, s.SC.TraceState)
@@ -115,12 +118,12 @@ func writeSpan(w *buf, s *trace.Span) {
 	w.fixed64Field(fSpanStart, uint64(s.StartUnixNano()))
 	w.fixed64Field(fSpanEnd, uint64(s.EndUnixNano()))
 	for i, n := 0, s.NumAttrs(); i < n; i++ {
-		a := s.AttrAt(i)
-		writeKV(w, fSpanAttributes, &a)
+		key, kind, str, num := s.AttrParts(i)
+		writeAttr(w, fSpanAttributes, key, kind, str, num)
 	}
 	w.uvarintField(fSpanDroppedAttrs, uint64(s.Dropped))
 	if s.StatusCode != trace.StatusUnset {
-		st := w.begin(fSpanStatus)
+		st := w.begin(fSpanStatus, 1)
 		w.stringField(fStatusMessage, s.StatusMsg)
 		w.uvarintField(fStatusCode, uint64(s.StatusCode))
 		w.end(st)
@@ -134,18 +137,45 @@ func writeSpan(w *buf, s *trace.Span) {
 }
 
 func writeKV(w *buf, field int, a *trace.Attr) {
-	kv := w.begin(field)
-	w.stringField(fKVKey, a.Key)
-	v := w.begin(fKVValue)
-	switch a.Kind {
-	case trace.AttrInt:
-		w.int64Field(fAnyInt, a.Int)
-	case trace.AttrBool:
-		w.tag(fAnyBool, wireVarint)
-		w.varint(uint64(a.Int & 1))
-	default:
-		w.stringAlways(fAnyString, a.Str)
+	writeAttr(w, field, a.Key, a.Kind, a.Str, a.Int)
+}
+
+// writeAttr writes a KeyValue. Its sizes are computed first, so no length
+// has to be patched afterwards.
+func writeAttr(w *buf, field int, key string, kind trace.AttrKind, str string, num int64) {
+	if !utf8.ValidString(key) {
+		key = toValidUTF8(key)
 	}
-	w.end(v)
-	w.end(kv)
+	var val int // AnyValue body
+	switch kind {
+	case trace.AttrInt:
+		val = 1 + uvarintLen(uint64(num))
+	case trace.AttrBool:
+		val = 2
+	default:
+		if !utf8.ValidString(str) {
+			str = toValidUTF8(str)
+		}
+		val = 1 + uvarintLen(uint64(len(str))) + len(str)
+	}
+	kv := 1 + uvarintLen(uint64(len(key))) + len(key) + 1 + uvarintLen(uint64(val)) + val
+	w.b = slices.Grow(w.b, 2+uvarintLen(uint64(kv))+kv)
+	w.tag(field, wireBytes)
+	w.varint(uint64(kv))
+	w.tag(fKVKey, wireBytes)
+	w.varint(uint64(len(key)))
+	w.b = append(w.b, key...)
+	w.tag(fKVValue, wireBytes)
+	w.varint(uint64(val))
+	switch kind {
+	case trace.AttrInt:
+		w.tag(fAnyInt, wireVarint)
+		w.varint(uint64(num))
+	case trace.AttrBool:
+		w.b = append(w.b, fAnyBool<<3|wireVarint, byte(num&1))
+	default:
+		w.tag(fAnyString, wireBytes)
+		w.varint(uint64(len(str)))
+		w.b = append(w.b, str...)
+	}
 }

@@ -209,31 +209,45 @@ func TestEncodeFieldNumbers(t *testing.T) {
 }
 
 func TestBufLongMessage(t *testing.T) {
-	// Length prefixes of 1, 2 and 3 bytes, around each boundary, nested,
-	// with a field after the message.
-	for _, n := range []int{0, 1, 123, 124, 125, 126, 127, 128, 300, 16380, 16381, 16382, 16383, 16384, 20000} {
+	// Length prefixes of 1, 2, 3 and 4 bytes, around each boundary, nested,
+	// with every reserve, and a field after the message. The encoding must
+	// stay minimal: the output is exactly as long as a minimal one.
+	sizes := []int{0, 1, 123, 124, 125, 126, 127, 128, 300, 16380, 16381, 16382, 16383, 16384, 20000, 1<<21 - 4, 1<<21 - 3, 1 << 21}
+	for _, n := range sizes {
 		body := strings.Repeat("abcdefghij", n/10+1)[:n]
-		var w buf
-		outer := w.begin(1)
-		m := w.begin(1)
-		w.stringField(2, body)
-		w.end(m)
-		w.end(outer)
-		w.stringField(3, "after")
-		r := decode(t, w.b)
-		inner := r.sub(t, 1).sub(t, 1)
-		if n > 0 && string(inner.one(t, 2, wireBytes).raw) != body {
-			t.Errorf("n=%d: body differs", n)
-		}
-		if r.str(t, 3) != "after" {
-			t.Errorf("n=%d: field after the message", n)
+		for _, outerRes := range []int{1, 2, 3} {
+			for _, innerRes := range []int{1, 2, 3} {
+				var w buf
+				outer := w.begin(1, outerRes)
+				m := w.begin(1, innerRes)
+				w.stringField(2, body)
+				w.end(m)
+				w.end(outer)
+				w.stringField(3, "after")
+				r := decode(t, w.b)
+				inner := r.sub(t, 1).sub(t, 1)
+				if n > 0 && string(inner.one(t, 2, wireBytes).raw) != body {
+					t.Errorf("n=%d reserve %d/%d: body differs", n, outerRes, innerRes)
+				}
+				if r.str(t, 3) != "after" {
+					t.Errorf("n=%d reserve %d/%d: field after the message", n, outerRes, innerRes)
+				}
+				field := 0
+				if n > 0 {
+					field = 1 + uvarintLen(uint64(n)) + n
+				}
+				in := 1 + uvarintLen(uint64(field)) + field
+				if want := 1 + uvarintLen(uint64(in)) + in + 7; len(w.b) != want {
+					t.Errorf("n=%d reserve %d/%d: %d bytes, minimal is %d", n, outerRes, innerRes, len(w.b), want)
+				}
+			}
 		}
 	}
 }
 
 func TestPartialSuccessDecode(t *testing.T) {
 	var w buf
-	m := w.begin(1)
+	m := w.begin(1, 1)
 	w.int64Field(1, 7)
 	w.stringField(2, "bad spans")
 	w.end(m)
@@ -253,6 +267,33 @@ func BenchmarkEncode512(b *testing.B) {
 	batch := make([]*trace.Span, 512)
 	for i := range batch {
 		batch[i] = spans[i%len(spans)]
+	}
+	res := EncodeResource([]trace.Attr{{Key: "service.name", Str: "svc"}})
+	var out []byte
+	b.ReportAllocs()
+	for i := 0; i < b.N; i++ {
+		out = AppendRequest(out[:0], res, batch)
+	}
+	b.SetBytes(int64(len(out)))
+}
+
+// BenchmarkEncodeServer512 encodes a batch of 512 spans shaped like the
+// net/http server span weft records for a GET (13 attributes, valid UTF-8).
+func BenchmarkEncodeServer512(b *testing.B) {
+	tr := &trace.Tracer{Sampler: trace.AlwaysOn(), Limits: trace.Limits{AttrCount: 128}}
+	batch := make([]*trace.Span, 512)
+	for i := range batch {
+		_, s := tr.Start(nil, "weft/net/http", "GET /hello", trace.KindServer)
+		for _, kv := range [][2]string{{"http.request.method", "GET"}, {"url.scheme", "http"}, {"url.path", "/hello"},
+			{"server.address", "127.0.0.1"}, {"network.protocol.version", "1.1"}, {"user_agent.original", "wrk"},
+			{"network.peer.address", "127.0.0.1"}, {"client.address", "127.0.0.1"}, {"http.route", "/hello"}} {
+			s.SetString(kv[0], kv[1])
+		}
+		s.SetInt("server.port", 8090)
+		s.SetInt("network.peer.port", 40000+int64(i))
+		s.SetInt("http.response.status_code", 200)
+		s.Finish()
+		batch[i] = s
 	}
 	res := EncodeResource([]trace.Attr{{Key: "service.name", Str: "svc"}})
 	var out []byte

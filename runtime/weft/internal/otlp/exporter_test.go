@@ -271,7 +271,7 @@ func TestExportPartialSuccess(t *testing.T) {
 	defer env.CaptureWarnings(func(string) {})()
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		var b buf
-		m := b.begin(1)
+		m := b.begin(1, 1)
 		b.int64Field(1, 2)
 		b.stringField(2, "too old")
 		b.end(m)

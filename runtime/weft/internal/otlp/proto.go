@@ -83,38 +83,49 @@ func (w *buf) stringAlways(field int, s string) {
 	w.b = append(w.b, s...)
 }
 
-// begin starts a nested message; pass the result to end. One byte is
-// reserved for the length, which is all most messages (attributes,
-// values) need.
-func (w *buf) begin(field int) int {
+// begin starts a nested message; pass the result to end. reserve bytes
+// are left for the length: 1 for small messages (attributes, values), 2
+// for a span, 3 for the batch's wrappers, so the body rarely has to move.
+func (w *buf) begin(field, reserve int) mark {
 	w.tag(field, wireBytes)
-	w.b = append(w.b, 0)
-	return len(w.b)
+	for i := 0; i < reserve; i++ {
+		w.b = append(w.b, 0)
+	}
+	return mark{start: len(w.b), reserve: reserve}
 }
 
-// end closes a nested message started at start by writing its length
-// into the reserved byte, moving the body when the length needs more.
-func (w *buf) end(start int) {
-	n := len(w.b) - start
-	if n < 0x80 {
-		w.b[start-1] = byte(n)
-		return
+// mark is where a nested message's body starts and how many length bytes
+// were reserved before it.
+type mark struct{ start, reserve int }
+
+// end writes the length of the message begun at m (minimal varint). When
+// it needs more or fewer bytes than reserved, the body moves once.
+func (w *buf) end(m mark) {
+	n := len(w.b) - m.start
+	k := uvarintLen(uint64(n))
+	if d := k - m.reserve; d > 0 {
+		w.b = append(w.b, make([]byte, d)...)
+		copy(w.b[m.start+d:], w.b[m.start:m.start+n])
+	} else if d < 0 {
+		copy(w.b[m.start+d:], w.b[m.start:m.start+n])
+		w.b = w.b[:len(w.b)+d]
 	}
-	var tmp [10]byte
-	k := 0
-	for v := uint64(n); ; {
-		if v < 0x80 {
-			tmp[k] = byte(v)
-			k++
-			break
-		}
-		tmp[k] = byte(v) | 0x80
-		v >>= 7
-		k++
+	p := m.start - m.reserve // the length goes where the reserve began
+	v := uint64(n)
+	for ; v >= 0x80; v >>= 7 {
+		w.b[p] = byte(v) | 0x80
+		p++
 	}
-	w.b = append(w.b, tmp[:k-1]...) // room for the extra length bytes
-	copy(w.b[start+k-1:], w.b[start:start+n])
-	copy(w.b[start-1:], tmp[:k])
+	w.b[p] = byte(v)
+}
+
+// uvarintLen is the size of v as a varint.
+func uvarintLen(v uint64) int {
+	n := 1
+	for ; v >= 0x80; v >>= 7 {
+		n++
+	}
+	return n
 }
 
 func toValidUTF8(s string) string {

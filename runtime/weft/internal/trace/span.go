@@ -78,17 +78,23 @@ func (a *attr) keyLen() int { return int(a.meta & maxKeyLen) }
 func (a *attr) keyString() string { return unsafe.String(a.key, a.keyLen()) }
 
 func (a *attr) unpack() Attr {
-	out := Attr{Key: a.keyString(), Kind: AttrKind(a.meta >> 16)}
-	num := int64(a.meta) >> (64 - numBits)
-	switch {
-	case out.Kind == AttrString:
-		out.Str = unsafe.String(a.val, num)
-	case a.val != nil:
-		out.Int = *(*int64)(unsafe.Pointer(a.val))
-	default:
-		out.Int = num
-	}
+	var out Attr
+	out.Key, out.Kind, out.Str, out.Int = a.parts()
 	return out
+}
+
+// parts is the attribute's key, kind, and value: str for a string, num
+// for an int or bool.
+func (a *attr) parts() (key string, kind AttrKind, str string, num int64) {
+	key, kind = a.keyString(), AttrKind(a.meta>>16)
+	num = int64(a.meta) >> (64 - numBits)
+	switch {
+	case kind == AttrString:
+		return key, kind, unsafe.String(a.val, num), 0
+	case a.val != nil:
+		num = *(*int64)(unsafe.Pointer(a.val))
+	}
+	return key, kind, "", num
 }
 
 // inlineAttrs is how many attributes a span holds without a second
@@ -131,6 +137,12 @@ func (s *Span) NumAttrs() int { return int(s.nattr) }
 
 // AttrAt returns attribute i < NumAttrs(). Only call after End.
 func (s *Span) AttrAt(i int) Attr { return s.attr(i).unpack() }
+
+// AttrParts is AttrAt without building an Attr (for the encoder): str
+// holds a string value, num an int or bool. Only call after End.
+func (s *Span) AttrParts(i int) (key string, kind AttrKind, str string, num int64) {
+	return s.attr(i).parts()
+}
 
 // StartUnixNano is the start time, unix ns (wall clock).
 func (s *Span) StartUnixNano() int64 { return s.start }
