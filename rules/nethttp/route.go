@@ -34,18 +34,13 @@ func (b *weftRouteBox) WeftSetRoute(route string) {
 	b.mu.Unlock()
 }
 
-// weftServerRoute is the route a router recorded, else the ServeMux pattern.
-func weftServerRoute(r *Request) string {
-	if r == nil {
-		return ""
-	}
-	if b, ok := r.Context().Value(weftRouteKey).(*weftRouteBox); ok {
-		b.mu.Lock()
-		route := b.route
-		b.mu.Unlock()
-		if route != "" {
-			return route
-		}
+// routeOr is the route a router recorded, else the ServeMux pattern of r.
+func (b *weftRouteBox) routeOr(r *Request) string {
+	b.mu.Lock()
+	route := b.route
+	b.mu.Unlock()
+	if route != "" {
+		return route
 	}
 	return weftRoute(r)
 }

@@ -12,6 +12,7 @@ import (
 
 type weftServerState struct {
 	span unsafe.Pointer
+	box  *weftRouteBox
 	req  *Request
 	rw   ResponseWriter
 	prev unsafe.Pointer // the goroutine's context before this request
@@ -24,16 +25,18 @@ func weftServerBefore(_ *serverHandler, rw *ResponseWriter, req **Request) (st w
 		return st, false
 	}
 	method, original := weftMethod(r.Method)
-	ctx := weftExtract(r.Context(), r.Header)
-	ctx, span := weftStartSpan(&weftRouteBox{Context: ctx}, "weft/net/http", method, 2)
+	box := &weftRouteBox{Context: weftExtract(r.Context(), r.Header)}
+	ctx, span := weftStartSpan(box, "weft/net/http", method, 2)
 	if ctx == nil {
 		return st, false
 	}
-	r = r.WithContext(ctx)
-	*req = r
+	// In place, as the server itself sets it when it reads the request:
+	// the server made r for this call alone, and a copy (WithContext)
+	// would cost an allocation a request.
+	r.ctx = ctx
 	// The request's context is the goroutine's until the handler returns,
 	// so calls made without ctx (and goroutines started) join the trace.
-	st = weftServerState{span: span, req: r, rw: *rw, prev: weftEnter(ctx)}
+	st = weftServerState{span: span, box: box, req: r, rw: *rw, prev: weftEnter(ctx)}
 	if span == nil {
 		return st, true // unsampled: still propagated, nothing recorded
 	}
@@ -58,8 +61,10 @@ func weftServerBefore(_ *serverHandler, rw *ResponseWriter, req **Request) (st w
 		weftSetInt(span, "server.port", port)
 	}
 	weftSetString(span, "network.protocol.version", weftProtoVersion(r.ProtoMajor, r.ProtoMinor))
-	if ua := r.Header.Get("User-Agent"); ua != "" {
-		weftSetString(span, "user_agent.original", ua)
+	// The server stores header keys in canonical form: index directly
+	// (Header.Get would canonicalize the key on every request).
+	if ua := r.Header["User-Agent"]; len(ua) > 0 && ua[0] != "" {
+		weftSetString(span, "user_agent.original", ua[0])
 	}
 	if host, port, err := net.SplitHostPort(r.RemoteAddr); err == nil {
 		weftSetString(span, "network.peer.address", host)
@@ -67,8 +72,9 @@ func weftServerBefore(_ *serverHandler, rw *ResponseWriter, req **Request) (st w
 			weftSetInt(span, "network.peer.port", p)
 		}
 		client := host
-		if fwd := r.Header.Get("X-Forwarded-For"); fwd != "" {
-			client = strings.TrimSpace(strings.Split(fwd, ",")[0])
+		if fwd := r.Header["X-Forwarded-For"]; len(fwd) > 0 && fwd[0] != "" {
+			first, _, _ := strings.Cut(fwd[0], ",")
+			client = strings.TrimSpace(first)
 		}
 		weftSetString(span, "client.address", client)
 	}
@@ -82,7 +88,7 @@ func weftServerAfter(st weftServerState) {
 		return
 	}
 	defer weftEnd(st.span)
-	if route := weftServerRoute(st.req); route != "" {
+	if route := st.box.routeOr(st.req); route != "" {
 		method, _ := weftMethod(st.req.Method)
 		weftSetString(st.span, "http.route", route)
 		weftSetName(st.span, method+" "+route)
