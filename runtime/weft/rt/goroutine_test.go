@@ -64,13 +64,13 @@ func TestGoroutineParent(t *testing.T) {
 	if len(spans) != 5 {
 		t.Fatalf("%d spans", len(spans))
 	}
-	s := (*trace.Span)(srv)
-	for _, c := range []*trace.Span{(*trace.Span)(cli), (*trace.Span)(cli2)} {
+	s := exp.rec(srv)
+	for _, c := range []*trace.Record{exp.rec(cli), exp.rec(cli2)} {
 		if c.SC.TraceID != s.SC.TraceID || c.Parent != s.SC.SpanID {
 			t.Errorf("%s not a child of the goroutine's span", c.Name)
 		}
 	}
-	if ch := (*trace.Span)(child); ch.Parent != (*trace.Span)(root).SC.SpanID {
+	if ch := exp.rec(child); ch.Parent != exp.rec(root).SC.SpanID {
 		t.Error("explicit ctx did not win")
 	}
 }

@@ -16,28 +16,43 @@ import (
 	"weft/internal/trace"
 )
 
-// memExporter keeps exported spans in memory.
+// memExporter keeps copies of exported records in memory (the processor
+// recycles the records themselves once Export returns).
 type memExporter struct {
 	mu      sync.Mutex
-	spans   []*trace.Span
+	spans   []*trace.Record
 	discard bool // benchmarks: keep nothing
 }
 
-func (m *memExporter) Export(_ context.Context, s []*trace.Span) error {
+func (m *memExporter) Export(_ context.Context, s []*trace.Record) error {
 	if m.discard {
 		return nil
 	}
 	m.mu.Lock()
-	m.spans = append(m.spans, s...)
+	for _, r := range s {
+		c := *r
+		m.spans = append(m.spans, &c)
+	}
 	m.mu.Unlock()
 	return nil
 }
 func (m *memExporter) Closing() {}
 
-func (m *memExporter) get() []*trace.Span {
+func (m *memExporter) get() []*trace.Record {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	return append([]*trace.Span(nil), m.spans...)
+	return append([]*trace.Record(nil), m.spans...)
+}
+
+// rec is the exported record of the span behind handle h, or nil.
+func (m *memExporter) rec(h unsafe.Pointer) *trace.Record {
+	id := (*trace.Span)(h).SC.SpanID
+	for _, r := range m.get() {
+		if r.SC.SpanID == id {
+			return r
+		}
+	}
+	return nil
 }
 
 // install replaces the running SDK with one exporting to memory, for the
@@ -212,7 +227,7 @@ func TestDisabledByEnv(t *testing.T) {
 
 type panicProc struct{}
 
-func (panicProc) OnEnd(*trace.Span) { panic("processor bug") }
+func (panicProc) OnEnd(*trace.Record) { panic("processor bug") }
 
 func TestHooksRecover(t *testing.T) {
 	_, st := install(t, nil)

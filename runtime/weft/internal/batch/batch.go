@@ -15,9 +15,10 @@ import (
 )
 
 // Exporter sends a batch of spans. Export is only ever called from the
-// processor's goroutine.
+// processor's goroutine, and must not keep the records after it returns:
+// the processor recycles them (trace.Release).
 type Exporter interface {
-	Export(ctx context.Context, spans []*trace.Span) error
+	Export(ctx context.Context, spans []*trace.Record) error
 	// Closing tells the exporter that the program is exiting: it should
 	// stop waiting to retry a collector that is down.
 	Closing()
@@ -81,7 +82,7 @@ type Processor struct {
 	flush chan chan struct{}
 
 	mu     sync.Mutex
-	ring   []*trace.Span // the queue: n spans from head, wrapping
+	ring   []*trace.Record // the queue: n spans from head, wrapping
 	head   int
 	n      int
 	closed bool
@@ -104,18 +105,19 @@ func New(exp Exporter, cfg Config) *Processor {
 		exp:   exp,
 		kick:  make(chan struct{}, 1),
 		flush: make(chan chan struct{}),
-		ring:  make([]*trace.Span, cfg.MaxQueueSize),
+		ring:  make([]*trace.Record, cfg.MaxQueueSize),
 	}
 	go p.run()
 	return p
 }
 
 // OnEnd queues a span; it never blocks. A full queue drops the span.
-func (p *Processor) OnEnd(s *trace.Span) {
+func (p *Processor) OnEnd(s *trace.Record) {
 	p.mu.Lock()
 	if p.closed || p.n == len(p.ring) {
 		p.mu.Unlock()
 		p.dropped.Add(1)
+		trace.Release(s)
 		return
 	}
 	i := p.head + p.n
@@ -135,7 +137,7 @@ func (p *Processor) OnEnd(s *trace.Span) {
 }
 
 // take moves up to MaxBatchSize queued spans into batch.
-func (p *Processor) take(batch []*trace.Span) []*trace.Span {
+func (p *Processor) take(batch []*trace.Record) []*trace.Record {
 	batch = batch[:0]
 	p.mu.Lock()
 	n := min(p.n, p.cfg.MaxBatchSize)
@@ -164,7 +166,7 @@ func (p *Processor) queued() int {
 func (p *Processor) run() {
 	tick := time.NewTicker(p.cfg.ScheduleDelay)
 	defer tick.Stop()
-	batch := make([]*trace.Span, 0, p.cfg.MaxBatchSize)
+	batch := make([]*trace.Record, 0, p.cfg.MaxBatchSize)
 	for {
 		var done chan struct{}
 		all := false
@@ -189,7 +191,7 @@ func (p *Processor) run() {
 	}
 }
 
-func (p *Processor) export(batch []*trace.Span) {
+func (p *Processor) export(batch []*trace.Record) {
 	ctx, cancel := context.WithTimeout(context.Background(), p.cfg.ExportTimeout)
 	err := safeExport(ctx, p.exp, batch)
 	cancel()
@@ -204,11 +206,14 @@ func (p *Processor) export(batch []*trace.Span) {
 		p.reasonMu.Unlock()
 	}
 	p.inflight.Store(0)
-	clear(batch) // let the spans be collected
+	for _, s := range batch {
+		trace.Release(s)
+	}
+	clear(batch)
 }
 
 // safeExport turns an exporter panic into an error.
-func safeExport(ctx context.Context, exp Exporter, batch []*trace.Span) (err error) {
+func safeExport(ctx context.Context, exp Exporter, batch []*trace.Record) (err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			err = errPanic

@@ -2,8 +2,10 @@ package batch
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -23,7 +25,7 @@ const hangGuard = 60 * time.Second
 // starts.
 type fakeExporter struct {
 	mu      sync.Mutex
-	batches [][]*trace.Span
+	batches [][]*trace.Record
 	err     error
 	block   chan struct{}
 	entered chan int
@@ -31,7 +33,7 @@ type fakeExporter struct {
 	calls   chan int
 }
 
-func (f *fakeExporter) Export(ctx context.Context, spans []*trace.Span) error {
+func (f *fakeExporter) Export(ctx context.Context, spans []*trace.Record) error {
 	if f.entered != nil {
 		f.entered <- len(spans)
 	}
@@ -43,7 +45,13 @@ func (f *fakeExporter) Export(ctx context.Context, spans []*trace.Span) error {
 		}
 	}
 	f.mu.Lock()
-	f.batches = append(f.batches, append([]*trace.Span(nil), spans...))
+	// Copies: the processor recycles the records once Export returns.
+	batch := make([]*trace.Record, len(spans))
+	for i, s := range spans {
+		c := *s
+		batch[i] = &c
+	}
+	f.batches = append(f.batches, batch)
 	f.mu.Unlock()
 	if f.calls != nil {
 		f.calls <- len(spans)
@@ -84,10 +92,14 @@ func (f *fakeExporter) total() (spans, batches int) {
 	return spans, len(f.batches)
 }
 
-func spans(n int) []*trace.Span {
-	out := make([]*trace.Span, n)
+var nextID atomic.Uint64
+
+// spans returns n records, each with a span id of its own.
+func spans(n int) []*trace.Record {
+	out := make([]*trace.Record, n)
 	for i := range out {
-		out[i] = &trace.Span{Name: "s"}
+		out[i] = &trace.Record{Name: "s"}
+		binary.BigEndian.PutUint64(out[i].SC.SpanID[:], nextID.Add(1))
 	}
 	return out
 }
@@ -115,7 +127,7 @@ func TestBatchSizeTriggersExport(t *testing.T) {
 func TestScheduleDelay(t *testing.T) {
 	f := &fakeExporter{calls: make(chan int, 10)}
 	p := New(f, Config{ScheduleDelay: 20 * time.Millisecond, ExportTimeout: time.Second, MaxQueueSize: 100, MaxBatchSize: 50})
-	p.OnEnd(&trace.Span{})
+	p.OnEnd(&trace.Record{})
 	// A batch of 1 (of 50) goes out only on the schedule.
 	if n := await(t, f.calls, "schedule delay did not export"); n != 1 {
 		t.Errorf("batch of %d", n)
@@ -155,7 +167,7 @@ func TestQueueFullDropsAndNeverBlocks(t *testing.T) {
 		t.Errorf("exported %d in %d batches, stats %+v", n, batches, st)
 	}
 	// After shutdown, spans are dropped.
-	p.OnEnd(&trace.Span{})
+	p.OnEnd(&trace.Record{})
 	if p.Stats().Dropped != st.Dropped+1 {
 		t.Error("span accepted after shutdown")
 	}
@@ -223,12 +235,12 @@ func TestShutdownTimeoutCountsNotExported(t *testing.T) {
 
 type panicky struct{}
 
-func (panicky) Export(context.Context, []*trace.Span) error { panic("boom") }
+func (panicky) Export(context.Context, []*trace.Record) error { panic("boom") }
 func (panicky) Closing()                                    {}
 
 func TestExporterPanicContained(t *testing.T) {
 	p := New(panicky{}, Config{ScheduleDelay: time.Hour, ExportTimeout: time.Second, MaxQueueSize: 10, MaxBatchSize: 10})
-	p.OnEnd(&trace.Span{})
+	p.OnEnd(&trace.Record{})
 	if st := p.Shutdown(ctxTimeout(t, hangGuard)); st.Failed != 1 || st.FailReason != "exporter panicked" {
 		t.Errorf("stats %+v", st)
 	}
@@ -263,7 +275,7 @@ func ctxTimeout(t *testing.T, d time.Duration) context.Context {
 func BenchmarkOnEnd(b *testing.B) {
 	f := &fakeExporter{}
 	p := New(f, Config{ScheduleDelay: time.Second, ExportTimeout: time.Second, MaxQueueSize: 2048, MaxBatchSize: 512})
-	s := &trace.Span{}
+	s := &trace.Record{}
 	b.ReportAllocs()
 	for i := 0; i < b.N; i++ {
 		p.OnEnd(s)
@@ -287,16 +299,41 @@ func TestRingWraps(t *testing.T) {
 	if n != want || p.Stats().Dropped != 0 {
 		t.Errorf("exported %d of %d in %d batches", n, want, batches)
 	}
-	seen := map[*trace.Span]bool{}
+	seen := map[trace.SpanID]bool{}
 	for _, b := range f.batches {
 		if len(b) > 3 {
 			t.Errorf("batch of %d", len(b))
 		}
 		for _, s := range b {
-			if seen[s] {
+			if seen[s.SC.SpanID] {
 				t.Fatal("span exported twice")
 			}
-			seen[s] = true
+			seen[s.SC.SpanID] = true
 		}
+	}
+}
+
+// Records are recycled once exported, and when the queue drops them: the
+// processor hands them to trace.Release, which clears them.
+func TestRecordsRecycled(t *testing.T) {
+	f := &fakeExporter{}
+	p := New(f, Config{ScheduleDelay: time.Hour, ExportTimeout: time.Second, MaxQueueSize: 2, MaxBatchSize: 2})
+	in := spans(3) // the third does not fit the queue
+	for _, s := range in {
+		p.OnEnd(s)
+	}
+	if !p.Flush(ctxTimeout(t, hangGuard)) {
+		t.Fatal("flush")
+	}
+	if n, _ := f.total(); n != 2 || p.Stats().Dropped != 1 {
+		t.Fatalf("exported %d, dropped %d", n, p.Stats().Dropped)
+	}
+	for i, s := range in {
+		if s.Name != "" || s.SC.SpanID.IsValid() {
+			t.Errorf("record %d not released: %+v", i, s.SC)
+		}
+	}
+	if f.batches[0][0].Name != "s" {
+		t.Error("the exporter saw a cleared record")
 	}
 }

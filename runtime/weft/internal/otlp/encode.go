@@ -66,7 +66,7 @@ func EncodeResource(attrs []trace.Attr) []byte {
 
 // AppendRequest appends an ExportTraceServiceRequest holding spans, grouped
 // by scope, under one resource, to dst.
-func AppendRequest(dst []byte, resource []byte, spans []*trace.Span) []byte {
+func AppendRequest(dst []byte, resource []byte, spans []*trace.Record) []byte {
 	w := buf{b: dst}
 	rs := w.begin(fReqResourceSpans, 3)
 	w.tag(fRSResource, wireBytes)
@@ -105,7 +105,7 @@ func AppendRequest(dst []byte, resource []byte, spans []*trace.Span) []byte {
 	return w.b
 }
 
-func writeSpan(w *buf, s *trace.Span) {
+func writeSpan(w *buf, s *trace.Record) {
 	m := w.begin(fSSSpans, 2)
 	w.bytesField(fSpanTraceID, s.SC.TraceID[:])
 	w.bytesField(fSpanSpanID, s.SC.SpanID[:])

@@ -81,8 +81,14 @@ func kvs(t *testing.T, fs []field) map[string]msg {
 	return out
 }
 
-func testSpans() []*trace.Span {
-	tr := &trace.Tracer{Sampler: trace.AlwaysOn(), Limits: trace.Limits{AttrCount: 128}}
+// ended collects the records of ended spans (what an exporter receives).
+type ended []*trace.Record
+
+func (e *ended) OnEnd(r *trace.Record) { *e = append(*e, r) }
+
+func testSpans() []*trace.Record {
+	var out ended
+	tr := &trace.Tracer{Sampler: trace.AlwaysOn(), Processor: &out, Limits: trace.Limits{AttrCount: 128}}
 	parent := &trace.SpanContext{TraceID: trace.TraceID{1, 2, 3}, SpanID: trace.SpanID{9, 9}, Flags: 1, Remote: true, TraceState: "a=b"}
 	_, s1 := tr.Start(trace.WithSpanContext(nil, parent), "net/http", "GET /users/{id}", trace.KindServer)
 	s1.SetString("http.request.method", "GET")
@@ -99,7 +105,7 @@ func testSpans() []*trace.Span {
 	s2.Finish()
 	_, s3 := tr.Start(nil, "net/http", "GET", trace.KindClient)
 	s3.Finish()
-	return []*trace.Span{s1, s2, s3}
+	return out
 }
 
 func TestEncodeFieldNumbers(t *testing.T) {
@@ -264,7 +270,7 @@ func TestPartialSuccessDecode(t *testing.T) {
 
 func BenchmarkEncode512(b *testing.B) {
 	spans := testSpans()
-	batch := make([]*trace.Span, 512)
+	batch := make([]*trace.Record, 512)
 	for i := range batch {
 		batch[i] = spans[i%len(spans)]
 	}
@@ -280,9 +286,9 @@ func BenchmarkEncode512(b *testing.B) {
 // BenchmarkEncodeServer512 encodes a batch of 512 spans shaped like the
 // net/http server span weft records for a GET (13 attributes, valid UTF-8).
 func BenchmarkEncodeServer512(b *testing.B) {
-	tr := &trace.Tracer{Sampler: trace.AlwaysOn(), Limits: trace.Limits{AttrCount: 128}}
-	batch := make([]*trace.Span, 512)
-	for i := range batch {
+	var batch ended
+	tr := &trace.Tracer{Sampler: trace.AlwaysOn(), Processor: &batch, Limits: trace.Limits{AttrCount: 128}}
+	for i := 0; i < 512; i++ {
 		_, s := tr.Start(nil, "weft/net/http", "GET /hello", trace.KindServer)
 		for _, kv := range [][2]string{{"http.request.method", "GET"}, {"url.scheme", "http"}, {"url.path", "/hello"},
 			{"server.address", "127.0.0.1"}, {"network.protocol.version", "1.1"}, {"user_agent.original", "wrk"},
@@ -293,7 +299,6 @@ func BenchmarkEncodeServer512(b *testing.B) {
 		s.SetInt("network.peer.port", 40000+int64(i))
 		s.SetInt("http.response.status_code", 200)
 		s.Finish()
-		batch[i] = s
 	}
 	res := EncodeResource([]trace.Attr{{Key: "service.name", Str: "svc"}})
 	var out []byte

@@ -97,7 +97,7 @@ func (e *Error) Lost() int64 { return e.Rejected }
 // Export encodes and posts spans, retrying throttling, gateway errors and
 // connection failures with exponential backoff within the exporter timeout
 // (and ctx).
-func (e *Exporter) Export(ctx context.Context, spans []*trace.Span) error {
+func (e *Exporter) Export(ctx context.Context, spans []*trace.Record) error {
 	if len(spans) == 0 {
 		return nil
 	}

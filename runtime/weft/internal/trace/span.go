@@ -97,34 +97,46 @@ func (a *attr) parts() (key string, kind AttrKind, str string, num int64) {
 	return key, kind, "", num
 }
 
-// inlineAttrs is how many attributes a span holds without a second
-// allocation: as many as keep Span within Go's 512-byte size class (larger
-// pointer-holding objects take the allocator's slower path with a type
-// header). The HTTP server span (12 to 14) and database spans (about 7)
-// fit.
+// inlineAttrs is how many attributes a record holds without a second
+// allocation: as many as keep Record within Go's 512-byte size class
+// (larger pointer-holding objects take the allocator's slower path with a
+// type header, when the pool is empty). The HTTP server span (12 to 14)
+// and database spans (about 7) fit.
 const inlineAttrs = 13
 
-// Span is a recording (sampled) span. Woven code holds it as an opaque
-// pointer; all mutators lock (with deferred unlocks, so a recovered panic
-// never leaves the lock held), and do nothing once the span has ended.
+// Span is a recording (sampled) span as woven code and user code see it:
+// the handle the hooks hold (as an opaque pointer) and, at the same
+// time, the context.Context that carries it. What it records lives in a
+// Record until Finish hands the Record to the processor; the Span itself
+// may live on in contexts user code keeps, while the Record is recycled
+// once exported (see Release). All mutators lock (with deferred unlocks,
+// so a recovered panic never leaves the lock held) and do nothing once
+// the span has ended.
 type Span struct {
-	parent    context.Context // the context the span was started in
-	SC        SpanContext     // SC.SpanID is this span's id
-	Parent    SpanID          // zero for a root span
+	parent context.Context // the context the span was started in
+	SC     SpanContext     // SC.SpanID is this span's id
+	tracer *Tracer
+	mu     sync.Mutex
+	rec    *Record // nil once ended
+}
+
+// Record is what a span recorded: the processor's and exporter's view of
+// an ended span. Records are pooled: Release gives one back once it has
+// been exported.
+type Record struct {
+	SC        SpanContext
+	Parent    SpanID // zero for a root span
 	Scope     string
 	Name      string
 	StatusMsg string
-	tracer    *Tracer
 	extra     *overflow // attributes past inlineAttrs
 
 	start     int64 // wall clock, unix ns
 	startMono int64 // monotonic clock (see mono), ns
 	dur       int64 // monotonic, never negative
 
-	mu           sync.Mutex
 	Dropped      uint32 // attributes over the count limit
 	nattr        uint16
-	ended        bool
 	ParentRemote bool
 	Kind         int8
 	StatusCode   uint8
@@ -132,28 +144,37 @@ type Span struct {
 	inline [inlineAttrs]attr
 }
 
-// NumAttrs returns the number of attributes. Only call after End.
-func (s *Span) NumAttrs() int { return int(s.nattr) }
+var records = sync.Pool{New: func() any { return new(Record) }}
 
-// AttrAt returns attribute i < NumAttrs(). Only call after End.
-func (s *Span) AttrAt(i int) Attr { return s.attr(i).unpack() }
+// Release gives r back for reuse by a later span. The caller (the batch
+// processor, after an export or a drop) must not touch r afterwards.
+func Release(r *Record) {
+	*r = Record{} // drop what it points to
+	records.Put(r)
+}
+
+// NumAttrs returns the number of attributes.
+func (s *Record) NumAttrs() int { return int(s.nattr) }
+
+// AttrAt returns attribute i < NumAttrs().
+func (s *Record) AttrAt(i int) Attr { return s.attr(i).unpack() }
 
 // AttrParts is AttrAt without building an Attr (for the encoder): str
-// holds a string value, num an int or bool. Only call after End.
-func (s *Span) AttrParts(i int) (key string, kind AttrKind, str string, num int64) {
+// holds a string value, num an int or bool.
+func (s *Record) AttrParts(i int) (key string, kind AttrKind, str string, num int64) {
 	return s.attr(i).parts()
 }
 
 // StartUnixNano is the start time, unix ns (wall clock).
-func (s *Span) StartUnixNano() int64 { return s.start }
+func (s *Record) StartUnixNano() int64 { return s.start }
 
 // EndUnixNano is the end time: the start plus the monotonic duration.
-func (s *Span) EndUnixNano() int64 { return s.start + s.dur }
+func (s *Record) EndUnixNano() int64 { return s.start + s.dur }
 
-// Duration is the monotonic time from start to end (0 until ended).
-func (s *Span) Duration() time.Duration { return time.Duration(s.dur) }
+// Duration is the monotonic time from start to end.
+func (s *Record) Duration() time.Duration { return time.Duration(s.dur) }
 
-func (s *Span) attr(i int) *attr {
+func (s *Record) attr(i int) *attr {
 	if i < inlineAttrs {
 		return &s.inline[i]
 	}
@@ -167,16 +188,16 @@ type overflow struct {
 	buf [8]attr
 }
 
-// set stores an attribute, replacing an existing one with the same key.
-// Callers hold s.mu.
-func (s *Span) set(key string, kind AttrKind, str string, num int64) {
+// set stores an attribute, replacing an existing one with the same key;
+// past limit attributes it only counts them.
+func (s *Record) set(key string, kind AttrKind, str string, num int64, limit int) {
 	for i := 0; i < int(s.nattr); i++ {
 		if p := s.attr(i); p.keyLen() == len(key) && p.keyString() == key {
 			*p = packAttr(key, kind, str, num)
 			return
 		}
 	}
-	if int(s.nattr) >= s.limit() || len(key) > maxKeyLen {
+	if int(s.nattr) >= limit || len(key) > maxKeyLen {
 		s.Dropped++
 		return
 	}
@@ -205,8 +226,8 @@ func (s *Span) limit() int {
 func (s *Span) SetName(name string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if !s.ended {
-		s.Name = name
+	if s.rec != nil {
+		s.rec.Name = name
 	}
 }
 
@@ -220,8 +241,8 @@ func (s *Span) SetString(key, value string) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if !s.ended {
-		s.set(key, AttrString, value, 0)
+	if s.rec != nil {
+		s.rec.set(key, AttrString, value, 0, s.limit())
 	}
 }
 
@@ -232,8 +253,8 @@ func (s *Span) SetInt(key string, value int64) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if !s.ended {
-		s.set(key, AttrInt, "", value)
+	if s.rec != nil {
+		s.rec.set(key, AttrInt, "", value, s.limit())
 	}
 }
 
@@ -245,30 +266,28 @@ func (s *Span) SetError(errorType, message string) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if !s.ended {
-		s.StatusCode = StatusError
-		s.StatusMsg = message
-		s.set("error.type", AttrString, errorType, 0)
+	if r := s.rec; r != nil {
+		r.StatusCode = StatusError
+		r.StatusMsg = message
+		r.set("error.type", AttrString, errorType, 0, s.limit())
 	}
 }
 
-// Finish records the end time and hands the span to the processor.
+// Finish records the end time and hands the record to the processor.
 // Only the first call has an effect.
 func (s *Span) Finish() {
-	d := mono() - s.startMono
-	if d < 0 {
-		d = 0
-	}
+	end := mono()
 	s.mu.Lock()
-	if s.ended {
+	r := s.rec
+	if r == nil {
 		s.mu.Unlock()
 		return
 	}
-	s.ended = true
-	s.dur = d
+	s.rec = nil
 	s.mu.Unlock()
+	r.dur = max(end-r.startMono, 0)
 	if t := s.tracer; t != nil && t.Processor != nil {
-		t.Processor.OnEnd(s)
+		t.Processor.OnEnd(r)
 	}
 }
 
@@ -276,7 +295,7 @@ func (s *Span) Finish() {
 func (s *Span) Ended() bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.ended
+	return s.rec == nil
 }
 
 // truncate cuts s to at most n bytes on a rune boundary; n <= 0 means no

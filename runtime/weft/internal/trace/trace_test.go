@@ -14,13 +14,25 @@ import (
 
 type collect struct {
 	mu    sync.Mutex
-	spans []*Span
+	spans []*Record
 }
 
-func (c *collect) OnEnd(s *Span) {
+func (c *collect) OnEnd(s *Record) {
 	c.mu.Lock()
 	c.spans = append(c.spans, s)
 	c.mu.Unlock()
+}
+
+// record is the record c received for s, or nil.
+func (c *collect) record(s *Span) *Record {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, r := range c.spans {
+		if r.SC == s.SC {
+			return r
+		}
+	}
+	return nil
 }
 
 func newTracer(s Sampler) (*Tracer, *collect) {
@@ -53,18 +65,18 @@ func TestIDs(t *testing.T) {
 func TestStartChildAndRoot(t *testing.T) {
 	tr, col := newTracer(ParentBased(AlwaysOn()))
 	ctx, root := tr.Start(nil, "scope", "root", KindServer)
-	if root == nil || root.Parent.IsValid() || !root.SC.Sampled() {
+	if root == nil || root.rec.Parent.IsValid() || !root.SC.Sampled() {
 		t.Fatalf("root = %+v", root)
 	}
 	if FromContext(ctx) != &root.SC {
 		t.Error("ctx does not carry the root")
 	}
 	_, child := tr.Start(ctx, "scope", "child", 99)
-	if child.SC.TraceID != root.SC.TraceID || child.Parent != root.SC.SpanID || child.ParentRemote {
-		t.Errorf("child %+v", child)
+	if child.SC.TraceID != root.SC.TraceID || child.rec.Parent != root.SC.SpanID || child.rec.ParentRemote {
+		t.Errorf("child %+v", child.rec)
 	}
-	if child.Kind != KindInternal {
-		t.Errorf("invalid kind not mapped to internal: %d", child.Kind)
+	if child.rec.Kind != KindInternal {
+		t.Errorf("invalid kind not mapped to internal: %d", child.rec.Kind)
 	}
 	child.Finish()
 	root.Finish()
@@ -72,7 +84,7 @@ func TestStartChildAndRoot(t *testing.T) {
 	if len(col.spans) != 2 {
 		t.Fatalf("exported %d spans", len(col.spans))
 	}
-	if root.Duration() < 0 || child.Duration() < 0 {
+	if col.record(root).Duration() < 0 || col.record(child).Duration() < 0 {
 		t.Error("negative duration")
 	}
 }
@@ -81,8 +93,8 @@ func TestRemoteParentAndTraceState(t *testing.T) {
 	tr, _ := newTracer(ParentBased(AlwaysOn()))
 	remote := &SpanContext{TraceID: TraceID{1}, SpanID: SpanID{2}, Flags: FlagSampled | 0x02, Remote: true, TraceState: "a=b"}
 	_, s := tr.Start(WithSpanContext(context.Background(), remote), "", "x", KindServer)
-	if s.SC.TraceID != remote.TraceID || s.Parent != remote.SpanID || !s.ParentRemote || s.SC.TraceState != "a=b" {
-		t.Errorf("%+v", s)
+	if s.SC.TraceID != remote.TraceID || s.rec.Parent != remote.SpanID || !s.rec.ParentRemote || s.SC.TraceState != "a=b" || s.rec.SC != s.SC {
+		t.Errorf("%+v", s.rec)
 	}
 	if s.SC.Flags != FlagSampled|0x02 {
 		t.Errorf("flags %x", s.SC.Flags)
@@ -211,7 +223,7 @@ func TestSamplerFromEnv(t *testing.T) {
 }
 
 func TestAttributes(t *testing.T) {
-	tr, _ := newTracer(AlwaysOn())
+	tr, col := newTracer(AlwaysOn())
 	tr.Limits = Limits{AttrCount: 10, AttrValueLength: 5}
 	_, s := tr.Start(nil, "", "x", KindInternal)
 	for i := 0; i < 12; i++ {
@@ -225,22 +237,23 @@ func TestAttributes(t *testing.T) {
 	s.Finish()
 	s.SetString("late", "ignored")
 	s.SetName("late")
-	if s.NumAttrs() != 10 || s.Dropped != 3 {
-		t.Errorf("attrs=%d dropped=%d", s.NumAttrs(), s.Dropped)
+	r := col.record(s)
+	if r.NumAttrs() != 10 || r.Dropped != 3 {
+		t.Errorf("attrs=%d dropped=%d", r.NumAttrs(), r.Dropped)
 	}
-	if a := s.AttrAt(0); a.Key != "a" || a.Int != 100 {
+	if a := r.AttrAt(0); a.Key != "a" || a.Int != 100 {
 		t.Errorf("attr 0 = %+v", a)
 	}
-	if a := s.AttrAt(1); a.Key != "b" || a.Str != "héll" || a.Kind != AttrString {
+	if a := r.AttrAt(1); a.Key != "b" || a.Str != "héll" || a.Kind != AttrString {
 		t.Errorf("attr 1 = %+v", a)
 	}
-	if s.Name != "renamed" || s.StatusCode != StatusError || s.StatusMsg != "boom" {
-		t.Errorf("name/status %q %d %q", s.Name, s.StatusCode, s.StatusMsg)
+	if r.Name != "renamed" || r.StatusCode != StatusError || r.StatusMsg != "boom" {
+		t.Errorf("name/status %q %d %q", r.Name, r.StatusCode, r.StatusMsg)
 	}
 	// error.type was over the limit here; with room it is set.
 	_, s2 := tr.Start(nil, "", "y", KindInternal)
 	s2.SetError("timeout", "slow")
-	if a := s2.AttrAt(0); a.Key != "error.type" || a.Str != "timeout" {
+	if a := s2.rec.AttrAt(0); a.Key != "error.type" || a.Str != "timeout" {
 		t.Errorf("error.type = %+v", a)
 	}
 	if !strings.HasPrefix(truncate("abc", 0), "abc") {
@@ -269,10 +282,11 @@ func TestConcurrentSpanUse(t *testing.T) {
 }
 
 func TestMonotonicEnd(t *testing.T) {
-	tr, _ := newTracer(AlwaysOn())
-	_, s := tr.Start(nil, "", "x", KindInternal)
+	tr, col := newTracer(AlwaysOn())
+	_, sp := tr.Start(nil, "", "x", KindInternal)
 	time.Sleep(2 * time.Millisecond)
-	s.Finish()
+	sp.Finish()
+	s := col.record(sp)
 	if s.Duration() < 2*time.Millisecond || s.EndUnixNano() != s.StartUnixNano()+int64(s.Duration()) {
 		t.Errorf("duration %v", s.Duration())
 	}
@@ -288,10 +302,10 @@ func TestLimitsFromEnv(t *testing.T) {
 
 type nop struct{}
 
-func (nop) OnEnd(*Span) {}
+func (nop) OnEnd(*Record) {}
 
 func BenchmarkTracerStartEnd(b *testing.B) {
-	tr := &Tracer{Sampler: ParentBased(AlwaysOn()), Processor: nop{}, Limits: Limits{AttrCount: 128}}
+	tr := &Tracer{Sampler: ParentBased(AlwaysOn()), Processor: releaser{}, Limits: Limits{AttrCount: 128}}
 	ctx := context.Background()
 	b.ReportAllocs()
 	for i := 0; i < b.N; i++ {
@@ -300,18 +314,47 @@ func BenchmarkTracerStartEnd(b *testing.B) {
 	}
 }
 
-// Span must stay within Go's 512-byte size class: larger objects with
+// Record must stay within Go's 512-byte size class: larger objects with
 // pointers take the allocator's slower path (a type header per object).
-func TestSpanSize(t *testing.T) {
-	if n := unsafe.Sizeof(Span{}); n > 512 {
-		t.Errorf("Span is %d bytes, over 512", n)
+func TestRecordSize(t *testing.T) {
+	if n := unsafe.Sizeof(Record{}); n > 512 {
+		t.Errorf("Record is %d bytes, over 512", n)
 	}
 }
 
+// A recycled record belongs to its new span only: the ended span that
+// used it before cannot write into it.
+func TestRecycledRecord(t *testing.T) {
+	tr := &Tracer{Sampler: AlwaysOn(), Processor: releaser{}, Limits: Limits{AttrCount: 128}}
+	for i := 0; i < 100; i++ {
+		_, old := tr.Start(nil, "", "old", KindInternal)
+		r := old.rec
+		old.Finish() // released: the pool may hand r to the next span
+		_, cur := tr.Start(nil, "", "new", KindInternal)
+		old.SetString("late", "x")
+		old.SetInt("late", 1)
+		old.SetError("late", "x")
+		old.SetName("late")
+		old.Finish()
+		if cur.rec.NumAttrs() != 0 || cur.rec.Name != "new" || cur.rec.StatusCode != StatusUnset {
+			t.Fatalf("an ended span wrote into a live record (reused: %v)", cur.rec == r)
+		}
+		if old.rec != nil || !old.Ended() || cur.Ended() {
+			t.Fatal("ended state")
+		}
+		cur.Finish()
+	}
+}
+
+type releaser struct{}
+
+func (releaser) OnEnd(r *Record) { Release(r) }
+
 func TestManyAttributes(t *testing.T) {
-	tr, _ := newTracer(AlwaysOn())
+	tr, col := newTracer(AlwaysOn())
 	tr.Limits = Limits{AttrCount: 128}
-	_, s := tr.Start(nil, "", "x", KindInternal)
+	_, sp := tr.Start(nil, "", "x", KindInternal)
+	s := sp
 	want := map[string]Attr{}
 	for i := 0; i < 40; i++ {
 		k := fmt.Sprintf("k%d", i)
@@ -338,11 +381,12 @@ func TestManyAttributes(t *testing.T) {
 	want["k2"] = Attr{Key: "k2", Int: 1 << 62, Kind: AttrInt}
 	s.SetString(strings.Repeat("x", 1<<16), "key too long: dropped")
 	s.Finish()
-	if s.NumAttrs() != 48 || s.Dropped != 1 {
-		t.Fatalf("%d attributes, %d dropped", s.NumAttrs(), s.Dropped)
+	r := col.record(sp)
+	if r.NumAttrs() != 48 || r.Dropped != 1 {
+		t.Fatalf("%d attributes, %d dropped", r.NumAttrs(), r.Dropped)
 	}
-	for i := 0; i < s.NumAttrs(); i++ {
-		a := s.AttrAt(i)
+	for i := 0; i < r.NumAttrs(); i++ {
+		a := r.AttrAt(i)
 		if a.Key != fmt.Sprintf("k%d", i) || a != want[a.Key] {
 			t.Errorf("attr %d = %+v, want %+v", i, a, want[a.Key])
 		}
@@ -350,10 +394,11 @@ func TestManyAttributes(t *testing.T) {
 }
 
 func TestStartIsWallClock(t *testing.T) {
-	tr, _ := newTracer(AlwaysOn())
+	tr, col := newTracer(AlwaysOn())
 	before := time.Now().UnixNano()
-	_, s := tr.Start(nil, "", "x", KindInternal)
-	s.Finish()
+	_, sp := tr.Start(nil, "", "x", KindInternal)
+	sp.Finish()
+	s := col.record(sp)
 	after := time.Now().UnixNano()
 	// The anchor is at most a second old; wall and monotonic clocks drift
 	// apart by far less than 10ms in that time unless the clock is stepped.

@@ -6,9 +6,10 @@ import (
 	"weft/internal/env"
 )
 
-// Processor receives ended, sampled spans. OnEnd must never block.
+// Processor receives the records of ended, sampled spans. OnEnd must
+// never block.
 type Processor interface {
-	OnEnd(*Span)
+	OnEnd(*Record)
 }
 
 // Limits are the span limits from OTEL_SPAN_ATTRIBUTE_*_LIMIT.
@@ -80,15 +81,15 @@ func (t *Tracer) StartFrom(ctx context.Context, parent *SpanContext, scope, name
 	s := &Span{
 		parent: ctx,
 		SC:     SpanContext{TraceID: tid, SpanID: newSpanID(), Flags: flags | FlagSampled, TraceState: state},
-		Kind:   int8(kind),
-		Scope:  scope,
-		Name:   name,
 		tracer: t,
 	}
+	r := records.Get().(*Record)
+	r.SC, r.Kind, r.Scope, r.Name = s.SC, int8(kind), scope, name
 	if parent != nil {
-		s.Parent, s.ParentRemote = parent.SpanID, parent.Remote
+		r.Parent, r.ParentRemote = parent.SpanID, parent.Remote
 	}
-	s.startMono = mono()
-	s.start = unixNano(s.startMono)
+	r.startMono = mono()
+	r.start = unixNano(r.startMono)
+	s.rec = r
 	return (*spanCtx)(s), s
 }
