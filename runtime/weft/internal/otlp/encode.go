@@ -1,6 +1,7 @@
 package otlp
 
 import (
+	"encoding/binary"
 	"slices"
 	"unicode/utf8"
 
@@ -140,8 +141,8 @@ func writeKV(w *buf, field int, a *trace.Attr) {
 	writeAttr(w, field, a.Key, a.Kind, a.Str, a.Int)
 }
 
-// writeAttr writes a KeyValue. Its sizes are computed first, so no length
-// has to be patched afterwards.
+// writeAttr writes a KeyValue (field < 16, so its tag is one byte). Its
+// sizes are computed first, so no length has to be patched afterwards.
 func writeAttr(w *buf, field int, key string, kind trace.AttrKind, str string, num int64) {
 	if !utf8.ValidString(key) {
 		key = toValidUTF8(key)
@@ -158,24 +159,25 @@ func writeAttr(w *buf, field int, key string, kind trace.AttrKind, str string, n
 		}
 		val = 1 + uvarintLen(uint64(len(str))) + len(str)
 	}
-	kv := 1 + uvarintLen(uint64(len(key))) + len(key) + 1 + uvarintLen(uint64(val)) + val
-	w.b = slices.Grow(w.b, 2+uvarintLen(uint64(kv))+kv)
-	w.tag(field, wireBytes)
-	w.varint(uint64(kv))
-	w.tag(fKVKey, wireBytes)
-	w.varint(uint64(len(key)))
-	w.b = append(w.b, key...)
-	w.tag(fKVValue, wireBytes)
-	w.varint(uint64(val))
+	kv := 2 + uvarintLen(uint64(len(key))) + len(key) + uvarintLen(uint64(val)) + val
+	b := slices.Grow(w.b, 1+uvarintLen(uint64(kv))+kv)
+	b = append(b, byte(field<<3|wireBytes))
+	b = binary.AppendUvarint(b, uint64(kv))
+	b = append(b, fKVKey<<3|wireBytes)
+	b = binary.AppendUvarint(b, uint64(len(key)))
+	b = append(b, key...)
+	b = append(b, fKVValue<<3|wireBytes)
+	b = binary.AppendUvarint(b, uint64(val))
 	switch kind {
 	case trace.AttrInt:
-		w.tag(fAnyInt, wireVarint)
-		w.varint(uint64(num))
+		b = append(b, fAnyInt<<3|wireVarint)
+		b = binary.AppendUvarint(b, uint64(num))
 	case trace.AttrBool:
-		w.b = append(w.b, fAnyBool<<3|wireVarint, byte(num&1))
+		b = append(b, fAnyBool<<3|wireVarint, byte(num&1))
 	default:
-		w.tag(fAnyString, wireBytes)
-		w.varint(uint64(len(str)))
-		w.b = append(w.b, str...)
+		b = append(b, fAnyString<<3|wireBytes)
+		b = binary.AppendUvarint(b, uint64(len(str)))
+		b = append(b, str...)
 	}
+	w.b = b
 }
