@@ -236,7 +236,7 @@ func TestShutdownTimeoutCountsNotExported(t *testing.T) {
 type panicky struct{}
 
 func (panicky) Export(context.Context, []*trace.Record) error { panic("boom") }
-func (panicky) Closing()                                    {}
+func (panicky) Closing()                                      {}
 
 func TestExporterPanicContained(t *testing.T) {
 	p := New(panicky{}, Config{ScheduleDelay: time.Hour, ExportTimeout: time.Second, MaxQueueSize: 10, MaxBatchSize: 10})
