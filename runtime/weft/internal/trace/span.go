@@ -149,7 +149,7 @@ var records = sync.Pool{New: func() any { return new(Record) }}
 // Release gives r back for reuse by a later span. The caller (the batch
 // processor, after an export or a drop) must not touch r afterwards.
 func Release(r *Record) {
-	*r = Record{} // drop what it points to
+	*r = Record{} // drop what it points to (TestRelease)
 	records.Put(r)
 }
 

@@ -346,6 +346,30 @@ func TestRecycledRecord(t *testing.T) {
 	}
 }
 
+// Release clears every field (what Start does not set must not leak into
+// the next span; what points elsewhere must not keep it alive).
+func TestRelease(t *testing.T) {
+	tr, col := newTracer(AlwaysOn())
+	remote := &SpanContext{TraceID: TraceID{1}, SpanID: SpanID{2}, Flags: FlagSampled, Remote: true, TraceState: "a=b"}
+	_, s := tr.Start(WithSpanContext(nil, remote), "scope", "name", KindServer)
+	for i := 0; i < 30; i++ {
+		s.SetInt(fmt.Sprint("k", i), int64(i)<<50)
+	}
+	s.SetString("k0", "now a string")
+	s.SetError("boom", "message")
+	tr.Limits.AttrCount = 3
+	s.SetInt("over", 1)
+	s.Finish()
+	r := col.record(s)
+	if r.NumAttrs() != 31 || r.Dropped != 1 || r.StatusCode != StatusError || !r.ParentRemote || r.dur == 0 {
+		t.Fatalf("setup: %d attributes, %d dropped", r.NumAttrs(), r.Dropped)
+	}
+	Release(r)
+	if *r != (Record{}) {
+		t.Errorf("released record not cleared: %+v", *r)
+	}
+}
+
 type releaser struct{}
 
 func (releaser) OnEnd(r *Record) { Release(r) }
