@@ -24,6 +24,9 @@ pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 /// Entry point when argv[0] is `.../compile`.
 pub fn main(argv0: OsString, args: Vec<OsString>) -> ! {
     let real = real_compiler(Path::new(&argv0));
+    if args.len() == 1 && args[0] == "-V=full" {
+        version_full(&argv0, &real);
+    }
     if passthrough(&args) {
         exec(&argv0, &real, args);
     }
@@ -51,6 +54,45 @@ fn passthrough(args: &[OsString]) -> bool {
             None => has_mark(b),
         }
     })
+}
+
+/// Answers `-V=full` (the go command asks once per build, for its tool ID)
+/// from a cache keyed by the real compiler's stamp, argv[0] and the GO*
+/// environment (GOEXPERIMENT changes the answer); starting the real
+/// compiler costs a few ms. Returns when it cannot answer.
+fn version_full(argv0: &OsString, real: &Path) {
+    use sha2::{Digest, Sha256};
+    use std::io::Write;
+    let mut h = Sha256::new();
+    h.update(b"V=full1\0");
+    h.update(argv0.as_encoded_bytes());
+    h.update([0]);
+    h.update(real.as_os_str().as_encoded_bytes());
+    h.update([0]);
+    h.update(crate::stamp::Stamper::default().file(real).as_bytes());
+    let mut vars: Vec<(OsString, OsString)> = std::env::vars_os().filter(|(k, _)| k.as_encoded_bytes().starts_with(b"GO")).collect();
+    vars.sort();
+    for (k, v) in &vars {
+        for part in [k, v] {
+            h.update([0]);
+            h.update(part.as_encoded_bytes());
+        }
+    }
+    let file = crate::sdk::cache_dir().join("toolid").join(hex::encode(&h.finalize()[..16]));
+    let out = match std::fs::read(&file) {
+        Ok(out) => out,
+        Err(_) => {
+            let Ok(run) = Command::new(real).arg0(argv0).arg("-V=full").output() else { return };
+            if !run.status.success() || !run.stderr.is_empty() || run.stdout.is_empty() {
+                return;
+            }
+            let _ = crate::sdk::write_atomic(&file, &String::from_utf8_lossy(&run.stdout));
+            run.stdout
+        }
+    };
+    if std::io::stdout().write_all(&out).is_ok() {
+        std::process::exit(0);
+    }
 }
 
 fn exec(argv0: &OsString, real: &Path, args: Vec<OsString>) -> ! {

@@ -2,7 +2,7 @@
 //!
 //! An entry is found by everything the plan reads besides the file tree:
 //! the go command line, the working directory, the environment (GO*, CGO_*,
-//! CC, CXX, PATH, HOME, XDG_CONFIG_HOME, WEFT_*), the wrapped SDK and the
+//! CC, CXX, PATH, HOME, XDG_CONFIG_HOME, PWD, WEFT_*), the wrapped SDK and the
 //! weft binary, and the rule set (built-in hash and the bytes of
 //! WEFT_RULES). It holds stamps (stamp.rs) of the tree it was made from
 //! and is used only if they all still match:
@@ -67,7 +67,7 @@ pub fn entry_path(root: &Path, weft_binary: &str, strs: &[String]) -> Option<Pat
             k.starts_with("GO")
                 || k.starts_with("CGO_")
                 || k.starts_with("WEFT_")
-                || ["CC", "CXX", "PATH", "HOME", "XDG_CONFIG_HOME"].contains(&k.as_ref())
+                || ["CC", "CXX", "PATH", "HOME", "XDG_CONFIG_HOME", "PWD"].contains(&k.as_ref())
         })
         .collect();
     vars.sort();
@@ -86,6 +86,9 @@ pub fn lookup(entry: &Path) -> Option<Vec<String>> {
     for (path, kind, stamp) in &e.checks {
         let now = if kind == "d" { st.dir(path) } else { st.file(path) };
         if &now != stamp {
+            if std::env::var_os("WEFT_DEBUG").is_some_and(|v| !v.is_empty()) {
+                eprintln!("weft: build plan: {} changed", path.display());
+            }
             return None;
         }
     }
