@@ -215,7 +215,7 @@ pub fn plan(root: &Path, real_go: &Path, rules: &RuleSet, info: &SdkInfo, strs: 
     // change with the rules that weave them and with the weaver.
     let user_flags = gcflags::user_flags(strs);
     let cwd = std::env::current_dir()?;
-    let depth = (!testing && !trimpath(root, strs)).then(|| cwd_depth(&cwd, &p));
+    let depth = (!testing && !trimpath(root, strs)).then(|| cwd_depth(strs));
     let mut marks = Vec::new();
     for (l, ids) in marked.values() {
         let mut h = Sha256::new();
@@ -252,12 +252,12 @@ fn trimpath(root: &Path, strs: &[String]) -> bool {
 /// Components of the deepest directory the go command may take as its
 /// working directory: $PWD or the physical one, either joined with `-C`.
 /// That many `..` climb from it to `/`.
-fn cwd_depth(cwd: &Path, p: &golist::Parsed) -> usize {
-    let mut dirs = vec![cwd.to_path_buf()];
+pub fn cwd_depth(strs: &[String]) -> usize {
+    let mut dirs: Vec<PathBuf> = std::env::current_dir().into_iter().collect();
     dirs.extend(std::env::var_os("PWD").map(PathBuf::from).filter(|d| d.is_absolute()));
-    if let Some((_, _, Some(c), _)) = p.flags.iter().find(|f| f.1 == "C") {
+    if let Some((_, _, Some(c), _)) = golist::parse(strs).and_then(|p| p.flags.into_iter().find(|f| f.1 == "C")) {
         for d in dirs.clone() {
-            let joined = d.join(c);
+            let joined = d.join(&c);
             dirs.push(std::fs::canonicalize(&joined).unwrap_or(joined));
         }
     }

@@ -2,9 +2,10 @@
 //!
 //! An entry is found by everything the plan reads besides the file tree:
 //! the go command line, the working directory, the environment (GO*, CGO_*,
-//! CC, CXX, PATH, HOME, XDG_CONFIG_HOME, PWD, WEFT_*), the wrapped SDK and the
-//! weft binary, and the rule set (built-in hash and the bytes of
-//! WEFT_RULES). It holds stamps (stamp.rs) of the tree it was made from
+//! CC, CXX, PATH, HOME, XDG_CONFIG_HOME, WEFT_*), the wrapped SDK and the
+//! weft binary, the rule set (built-in hash and the bytes of WEFT_RULES),
+//! and how deep the go command's working directory may be (the marks'
+//! `../` patterns, gcflags.rs). It holds stamps (stamp.rs) of the tree it was made from
 //! and is used only if they all still match:
 //! * every listed package directory that can change (not std, not the
 //!   module cache), with its Go files;
@@ -67,7 +68,7 @@ pub fn entry_path(root: &Path, weft_binary: &str, strs: &[String]) -> Option<Pat
             k.starts_with("GO")
                 || k.starts_with("CGO_")
                 || k.starts_with("WEFT_")
-                || ["CC", "CXX", "PATH", "HOME", "XDG_CONFIG_HOME", "PWD"].contains(&k.as_ref())
+                || ["CC", "CXX", "PATH", "HOME", "XDG_CONFIG_HOME"].contains(&k.as_ref())
         })
         .collect();
     vars.sort();
@@ -76,6 +77,7 @@ pub fn entry_path(root: &Path, weft_binary: &str, strs: &[String]) -> Option<Pat
         put(v.as_encoded_bytes());
     }
     put(crate::rules::input_hash().ok()?.as_bytes());
+    put(&crate::gomode::cwd_depth(strs).to_le_bytes());
     Some(crate::sdk::cache_dir().join("plan").join(hex::encode(&h.finalize()[..16])))
 }
 
