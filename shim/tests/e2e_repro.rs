@@ -278,6 +278,15 @@ fn plan_cache_serves_warm_builds_and_sees_import_changes() {
     age(&src);
     assert_eq!(planned(&src, &all), "go list");
     assert!(woven(&out.join("tool")).contains("net/http"), "the new program is woven");
+
+    // `go build -C dir` from elsewhere: listed in dir, and the marks (paths
+    // from the go command's working directory) still weave.
+    let c_bin = tmp.path().join("c.bin");
+    let from_tmp = ["build", "-C", "app/sub/tool", "-o", c_bin.to_str().unwrap(), "."];
+    assert_eq!(planned(tmp.path(), &from_tmp), "go list");
+    assert_eq!(planned(tmp.path(), &from_tmp), "the cache");
+    let nm = run_ok(Command::new("go").args(["tool", "nm"]).arg(&c_bin));
+    assert!(String::from_utf8_lossy(&nm.stdout).contains("net/http.weftClient"), "net/http is woven");
 }
 
 #[test]
