@@ -2,7 +2,7 @@
 //!
 //! An entry is found by everything the plan reads besides the file tree:
 //! the go command line, the working directory, the environment (GO*, CGO_*,
-//! CC, CXX, PATH, HOME, XDG_CONFIG_HOME, WEFT_*), the wrapped SDK and the
+//! CC, CXX, PATH, HOME, XDG_CONFIG_HOME, WEFT_* but WEFT_DEBUG), the wrapped SDK and the
 //! weft binary, the rule set (built-in hash and the bytes of WEFT_RULES),
 //! and how deep the go command's working directory may be (the marks'
 //! `../` patterns, gcflags.rs). It holds stamps (stamp.rs) of the tree it was made from
@@ -67,7 +67,7 @@ pub fn entry_path(root: &Path, weft_binary: &str, strs: &[String]) -> Option<Pat
             let k = k.to_string_lossy();
             k.starts_with("GO")
                 || k.starts_with("CGO_")
-                || k.starts_with("WEFT_")
+                || (k.starts_with("WEFT_") && k != "WEFT_DEBUG")
                 || ["CC", "CXX", "PATH", "HOME", "XDG_CONFIG_HOME"].contains(&k.as_ref())
         })
         .collect();
