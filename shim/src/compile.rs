@@ -1,5 +1,6 @@
 //! The compile shim: installed as `pkg/tool/<os>_<arch>/compile` in a
-//! wrapped SDK, with the real compiler beside it as `compile.real`.
+//! wrapped SDK, with the real compiler beside it as `compile.real` (and as
+//! `asm`, `cgo` and `link`, which only answer `-V=full` from a cache).
 //!
 //! The go command and rules_go call it once per package. Unless the
 //! package carries go mode's mark (or WEFT_WEAVE_ALL is set) and a
@@ -23,7 +24,10 @@ pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 
 /// Entry point when argv[0] is `.../compile`.
 pub fn main(argv0: OsString, args: Vec<OsString>) -> ! {
-    let real = real_compiler(Path::new(&argv0));
+    let real = real_tool(Path::new(&argv0));
+    if args.len() == 1 && args[0] == "-V=full" {
+        version_full(&argv0, &real);
+    }
     if passthrough(&args) {
         exec(&argv0, &real, args);
     }
@@ -53,6 +57,45 @@ fn passthrough(args: &[OsString]) -> bool {
     })
 }
 
+/// Answers `-V=full` (the go command asks each tool once per build, for
+/// its tool ID) from a cache keyed by the real tool's stamp, argv[0] and
+/// the GO* environment (GOEXPERIMENT changes the answer): starting the
+/// real tool costs a few ms. Returns when it cannot answer.
+fn version_full(argv0: &OsString, real: &Path) {
+    use sha2::{Digest, Sha256};
+    use std::io::Write;
+    let mut h = Sha256::new();
+    h.update(b"V=full1\0");
+    h.update(argv0.as_encoded_bytes());
+    h.update([0]);
+    h.update(real.as_os_str().as_encoded_bytes());
+    h.update([0]);
+    h.update(crate::stamp::Stamper::default().file(real).as_bytes());
+    let mut vars: Vec<(OsString, OsString)> = std::env::vars_os().filter(|(k, _)| k.as_encoded_bytes().starts_with(b"GO")).collect();
+    vars.sort();
+    for (k, v) in &vars {
+        for part in [k, v] {
+            h.update([0]);
+            h.update(part.as_encoded_bytes());
+        }
+    }
+    let file = crate::sdk::cache_dir().join("toolid").join(hex::encode(&h.finalize()[..16]));
+    let out = match std::fs::read(&file) {
+        Ok(out) => out,
+        Err(_) => {
+            let Ok(run) = Command::new(real).arg0(argv0).arg("-V=full").output() else { return };
+            if !run.status.success() || !run.stderr.is_empty() || run.stdout.is_empty() {
+                return;
+            }
+            let _ = crate::sdk::write_atomic(&file, &String::from_utf8_lossy(&run.stdout));
+            run.stdout
+        }
+    };
+    if std::io::stdout().write_all(&out).is_ok() {
+        std::process::exit(0);
+    }
+}
+
 fn exec(argv0: &OsString, real: &Path, args: Vec<OsString>) -> ! {
     // argv[0] stays `.../compile`: the go command checks the name in `-V=full`.
     let err = Command::new(real).arg0(argv0).args(args).exec();
@@ -60,14 +103,25 @@ fn exec(argv0: &OsString, real: &Path, args: Vec<OsString>) -> ! {
     std::process::exit(2);
 }
 
-/// `compile.real` beside argv[0] (not /proc/self/exe: Bazel sandboxes are
+/// `<tool>.real` beside argv[0] (not /proc/self/exe: Bazel sandboxes are
 /// per-file symlinks), else beside the resolved path.
-fn real_compiler(argv0: &Path) -> PathBuf {
-    let beside = argv0.with_file_name("compile.real");
+fn real_tool(argv0: &Path) -> PathBuf {
+    let name = format!("{}.real", argv0.file_name().unwrap_or_default().to_string_lossy());
+    let beside = argv0.with_file_name(&name);
     if beside.exists() {
         return beside;
     }
-    std::fs::canonicalize(argv0).map(|p| p.with_file_name("compile.real")).unwrap_or(beside)
+    std::fs::canonicalize(argv0).map(|p| p.with_file_name(&name)).unwrap_or(beside)
+}
+
+/// Entry point when argv[0] is `.../asm`, `.../cgo` or `.../link`: only
+/// `-V=full` is answered here, everything else is the real tool's.
+pub fn tool_main(argv0: OsString, args: Vec<OsString>) -> ! {
+    let real = real_tool(Path::new(&argv0));
+    if args.len() == 1 && args[0] == "-V=full" {
+        version_full(&argv0, &real);
+    }
+    exec(&argv0, &real, args)
 }
 
 /// Returns new arguments when the package was woven, None to pass through.

@@ -13,6 +13,16 @@
 //! Matching follows cmd/go's rules: no pattern means the packages named on
 //! the command line; `all`, `std`, `cmd`; import-path patterns with `...`;
 //! relative patterns against the package directory.
+//!
+//! Our own pattern is the package's directory when it is std or in the
+//! module cache (paths that do not depend on the working directory), written
+//! as enough `../` to reach `/` from the go command's working directory:
+//! cmd/go matches that with one string compare, where an import-path
+//! pattern costs it a regexp compile per package and pattern (Go 1.26;
+//! 14 ms of a warm shop build with five marks). The pattern lands in the
+//! binary's build info, so with `-trimpath`, and for `go test` (whose
+//! `p_test` and test main share the package's directory), the import path
+//! is used instead.
 
 use crate::golist::Listed;
 use std::path::Path;
@@ -101,11 +111,25 @@ fn matches(u: &UserFlags, p: &Listed, cwd: &Path) -> bool {
     }
 }
 
-/// The `-gcflags` argument that marks package `p`.
-pub fn marked_flag(user: &[UserFlags], p: &Listed, cwd: &Path, mark: &str) -> String {
+/// The `-gcflags` argument that marks package `p`; with `depth` (the `..`
+/// that climb from the go command's working directory to `/`), matched by
+/// directory where that is safe (see above).
+pub fn marked_flag(user: &[UserFlags], p: &Listed, cwd: &Path, mark: &str, depth: Option<usize>) -> String {
     let theirs = user.iter().rev().find(|u| matches(u, p, cwd)).map(|u| u.flags.trim()).unwrap_or("");
     let sep = if theirs.is_empty() { "" } else { " " };
-    format!("-gcflags={}={theirs}{sep}-D={mark}", p.path)
+    let pattern = depth.filter(|_| p.immutable).and_then(|d| dir_pattern(&p.dir, d)).unwrap_or_else(|| p.path.clone());
+    format!("-gcflags={pattern}={theirs}{sep}-D={mark}")
+}
+
+/// `dir` as a relative pattern: `depth` times `../`, then the path without
+/// its leading `/`. None for a directory cmd/go would read otherwise.
+fn dir_pattern(dir: &str, depth: usize) -> Option<String> {
+    let rel = dir.strip_prefix('/')?;
+    let odd = |c: char| c == '=' || c.is_whitespace();
+    if rel.is_empty() || rel.contains(odd) || rel.contains("...") || rel.split('/').any(|c| c.is_empty() || c == "." || c == "..") {
+        return None;
+    }
+    Some(format!("{}{rel}", "../".repeat(depth.max(1))))
 }
 
 #[cfg(test)]
@@ -144,12 +168,27 @@ mod tests {
         let cwd = Path::new("/m");
         let user = vec![parse_value("all=-N -l"), parse_value("-m"), parse_value("github.com/y/...=-B")];
         let http = pkg("net/http", "/g/src/net/http", true, true);
-        assert_eq!(marked_flag(&user, &http, cwd, "weft:s:v"), "-gcflags=net/http=-N -l -D=weft:s:v");
+        assert_eq!(marked_flag(&user, &http, cwd, "weft:s:v", None), "-gcflags=net/http=-N -l -D=weft:s:v");
         let main = pkg("example.com/m", "/m", false, false);
-        assert_eq!(marked_flag(&user, &main, cwd, "weft:s:v"), "-gcflags=example.com/m=-m -D=weft:s:v");
+        assert_eq!(marked_flag(&user, &main, cwd, "weft:s:v", None), "-gcflags=example.com/m=-m -D=weft:s:v");
         let y = pkg("github.com/y/z", "/mod/y/z", false, true);
-        assert_eq!(marked_flag(&user, &y, cwd, "weft:s:v"), "-gcflags=github.com/y/z=-B -D=weft:s:v");
-        assert_eq!(marked_flag(&[], &y, cwd, "weft:s:v"), "-gcflags=github.com/y/z=-D=weft:s:v");
+        assert_eq!(marked_flag(&user, &y, cwd, "weft:s:v", None), "-gcflags=github.com/y/z=-B -D=weft:s:v");
+        assert_eq!(marked_flag(&[], &y, cwd, "weft:s:v", None), "-gcflags=github.com/y/z=-D=weft:s:v");
         assert_eq!(parse_mark("weft:s:v1.2.3"), Some(("s", "v1.2.3")));
+    }
+
+    #[test]
+    fn std_and_module_cache_packages_are_matched_by_directory() {
+        let cwd = Path::new("/m");
+        let http = pkg("net/http", "/g/src/net/http", true, true);
+        assert_eq!(marked_flag(&[], &http, cwd, "weft:s:v", Some(2)), "-gcflags=../../g/src/net/http=-D=weft:s:v");
+        // A package of the main module keeps its import path (its directory
+        // follows the working directory).
+        let main = pkg("example.com/m", "/m", false, false);
+        assert_eq!(marked_flag(&[], &main, cwd, "weft:s:v", Some(2)), "-gcflags=example.com/m=-D=weft:s:v");
+        for odd in ["/g/a=b", "/g/a b", "/g/x/.../y", "/g//y", "/g/../y", "relative"] {
+            let p = pkg("p", odd, true, true);
+            assert_eq!(marked_flag(&[], &p, cwd, "weft:s:v", Some(2)), "-gcflags=p=-D=weft:s:v", "{odd}");
+        }
     }
 }

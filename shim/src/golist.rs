@@ -94,9 +94,14 @@ const SEP: char = '\u{1f}';
 /// Runs `go list -e -deps` for the packages of `args` under the wrapped root.
 pub fn list(root: &Path, real_go: &Path, args: &[String], p: &Parsed) -> Result<Vec<Listed>> {
     let mut list = Command::new(real_go);
-    list.arg("list").arg("-e");
+    list.arg("list");
+    // `-C` must be the first flag.
+    if let Some((_, _, Some(dir), _)) = p.flags.iter().find(|f| f.1 == "C") {
+        list.arg(format!("-C={dir}"));
+    }
+    list.arg("-e");
     for (_, name, val, _) in &p.flags {
-        if for_list(name) {
+        if for_list(name) && name != "C" {
             match val {
                 Some(v) => list.arg(format!("-{name}={v}")),
                 None => list.arg(format!("-{name}")),

@@ -215,6 +215,7 @@ pub fn plan(root: &Path, real_go: &Path, rules: &RuleSet, info: &SdkInfo, strs: 
     // change with the rules that weave them and with the weaver.
     let user_flags = gcflags::user_flags(strs);
     let cwd = std::env::current_dir()?;
+    let depth = (!testing && !trimpath(root, strs)).then(|| cwd_depth(strs));
     let mut marks = Vec::new();
     for (l, ids) in marked.values() {
         let mut h = Sha256::new();
@@ -223,7 +224,7 @@ pub fn plan(root: &Path, real_go: &Path, rules: &RuleSet, info: &SdkInfo, strs: 
             h.update(r.hash.as_bytes());
         }
         let stamp = &hex::encode(h.finalize())[..24];
-        marks.push(gcflags::marked_flag(&user_flags, l, &cwd, &gcflags::mark(stamp, &version_of(l, info))));
+        marks.push(gcflags::marked_flag(&user_flags, l, &cwd, &gcflags::mark(stamp, &version_of(l, info)), depth));
     }
     let json = serde_json::to_string(&serde_json::json!({ "Replace": replace }))?;
     let overlay = link_dir.join(format!("overlay-{}.json", &hex::encode(Sha256::digest(json.as_bytes()))[..16]));
@@ -231,6 +232,36 @@ pub fn plan(root: &Path, real_go: &Path, rules: &RuleSet, info: &SdkInfo, strs: 
     files.push((overlay.clone(), json));
     let args = rewrite_args(strs, &p, &overlay, &marks, links.keys().next());
     Ok(Plan { marked: marked.into_values().collect(), args, listed: Some((pkgs, started)), files })
+}
+
+/// True when `-trimpath` may be on: the command line, GOFLAGS, or a
+/// GOFLAGS line of the user's or the SDK's go env file names it.
+fn trimpath(root: &Path, strs: &[String]) -> bool {
+    let named = |a: &str| {
+        let a = a.trim_matches(['\'', '"']);
+        a.starts_with('-') && a.trim_start_matches('-').split('=').next() == Some("trimpath")
+    };
+    let mut goflags = std::env::var("GOFLAGS").unwrap_or_default();
+    for file in sdk::user_go_env().into_iter().chain([root.join("go.env")]) {
+        let text = std::fs::read_to_string(file).unwrap_or_default();
+        goflags.extend(text.lines().filter_map(|l| l.strip_prefix("GOFLAGS=")).map(|l| format!(" {l}")));
+    }
+    strs.iter().map(String::as_str).chain(goflags.split_whitespace()).any(named)
+}
+
+/// Components of the deepest directory the go command may take as its
+/// working directory: $PWD or the physical one, either joined with `-C`.
+/// That many `..` climb from it to `/`.
+pub fn cwd_depth(strs: &[String]) -> usize {
+    let mut dirs: Vec<PathBuf> = std::env::current_dir().into_iter().collect();
+    dirs.extend(std::env::var_os("PWD").map(PathBuf::from).filter(|d| d.is_absolute()));
+    if let Some((_, _, Some(c), _)) = golist::parse(strs).and_then(|p| p.flags.into_iter().find(|f| f.1 == "C")) {
+        for d in dirs.clone() {
+            let joined = d.join(&c);
+            dirs.push(std::fs::canonicalize(&joined).unwrap_or(joined));
+        }
+    }
+    dirs.iter().map(|d| d.components().count()).max().unwrap_or(1)
 }
 
 /// The manifest a program carries (`weft inspect` reads it back).

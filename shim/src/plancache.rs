@@ -2,9 +2,10 @@
 //!
 //! An entry is found by everything the plan reads besides the file tree:
 //! the go command line, the working directory, the environment (GO*, CGO_*,
-//! CC, CXX, PATH, HOME, XDG_CONFIG_HOME, WEFT_*), the wrapped SDK and the
-//! weft binary, and the rule set (built-in hash and the bytes of
-//! WEFT_RULES). It holds stamps (stamp.rs) of the tree it was made from
+//! CC, CXX, PATH, HOME, XDG_CONFIG_HOME, WEFT_* but WEFT_DEBUG), the wrapped SDK and the
+//! weft binary, the rule set (built-in hash and the bytes of WEFT_RULES),
+//! and how deep the go command's working directory may be (the marks'
+//! `../` patterns, gcflags.rs). It holds stamps (stamp.rs) of the tree it was made from
 //! and is used only if they all still match:
 //! * every listed package directory that can change (not std, not the
 //!   module cache), with its Go files;
@@ -66,7 +67,7 @@ pub fn entry_path(root: &Path, weft_binary: &str, strs: &[String]) -> Option<Pat
             let k = k.to_string_lossy();
             k.starts_with("GO")
                 || k.starts_with("CGO_")
-                || k.starts_with("WEFT_")
+                || (k.starts_with("WEFT_") && k != "WEFT_DEBUG")
                 || ["CC", "CXX", "PATH", "HOME", "XDG_CONFIG_HOME"].contains(&k.as_ref())
         })
         .collect();
@@ -76,6 +77,7 @@ pub fn entry_path(root: &Path, weft_binary: &str, strs: &[String]) -> Option<Pat
         put(v.as_encoded_bytes());
     }
     put(crate::rules::input_hash().ok()?.as_bytes());
+    put(&crate::gomode::cwd_depth(strs).to_le_bytes());
     Some(crate::sdk::cache_dir().join("plan").join(hex::encode(&h.finalize()[..16])))
 }
 
@@ -86,6 +88,9 @@ pub fn lookup(entry: &Path) -> Option<Vec<String>> {
     for (path, kind, stamp) in &e.checks {
         let now = if kind == "d" { st.dir(path) } else { st.file(path) };
         if &now != stamp {
+            if std::env::var_os("WEFT_DEBUG").is_some_and(|v| !v.is_empty()) {
+                eprintln!("weft: build plan: {} changed", path.display());
+            }
             return None;
         }
     }

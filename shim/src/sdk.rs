@@ -10,7 +10,9 @@
 //!   skips symlinked directories when it walks std); files read by `//go:embed`
 //!   are copies; `src/weft/...` is written from the embedded runtime.
 //! * `pkg/tool/<os>_<arch>/` the only tool directory: `compile` is a copy
-//!   of weft, `compile.real` links the real compiler, other tools link.
+//!   of weft, `compile.real` links the real compiler; `asm`, `cgo` and
+//!   `link` are weft too (hard links to `compile`, beside `<tool>.real`)
+//!   only to answer `-V=full` from a cache; other tools link.
 //! * `bin/go` a copy of weft (go mode), `go.env` with `GOTOOLCHAIN=local`,
 //!   `weft-sdk.json` naming the real GOROOT.
 //!
@@ -291,6 +293,10 @@ pub fn create(out: &Path) -> Result<()> {
     build(&root, &version, &binary_hash(&exe)?, out)
 }
 
+/// Tools that are weft too (beside `<name>.real`), to answer `-V=full`
+/// without starting the real tool.
+const SHIMMED: [&str; 3] = ["asm", "cgo", "link"];
+
 fn build(real: &Path, version: &str, weft_binary: &str, out: &Path) -> Result<()> {
     let exe = std::env::current_exe().context("locating the weft binary")?;
     fs::create_dir_all(out)?;
@@ -334,11 +340,21 @@ fn build(real: &Path, version: &str, weft_binary: &str, out: &Path) -> Result<()
     fs::create_dir_all(&tools)?;
     for entry in fs::read_dir(&real_tools).with_context(|| format!("reading {}", real_tools.display()))? {
         let entry = entry?;
-        if entry.file_name() == "compile" {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if name == "compile" {
             symlink(entry.path(), tools.join("compile.real"))?;
             fs::copy(&exe, tools.join("compile"))?;
+        } else if SHIMMED.contains(&name.as_str()) {
+            // Made after the loop: the compile shim may not be there yet.
+            symlink(entry.path(), tools.join(format!("{name}.real")))?;
         } else {
             symlink(entry.path(), tools.join(entry.file_name()))?;
+        }
+    }
+
+    for name in SHIMMED {
+        if tools.join(format!("{name}.real")).exists() {
+            fs::hard_link(tools.join("compile"), tools.join(name)).or_else(|_| fs::copy(tools.join("compile"), tools.join(name)).map(drop))?;
         }
     }
 

@@ -278,4 +278,45 @@ fn plan_cache_serves_warm_builds_and_sees_import_changes() {
     age(&src);
     assert_eq!(planned(&src, &all), "go list");
     assert!(woven(&out.join("tool")).contains("net/http"), "the new program is woven");
+
+    // `go build -C dir` from elsewhere: listed in dir, and the marks (paths
+    // from the go command's working directory) still weave.
+    let c_bin = tmp.path().join("c.bin");
+    let from_tmp = ["build", "-C", "app/sub/tool", "-o", c_bin.to_str().unwrap(), "."];
+    assert_eq!(planned(tmp.path(), &from_tmp), "go list");
+    assert_eq!(planned(tmp.path(), &from_tmp), "the cache");
+    let nm = run_ok(Command::new("go").args(["tool", "nm"]).arg(&c_bin));
+    assert!(String::from_utf8_lossy(&nm.stdout).contains("net/http.weftClient"), "net/http is woven");
+}
+
+#[test]
+fn tool_ids_come_from_a_cache_that_follows_the_environment() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cache = tmp.path().join("cache");
+    let sdk = tmp.path().join("sdk");
+    run_ok(Command::new(weft()).args(["sdk", "--out", sdk.to_str().unwrap()]).env("WEFT_CACHE", &cache));
+    let tools = std::fs::read_dir(sdk.join("pkg/tool")).unwrap().next().unwrap().unwrap().path();
+    let real_dir = String::from_utf8(Command::new("go").args(["env", "GOTOOLDIR"]).output().unwrap().stdout).unwrap();
+    let entries = || std::fs::read_dir(cache.join("toolid")).map_or(0, |d| d.count());
+    let version = |dir: &Path, tool: &str, exp: &str| {
+        let out = run_ok(Command::new(dir.join(tool)).arg("-V=full").env("WEFT_CACHE", &cache).env("GOEXPERIMENT", exp));
+        String::from_utf8(out.stdout).unwrap()
+    };
+    for (i, tool) in ["compile", "asm", "cgo", "link"].iter().enumerate() {
+        let real = version(Path::new(real_dir.trim()), tool, "");
+        assert!(real.starts_with(&format!("{tool} version ")), "{real}");
+        assert_eq!(version(&tools, tool, ""), real, "{tool}: first answer");
+        assert_eq!(entries(), i + 1, "{tool}: one cache entry per tool");
+        assert_eq!(version(&tools, tool, ""), real, "{tool}: answer from the cache");
+        assert_eq!(entries(), i + 1);
+    }
+    // GOEXPERIMENT changes the answer, so it is part of the key.
+    let real = version(Path::new(real_dir.trim()), "link", "fieldtrack");
+    assert!(real.contains("X:fieldtrack"), "{real}");
+    assert_eq!(version(&tools, "link", "fieldtrack"), real);
+    assert_eq!(entries(), 5);
+    // Anything but -V=full is the real tool's.
+    let out = Command::new(tools.join("link")).env("WEFT_CACHE", &cache).output().unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("usage: link"), "{}", String::from_utf8_lossy(&out.stderr));
 }
