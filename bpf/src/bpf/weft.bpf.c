@@ -56,6 +56,31 @@ struct {
 	__type(value, __u8);
 } sql_calls SEC(".maps");
 
+/* Goroutines that may carry a span context beyond server_calls and
+ * sql_calls: those that called net/http.send, and those created by a
+ * goroutine that may carry one. A goroutine creation is reported only when
+ * its creator is in one of the three (Rust links nothing else: it gives a
+ * new goroutine its creator's current span). Entries are never removed; a
+ * stale one only costs an event Rust ignores. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 65536);
+	__type(key, __u64);
+	__type(value, __u8);
+} g_ctx SEC(".maps");
+
+static __always_inline int may_have_ctx(__u64 goid)
+{
+	return bpf_map_lookup_elem(&server_calls, &goid) || bpf_map_lookup_elem(&sql_calls, &goid) ||
+	       bpf_map_lookup_elem(&g_ctx, &goid);
+}
+
+static __always_inline void mark_ctx(__u64 goid)
+{
+	__u8 one = 1;
+	bpf_map_update_elem(&g_ctx, &goid, &one, BPF_ANY);
+}
+
 /* Counts records the ring buffer had no room for (read by Rust). */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -356,6 +381,9 @@ int go_start_end(struct pt_regs *ctx)
 	__u64 parent, child;
 	read_two(newg, cfg->g_parent_goid, cfg->g_goid, &parent, &child);
 	propagate_fork(cfg, parent, child);
+	if (!may_have_ctx(parent))
+		return 0; /* most goroutines: net/http's per-connection ones */
+	mark_ctx(child);
 	return small_event(cfg, WEFT_GO_START, parent, parent, child, newg);
 }
 
@@ -504,6 +532,7 @@ int http_client(struct pt_regs *ctx)
 	if (!sc)
 		return 0;
 	struct weft_event *e = &sc->e;
+	mark_ctx(e->hdr.goid);
 	read_str(sc, 0, field(req, cfg->req_method));
 	__u64 url = read_u64(field(req, cfg->req_url));
 	read_str(sc, 1, field(url, cfg->url_scheme));
