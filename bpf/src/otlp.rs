@@ -195,6 +195,7 @@ mod tests {
             end_unix_nano: 1_700_000_000_000_123_456,
             attrs,
             error: error.map(str::to_string),
+            fresh: false,
         }
     }
 

@@ -54,10 +54,19 @@ pub struct Span {
     pub attrs: Vec<(&'static str, Value)>,
     /// Set for errors: (message); status is unset otherwise.
     pub error: Option<String>,
+    /// Still being built by its start handler (attributes are new keys).
+    #[doc(hidden)]
+    pub fresh: bool,
 }
 
 impl Span {
     fn set(&mut self, k: &'static str, v: Value) {
+        if self.fresh {
+            // Set by the *_start handlers only: each key once, no search.
+            debug_assert!(self.attr(k).is_none(), "{k} set twice");
+            self.attrs.push((k, v));
+            return;
+        }
         match self.attrs.iter_mut().find(|(x, _)| *x == k) {
             Some(a) => a.1 = v,
             None => self.attrs.push((k, v)),
@@ -224,12 +233,14 @@ impl Engine {
             scope,
             start_unix_nano: self.unix(ktime),
             end_unix_nano: 0,
-            attrs: Vec::new(),
+            attrs: Vec::with_capacity(16),
             error: None,
+            fresh: true,
         }
     }
 
-    fn push(&mut self, goid: u64, kind: OpenKind, span: Span, method: Cow<'static, str>) {
+    fn push(&mut self, goid: u64, kind: OpenKind, mut span: Span, method: Cow<'static, str>) {
+        span.fresh = false;
         self.gs.entry(goid).or_default().stack.push(Open { kind, span, method });
     }
 
