@@ -59,26 +59,35 @@ struct {
 /* Goroutines that may carry a span context beyond server_calls and
  * sql_calls: those that called net/http.send, and those created by a
  * goroutine that may carry one. A goroutine creation is reported only when
- * its creator is in one of the three (Rust links nothing else: it gives a
- * new goroutine its creator's current span). Entries are never removed; a
- * stale one only costs an event Rust ignores. */
+ * its creator is one of them (Rust links nothing else: it gives a new
+ * goroutine its creator's current span). A slot per goid modulo
+ * G_CTX_SLOTS holding the goid: a plain array (an LRU hash update cost
+ * ~1 µs per goroutine); marks are never removed, and one is forgotten only
+ * when a goroutine G_CTX_SLOTS ids later takes its slot (a long-lived
+ * goroutine's later children are then not linked). */
+#define G_CTX_SLOTS (1 << 18)
 struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, 65536);
-	__type(key, __u64);
-	__type(value, __u8);
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, G_CTX_SLOTS);
+	__type(key, __u32);
+	__type(value, __u64);
 } g_ctx SEC(".maps");
 
 static __always_inline int may_have_ctx(__u64 goid)
 {
-	return bpf_map_lookup_elem(&server_calls, &goid) || bpf_map_lookup_elem(&sql_calls, &goid) ||
-	       bpf_map_lookup_elem(&g_ctx, &goid);
+	__u32 i = goid & (G_CTX_SLOTS - 1);
+	__u64 *v = bpf_map_lookup_elem(&g_ctx, &i);
+	if (v && *v == goid)
+		return 1;
+	return bpf_map_lookup_elem(&server_calls, &goid) || bpf_map_lookup_elem(&sql_calls, &goid);
 }
 
 static __always_inline void mark_ctx(__u64 goid)
 {
-	__u8 one = 1;
-	bpf_map_update_elem(&g_ctx, &goid, &one, BPF_ANY);
+	__u32 i = goid & (G_CTX_SLOTS - 1);
+	__u64 *v = bpf_map_lookup_elem(&g_ctx, &i);
+	if (v)
+		*v = goid;
 }
 
 /* Counts records the ring buffer had no room for (read by Rust). */
