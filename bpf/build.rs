@@ -11,12 +11,14 @@ use libbpf_cargo::SkeletonBuilder;
 fn main() {
     let out = PathBuf::from(env::var_os("OUT_DIR").expect("OUT_DIR"));
     let src = "src/bpf/weft.bpf.c";
+    // -mcpu=v3: atomics that return the old value (weft.bpf.c claims its
+    // scratch slots with them; kernel 5.12+, and bpf_loop needs 5.17).
     // The probes name registers through src/bpf/goabi.bpf.h. Only amd64 is
     // built and loaded; on other targets the same amd64 object is embedded
     // so weft still compiles, and prereq refuses to load it with one line.
     SkeletonBuilder::new()
         .source(src)
-        .clang_args(["-Wall", "-Wno-unused-function", "-D__TARGET_ARCH_x86"])
+        .clang_args(["-Wall", "-Wno-unused-function", "-D__TARGET_ARCH_x86", "-mcpu=v3"])
         .build_and_generate(out.join("weft.skel.rs"))
         .unwrap_or_else(|e| panic!("building the BPF probes ({src}) failed: {e:#}\n(needs clang with the BPF target: apt-get install clang)"));
     bindgen::Builder::default()

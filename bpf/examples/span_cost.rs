@@ -35,7 +35,8 @@ fn main() {
             batch.clear();
         } else if batch.len() >= 512 {
             body.clear();
-            prost::Message::encode(&weft_bpf::export::request(&resource, std::mem::take(&mut batch)), &mut body).unwrap();
+            weft_bpf::otlp::encode_request(&resource, &batch, &mut body);
+            batch.clear();
             bytes += body.len();
         }
     }

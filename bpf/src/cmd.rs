@@ -322,7 +322,7 @@ fn session(
             if debug {
                 eprintln!("weft: event {ev:?}");
             }
-            engine.borrow_mut().handle(&ev);
+            engine.borrow_mut().handle(ev);
         },
         || {
             let mut engine = engine.borrow_mut();

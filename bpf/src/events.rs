@@ -43,16 +43,17 @@ impl Kind {
     }
 }
 
-/// One record, owned. Strings are raw bytes (Go strings need not be UTF-8);
-/// `truncated` says whether any string or `raw` arrived cut short.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct Event {
+/// One record, borrowed from the ring buffer (nothing is copied). Strings
+/// are raw bytes (Go strings need not be UTF-8); `truncated` says whether
+/// any string or `raw` arrived cut short.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Event<'a> {
     pub kind: Option<Kind>,
     pub goid: u64,
     pub ktime_ns: u64,
     pub num: [u64; 4],
-    pub strs: Vec<Vec<u8>>,
-    pub raw: Vec<u8>,
+    pub strs: [&'a [u8]; WEFT_NSTR as usize],
+    pub raw: &'a [u8],
     pub truncated: bool,
     /// Span ids the probes chose (only with `--write-traceparent`).
     pub ids: Option<Ids>,
@@ -79,23 +80,24 @@ impl Ids {
     }
 }
 
-impl Event {
+impl<'a> Event<'a> {
     pub fn kind(&self) -> Kind {
         self.kind.expect("parsed events have a kind")
     }
 
     /// String `i` as text (lossy; borrowed unless it is not UTF-8).
-    pub fn str(&self, i: usize) -> std::borrow::Cow<'_, str> {
+    pub fn str(&self, i: usize) -> std::borrow::Cow<'a, str> {
         self.strs.get(i).map(|s| String::from_utf8_lossy(s)).unwrap_or_default()
     }
 
-    pub fn raw_str(&self) -> std::borrow::Cow<'_, str> {
-        String::from_utf8_lossy(&self.raw)
+    pub fn raw_str(&self) -> std::borrow::Cow<'a, str> {
+        String::from_utf8_lossy(self.raw)
     }
 
     /// Parses one ring-buffer record; `None` for records too short or of an unknown kind.
-    pub fn parse(b: &[u8]) -> Option<Event> {
-        if b.len() < std::mem::size_of::<weft_hdr>() {
+    pub fn parse(b: &'a [u8]) -> Option<Event<'a>> {
+        use std::mem::size_of;
+        if b.len() < size_of::<weft_hdr>() {
             return None;
         }
         // SAFETY: the length was checked; read_unaligned copes with any alignment,
@@ -105,7 +107,7 @@ impl Event {
         let mut ev = Event { kind: Some(kind), goid: hdr.goid, ktime_ns: hdr.ktime_ns, ..Default::default() };
         match kind {
             Kind::GoStart => {
-                if b.len() < std::mem::size_of::<weft_small_event>() {
+                if b.len() < size_of::<weft_small_event>() {
                     return None;
                 }
                 // SAFETY: as above.
@@ -113,32 +115,24 @@ impl Event {
                 ev.num[..3].copy_from_slice(&e.num);
             }
             _ => {
-                if b.len() < std::mem::size_of::<weft_event>() {
+                // The struct, then its bytes: raw's first, each string at its `off`.
+                let head = size_of::<weft_event>();
+                if b.len() < head {
                     return None;
                 }
-                // Read in place: a whole weft_event is ~3.7 KiB, most of it unused.
-                use std::mem::{offset_of, size_of};
-                let u32_at = |o: usize| u32::from_ne_bytes(b[o..o + 4].try_into().unwrap());
-                let num = offset_of!(weft_event, num);
-                for (i, v) in ev.num.iter_mut().enumerate() {
-                    *v = u64::from_ne_bytes(b[num + 8 * i..num + 8 * i + 8].try_into().unwrap());
+                // SAFETY: as above.
+                let e: weft_event = unsafe { std::ptr::read_unaligned(b.as_ptr().cast()) };
+                let data = &b[head..];
+                ev.num = e.num;
+                let raw = (e.raw_copied as usize).min(data.len());
+                ev.raw = &data[..raw];
+                ev.truncated = (raw as u32) < e.raw_len;
+                for (out, s) in ev.strs.iter_mut().zip(&e.str_) {
+                    let (off, n) = (s.off as usize, s.copied as usize);
+                    *out = data.get(off..off + n).unwrap_or_default();
+                    ev.truncated |= (out.len() as u32) < s.len;
                 }
-                let mut bytes = |len: usize, copied: usize, data: usize, max: usize| {
-                    ev.truncated |= copied < len;
-                    b[data..data + copied.min(max)].to_vec()
-                };
-                let mut strs = Vec::with_capacity(WEFT_NSTR as usize);
-                for i in 0..WEFT_NSTR as usize {
-                    let o = offset_of!(weft_event, str_) + i * size_of::<weft_str>();
-                    let (len, copied) = (u32_at(o + offset_of!(weft_str, len)), u32_at(o + offset_of!(weft_str, copied)));
-                    strs.push(bytes(len as usize, copied as usize, o + offset_of!(weft_str, data), WEFT_STR_MAX as usize));
-                }
-                let (len, copied) = (u32_at(offset_of!(weft_event, raw_len)), u32_at(offset_of!(weft_event, raw_copied)));
-                ev.raw = bytes(len as usize, copied as usize, offset_of!(weft_event, raw), WEFT_RAW_MAX as usize);
-                ev.strs = strs;
-                // SAFETY: weft_ids is plain old data inside the record's bounds.
-                let ids: weft_ids = unsafe { std::ptr::read_unaligned(b[offset_of!(weft_event, ids)..].as_ptr().cast()) };
-                ev.ids = Ids::from_raw(&ids);
+                ev.ids = Ids::from_raw(&e.ids);
             }
         }
         Some(ev)
@@ -147,23 +141,31 @@ impl Event {
 
 /// Builds a record as the probes would (for tests of the span logic).
 pub fn test_record(kind: u32, goid: u64, ktime_ns: u64, num: [u64; 4], strs: &[&[u8]], rawdata: &[u8]) -> Vec<u8> {
-    let mut e: Box<weft_event> = Box::default();
+    if kind == weft_kind_WEFT_GO_START {
+        let e = weft_small_event { hdr: weft_hdr { kind, tgid: 0, goid, ktime_ns }, num: [num[0], num[1], num[2]] };
+        // SAFETY: plain old data; viewing it as bytes is sound.
+        return unsafe { std::slice::from_raw_parts((&e as *const weft_small_event).cast::<u8>(), std::mem::size_of_val(&e)) }.to_vec();
+    }
+    let mut e = weft_event::default();
     e.hdr.kind = kind;
     e.hdr.goid = goid;
     e.hdr.ktime_ns = ktime_ns;
     e.num = num;
-    for (i, s) in strs.iter().enumerate() {
-        let n = s.len().min(WEFT_STR_MAX as usize - 1);
-        e.str_[i].len = s.len() as u32;
-        e.str_[i].copied = n as u32;
-        e.str_[i].data[..n].copy_from_slice(&s[..n]);
-    }
     let n = rawdata.len().min(WEFT_RAW_MAX as usize - 1);
     e.raw_len = rawdata.len() as u32;
     e.raw_copied = n as u32;
-    e.raw[..n].copy_from_slice(&rawdata[..n]);
+    let mut data = rawdata[..n].to_vec();
+    for (i, s) in strs.iter().enumerate() {
+        let n = s.len().min(WEFT_STR_MAX as usize - 1);
+        e.str_[i].len = s.len() as u32;
+        e.str_[i].copied = n as u16;
+        e.str_[i].off = data.len() as u16;
+        data.extend_from_slice(&s[..n]);
+    }
     // SAFETY: weft_event is plain old data; viewing it as bytes is sound.
-    unsafe { std::slice::from_raw_parts((&*e as *const weft_event).cast::<u8>(), std::mem::size_of::<weft_event>()) }.to_vec()
+    let mut b = unsafe { std::slice::from_raw_parts((&e as *const weft_event).cast::<u8>(), std::mem::size_of::<weft_event>()) }.to_vec();
+    b.extend_from_slice(&data);
+    b
 }
 
 #[cfg(test)]
@@ -173,7 +175,9 @@ mod tests {
     #[test]
     fn roundtrip_and_layout() {
         assert_eq!(std::mem::size_of::<weft_hdr>(), 24);
+        assert_eq!(std::mem::size_of::<weft_event>(), 152);
         let b = test_record(weft_kind_WEFT_SQL_START, 7, 99, [1, 2, 0, 0], &[b"mysql"], b"SELECT 1");
+        assert_eq!(b.len(), 152 + 8 + 5);
         let e = Event::parse(&b).unwrap();
         assert_eq!(e.kind(), Kind::SqlStart);
         assert_eq!((e.goid, e.ktime_ns, e.num[1]), (7, 99, 2));
@@ -181,5 +185,9 @@ mod tests {
         assert_eq!(e.raw_str(), "SELECT 1");
         assert!(!e.truncated);
         assert!(Event::parse(&b[..10]).is_none());
+        let long = vec![b'x'; 300];
+        let rec = test_record(weft_kind_WEFT_HTTP_SERVER_START, 1, 2, [0; 4], &[b"GET", &long], b"");
+        let e = Event::parse(&rec).unwrap();
+        assert_eq!((e.str(0), e.strs[1].len(), e.truncated), ("GET".into(), 255, true));
     }
 }

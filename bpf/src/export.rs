@@ -15,7 +15,6 @@ use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use opentelemetry_proto::tonic::common::v1::{any_value, AnyValue, InstrumentationScope, KeyValue};
 use opentelemetry_proto::tonic::resource::v1::Resource;
 use opentelemetry_proto::tonic::trace::v1::{span, status, ResourceSpans, ScopeSpans, Span as PSpan, Status};
-use prost::Message;
 
 use crate::spans::{Span, SpanKind, Value};
 
@@ -74,20 +73,20 @@ impl Config {
             .unwrap_or(10_000u64);
         let exe_name = exe.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
         let mut resource: Vec<(String, Value)> = vec![
-            ("service.name".into(), Value::Str(exe_name.clone())),
+            ("service.name".into(), Value::Str(exe_name.clone().into())),
             ("telemetry.sdk.name".into(), Value::Str("weft".into())),
             ("telemetry.sdk.language".into(), Value::Str("go".into())),
             ("telemetry.sdk.version".into(), Value::Str(env!("CARGO_PKG_VERSION").into())),
             ("telemetry.distro.name".into(), Value::Str("weft-ebpf".into())),
             ("process.pid".into(), Value::Int(pid.into())),
-            ("process.executable.name".into(), Value::Str(exe_name)),
-            ("process.executable.path".into(), Value::Str(exe.display().to_string())),
+            ("process.executable.name".into(), Value::Str(exe_name.into())),
+            ("process.executable.path".into(), Value::Str(exe.display().to_string().into())),
             ("process.runtime.name".into(), Value::Str("go".into())),
-            ("process.runtime.version".into(), Value::Str(go_version.into())),
+            ("process.runtime.version".into(), Value::Str(go_version.to_string().into())),
         ];
         let mut set = |k: String, v: String| {
             resource.retain(|(x, _)| *x != k);
-            resource.push((k, Value::Str(v)));
+            resource.push((k, Value::Str(v.into())));
         };
         for (k, v) in parse_kv_list(&env("OTEL_RESOURCE_ATTRIBUTES").unwrap_or_default()) {
             set(k, v);
@@ -108,18 +107,20 @@ impl Config {
 fn any(v: Value) -> Option<AnyValue> {
     Some(AnyValue {
         value: Some(match v {
-            Value::Str(s) => any_value::Value::StringValue(s),
+            Value::Str(s) => any_value::Value::StringValue(s.into_owned()),
             Value::Int(i) => any_value::Value::IntValue(i),
         }),
     })
 }
 
-fn kvs(attrs: Vec<(String, Value)>) -> Vec<KeyValue> {
-    attrs.into_iter().map(|(key, v)| KeyValue { key, value: any(v), ..Default::default() }).collect()
+fn kvs<K: Into<String>>(attrs: Vec<(K, Value)>) -> Vec<KeyValue> {
+    attrs.into_iter().map(|(key, v)| KeyValue { key: key.into(), value: any(v), ..Default::default() }).collect()
 }
 
-/// One export request for `spans` (grouped by scope, first-seen order).
-/// Takes the spans by value: their strings move into the message.
+/// One export request for `spans` (grouped by scope, first-seen order), as
+/// opentelemetry-proto's message. The exporter writes the same bytes
+/// without building it ([`crate::otlp`]); this is the reference it is
+/// tested against.
 pub fn request(resource: &[(String, Value)], spans: Vec<Span>) -> ExportTraceServiceRequest {
     let mut scope_spans: Vec<ScopeSpans> = Vec::new();
     let mut scopes: Vec<&'static str> = Vec::new();
@@ -237,7 +238,7 @@ fn run(cfg: Config, rx: Receiver<Vec<Span>>) -> (u64, u64, Option<String>) {
         let n = batch.len() as u64;
         if n > 0 && !cfg.disabled {
             body.clear();
-            request(&cfg.resource, std::mem::take(&mut batch)).encode(&mut body).expect("a Vec grows as needed");
+            crate::otlp::encode_request(&cfg.resource, &batch, &mut body);
             let mut req = agent.post(&cfg.endpoint).header("Content-Type", "application/x-protobuf");
             for (k, v) in &cfg.headers {
                 req = req.header(k, v);

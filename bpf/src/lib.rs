@@ -8,11 +8,13 @@
 //! * [`probes`]: loading, configuring and attaching the probes.
 //! * [`spans`]: events to spans (pairing, goroutine linking, semconv);
 //!   [`semconv`]: the Go runtime's attribute helpers, ported.
-//! * [`export`]: OTLP/HTTP protobuf export from the OTEL_* environment.
+//! * [`export`]: OTLP/HTTP protobuf export from the OTEL_* environment;
+//!   [`otlp`]: its request bytes, written straight from the spans.
 //! * [`prereq`]: privileges, BTF, uprobes; [`cmd`]: the two commands.
 pub mod cmd;
 pub mod events;
 pub mod export;
+pub mod otlp;
 pub mod goelf;
 pub mod prereq;
 pub mod probes;

@@ -222,7 +222,7 @@ pub fn trace(
     tgid: u32,
     opts: Options,
     ready: impl FnOnce(&Attached) -> Result<()>,
-    mut on_event: impl FnMut(Event),
+    mut on_event: impl FnMut(&Event),
     mut drained: impl FnMut(),
     mut keep_going: impl FnMut() -> bool,
 ) -> Result<Stats> {
@@ -297,7 +297,7 @@ pub fn trace(
     let mut rb = RingBufferBuilder::new();
     rb.add(&skel.maps.events, |data: &[u8]| {
         if let Some(ev) = Event::parse(data) {
-            on_event(ev);
+            on_event(&ev);
         }
         0
     })?;

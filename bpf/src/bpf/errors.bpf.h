@@ -35,27 +35,30 @@ static __always_inline void read_at(__u8 *dst, __u32 len, __u64 addr)
 		bpf_probe_read_user(dst, len, (void *)addr);
 }
 
-static __always_inline void err_snapshot(struct weft_event *e, __u64 data)
+/* raw first, then the strings (the record's layout) */
+static __always_inline void err_snapshot(struct scratch *sc, __u64 data)
 {
 	if (!data)
 		return;
-	__builtin_memset(e->raw, 0, ERR_SNAP_LEN);
-	read_str(&e->str[0], data);
-	read_str(&e->str[1], data + 8);
-	read_str(&e->str[2], data + 16);
-	read_at(e->raw, 80, data);
-	__u64 inner = iface_data(e->raw, 64);
-	read_at(e->raw + 80, 32, inner);
-	if (inner)
-		read_str(&e->str[3], inner);
-	read_at(e->raw + 112, 8, iface_data(e->raw + 80, 16));
-	__u64 addr = iface_data(e->raw, 48);
-	read_at(e->raw + 120, 48, addr);
+	__u8 *raw = sc->data;
+	__builtin_memset(raw, 0, ERR_SNAP_LEN);
+	read_at(raw, 80, data);
+	__u64 inner = iface_data(raw, 64);
+	read_at(raw + 80, 32, inner);
+	read_at(raw + 112, 8, iface_data(raw + 80, 16));
+	__u64 addr = iface_data(raw, 48);
+	read_at(raw + 120, 48, addr);
 	__u64 ip, iplen;
-	__builtin_memcpy(&ip, e->raw + 120, 8);
-	__builtin_memcpy(&iplen, e->raw + 128, 8);
+	__builtin_memcpy(&ip, raw + 120, 8);
+	__builtin_memcpy(&iplen, raw + 128, 8);
 	if (iplen == 4 || iplen == 16)
-		read_at(e->raw + 168, iplen == 4 ? 4 : 16, ip);
-	e->raw_len = ERR_SNAP_LEN;
-	e->raw_copied = ERR_SNAP_LEN;
+		read_at(raw + 168, iplen == 4 ? 4 : 16, ip);
+	sc->e.raw_len = ERR_SNAP_LEN;
+	sc->e.raw_copied = ERR_SNAP_LEN;
+	sc->used = ERR_SNAP_LEN;
+	read_str(sc, 0, data);
+	read_str(sc, 1, data + 8);
+	read_str(sc, 2, data + 16);
+	if (inner)
+		read_str(sc, 3, inner);
 }

@@ -122,33 +122,35 @@ int h2_request_end(struct pt_regs *ctx)
 }
 
 /* serverHandler.ServeHTTP of an HTTP/2 request: its trace headers as lines
- * in e->raw; returns their length (0: none). */
-static __always_inline __u32 h2_headers(struct weft_event *e, __u64 url)
+ * in the record's raw bytes (before any string); returns their length (0: none). */
+static __always_inline __u32 h2_headers(struct scratch *sc, __u64 url)
 {
+	__u8 *raw = sc->data;
 	struct h2_ctx *h = bpf_map_lookup_elem(&h2_by_req, &url);
 	if (!h)
 		return 0;
 	__u32 tp = h->tp_len & (H2_TP_MAX - 1), ts = h->ts_len & (H2_TS_MAX - 1);
-	__builtin_memcpy(e->raw, "\r\ntraceparent: ", 15);
-	bpf_probe_read_kernel(e->raw + 15, tp, h->tp);
+	__builtin_memcpy(raw, "\r\ntraceparent: ", 15);
+	bpf_probe_read_kernel(raw + 15, tp, h->tp);
 	__u32 off = 15 + tp;
-	e->raw[off & RAW_MASK] = '\r';
-	e->raw[(off + 1) & RAW_MASK] = '\n';
+	raw[off & RAW_MASK] = '\r';
+	raw[(off + 1) & RAW_MASK] = '\n';
 	off += 2;
 	if (ts) {
 		const char key[] = "tracestate: ";
 		off &= 127; /* at most 15 + 63 + 2 */
 		for (int k = 0; k < 12; k++)
-			e->raw[(off + k) & RAW_MASK] = key[k];
+			raw[(off + k) & RAW_MASK] = key[k];
 		off += 12;
-		bpf_probe_read_kernel(e->raw + (off & 127), ts, h->ts);
+		bpf_probe_read_kernel(raw + (off & 127), ts, h->ts);
 		off = (off & 127) + ts;
-		e->raw[off & RAW_MASK] = '\r';
-		e->raw[(off + 1) & RAW_MASK] = '\n';
+		raw[off & RAW_MASK] = '\r';
+		raw[(off + 1) & RAW_MASK] = '\n';
 		off += 2;
 	}
 	bpf_map_delete_elem(&h2_by_req, &url);
-	e->raw_len = off;
-	e->raw_copied = off;
+	sc->e.raw_len = off;
+	sc->e.raw_copied = off;
+	sc->used = off;
 	return off;
 }

@@ -237,10 +237,10 @@ static __always_inline void propagate_server(struct weft_config *cfg, struct wef
 }
 
 /* The header lines h2.bpf.h put in the event (HTTP/2). */
-static __always_inline void propagate_server_kernel(struct weft_config *cfg, struct weft_event *e)
+static __always_inline void propagate_server_kernel(struct weft_config *cfg, struct scratch *sc)
 {
-	__u32 n = e->raw_copied;
-	propagate_server_from(cfg, e, (__u64)e->raw, n > WEFT_RAW_MAX ? WEFT_RAW_MAX : n, 0);
+	__u32 n = sc->e.raw_copied;
+	propagate_server_from(cfg, &sc->e, (__u64)sc->data, n > WEFT_RAW_MAX ? WEFT_RAW_MAX : n, 0);
 }
 
 static __always_inline void propagate_server_end(struct weft_config *cfg, __u64 goid)

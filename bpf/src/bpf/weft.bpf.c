@@ -37,6 +37,7 @@ struct {
 struct server_args {
 	__u64 req;
 	__u64 rw;
+	__u64 proto_major;
 };
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
@@ -54,6 +55,40 @@ struct {
 	__type(key, __u64);
 	__type(value, __u8);
 } sql_calls SEC(".maps");
+
+/* Goroutines that may carry a span context beyond server_calls and
+ * sql_calls: those that called net/http.send, and those created by a
+ * goroutine that may carry one. A goroutine creation is reported only when
+ * its creator is one of them (Rust links nothing else: it gives a new
+ * goroutine its creator's current span). A slot per goid modulo
+ * G_CTX_SLOTS holding the goid: a plain array (an LRU hash update cost
+ * ~1 µs per goroutine); marks are never removed, and one is forgotten only
+ * when a goroutine G_CTX_SLOTS ids later takes its slot (a long-lived
+ * goroutine's later children are then not linked). */
+#define G_CTX_SLOTS (1 << 18)
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, G_CTX_SLOTS);
+	__type(key, __u32);
+	__type(value, __u64);
+} g_ctx SEC(".maps");
+
+static __always_inline int may_have_ctx(__u64 goid)
+{
+	__u32 i = goid & (G_CTX_SLOTS - 1);
+	__u64 *v = bpf_map_lookup_elem(&g_ctx, &i);
+	if (v && *v == goid)
+		return 1;
+	return bpf_map_lookup_elem(&server_calls, &goid) || bpf_map_lookup_elem(&sql_calls, &goid);
+}
+
+static __always_inline void mark_ctx(__u64 goid)
+{
+	__u32 i = goid & (G_CTX_SLOTS - 1);
+	__u64 *v = bpf_map_lookup_elem(&g_ctx, &i);
+	if (v)
+		*v = goid;
+}
 
 /* Counts records the ring buffer had no room for (read by Rust). */
 struct {
@@ -123,28 +158,131 @@ static __always_inline __u64 field(__u64 base, __u64 off)
 	return base + off;
 }
 
-static __always_inline void set_str(struct weft_str *s, __u64 p, __u64 len)
+/* Two u64 fields of the struct at `base` in one read when they are at most
+ * 128 bytes apart (each bpf_probe_read_user costs ~0.2 µs), else two. */
+static __always_inline void read_two(__u64 base, __u64 off_a, __u64 off_b, __u64 *a, __u64 *b)
 {
-	__u32 n = len > WEFT_STR_MAX - 1 ? WEFT_STR_MAX - 1 : len;
-	s->len = len;
-	s->copied = 0;
-	if (p && n && bpf_probe_read_user(s->data, n & (WEFT_STR_MAX - 1), (void *)p) == 0)
-		s->copied = n;
-}
-
-/* A Go string header (ptr, len) at addr. */
-static __always_inline void read_str(struct weft_str *s, __u64 addr)
-{
-	__u64 h[2] = {};
-	if (addr)
-		bpf_probe_read_user(h, sizeof(h), (void *)addr);
-	set_str(s, h[0], h[1]);
+	__u64 w[17];
+	*a = 0;
+	*b = 0;
+	if (!base || off_a == WEFT_NO_FIELD || off_b == WEFT_NO_FIELD)
+		goto apart;
+	__u64 lo = off_a < off_b ? off_a : off_b, d = off_a < off_b ? off_b - off_a : off_a - off_b;
+	if (d > 128 || (d & 7))
+		goto apart;
+	barrier_var(d);
+	d &= 0xf8;
+	if (d > 128 || bpf_probe_read_user(w, d + 8, (void *)(base + lo)))
+		goto apart;
+	__u64 hi = w[(d >> 3) & 0x1f];
+	*a = off_a <= off_b ? w[0] : hi;
+	*b = off_a <= off_b ? hi : w[0];
+	return;
+apart:
+	*a = read_u64(field(base, off_a));
+	*b = read_u64(field(base, off_b));
 }
 
 /* Bulk reads: the first REQ_BLOCK bytes of a Request and URL_BLOCK of a
  * URL (every field the server probe reads, Go 1.22-1.27). */
 #define REQ_BLOCK 192
 #define URL_BLOCK 128
+
+/* A record is built in a per-CPU scratch slot, then copied to the ring with
+ * only the bytes it uses (bpf_ringbuf_output): reserving the largest record
+ * (3.7 KiB) in the ring for each event cost a cache and TLB miss per line
+ * touched, in the probe and again in the loader. The bytes follow the
+ * struct: raw first (at most WEFT_RAW_MAX - 1), then each string appended
+ * at `used`; all of them fit in DATA_MAX, and DATA_ROOM lets the verifier
+ * see every copy in bounds. */
+#define DATA_MAX 4096
+#define DATA_ROOM (DATA_MAX + WEFT_RAW_MAX)
+#define NSLOTS 2
+
+struct scratch {
+	struct weft_event e;
+	__u8 data[DATA_ROOM];
+	__u32 used; /* bytes of data written */
+	__u32 slot;
+	/* copies of the Request and URL (http_server), padded for blk_u64's mask */
+	__u8 blk[REQ_BLOCK + URL_BLOCK + 256];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, NSLOTS);
+	__type(key, __u32);
+	__type(value, struct scratch);
+} scratch SEC(".maps");
+
+/* Which of this CPU's slots are taken: a program preempted while building a
+ * record (PREEMPT kernels) keeps its slot from the next one on the CPU. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u32);
+} scratch_busy SEC(".maps");
+
+static __always_inline void release(__u32 slot)
+{
+	__u32 zero = 0;
+	__u32 *busy = bpf_map_lookup_elem(&scratch_busy, &zero);
+	if (busy)
+		__sync_fetch_and_and(busy, ~(1u << (slot & (NSLOTS - 1))));
+}
+
+static __always_inline struct scratch *try_slot(__u32 *busy, __u32 i)
+{
+	__u32 bit = 1u << i;
+	if (__sync_fetch_and_or(busy, bit) & bit)
+		return 0;
+	struct scratch *sc = bpf_map_lookup_elem(&scratch, &i);
+	if (!sc) {
+		release(i);
+		return 0;
+	}
+	sc->slot = i;
+	sc->used = 0;
+	return sc;
+}
+
+static __always_inline struct scratch *claim(void)
+{
+	__u32 zero = 0;
+	__u32 *busy = bpf_map_lookup_elem(&scratch_busy, &zero);
+	if (!busy)
+		return 0;
+	struct scratch *sc = try_slot(busy, 0);
+	return sc ? sc : try_slot(busy, 1); /* NSLOTS */
+}
+
+/* String i: `len` bytes at p in the target, appended to the record's bytes. */
+static __always_inline void set_str(struct scratch *sc, int i, __u64 p, __u64 len)
+{
+	struct weft_str *s = &sc->e.str[i];
+	__u64 n = len > WEFT_STR_MAX - 1 ? WEFT_STR_MAX - 1 : len;
+	__u64 off = sc->used;
+	barrier_var(n); /* keep the masks: the verifier needs them */
+	n &= WEFT_STR_MAX - 1;
+	off &= DATA_MAX - 1;
+	s->len = len;
+	s->copied = 0;
+	s->off = off;
+	if (p && n && bpf_probe_read_user(sc->data + off, n, (void *)p) == 0) {
+		s->copied = n;
+		sc->used = off + n;
+	}
+}
+
+/* String i from a Go string header (ptr, len) at addr. */
+static __always_inline void read_str(struct scratch *sc, int i, __u64 addr)
+{
+	__u64 h[2] = {};
+	if (addr)
+		bpf_probe_read_user(h, sizeof(h), (void *)addr);
+	set_str(sc, i, h[0], h[1]);
+}
 
 /* The u64 at `off` of the struct at `base`, from its copy `blk` (its first
  * `n` bytes, n <= 256) when it lies inside, else read on its own. */
@@ -157,46 +295,55 @@ static __always_inline __u64 blk_u64(const __u8 *blk, __u64 n, __u64 base, __u64
 	return *(const __u64 *)(blk + (off & 0xf8));
 }
 
-/* A Go string header at `off` of the struct at `base` (see blk_u64). */
-static __always_inline void blk_str(struct weft_str *s, const __u8 *blk, __u64 n, __u64 base, __u64 off)
+/* String i from a Go string header at `off` of the struct at `base` (see blk_u64). */
+static __always_inline void blk_str(struct scratch *sc, int i, const __u8 *blk, __u64 n, __u64 base, __u64 off)
 {
 	if (!base || off == WEFT_NO_FIELD || off + 16 > n) {
-		read_str(s, field(base, off));
+		read_str(sc, i, field(base, off));
 		return;
 	}
-	set_str(s, blk_u64(blk, n, base, off), blk_u64(blk, n, base, off + 8));
+	set_str(sc, i, blk_u64(blk, n, base, off), blk_u64(blk, n, base, off + 8));
 }
 
-static __always_inline void set_raw(struct weft_event *e, __u64 p, __u64 len)
+/* The raw bytes: `len` at p in the target. Only before any string. */
+static __always_inline void set_raw(struct scratch *sc, __u64 p, __u64 len)
 {
-	__u32 n = len > WEFT_RAW_MAX - 1 ? WEFT_RAW_MAX - 1 : len;
-	e->raw_len = len;
-	e->raw_copied = 0;
-	if (p && n && bpf_probe_read_user(e->raw, n & (WEFT_RAW_MAX - 1), (void *)p) == 0)
-		e->raw_copied = n;
+	__u64 n = len > WEFT_RAW_MAX - 1 ? WEFT_RAW_MAX - 1 : len;
+	barrier_var(n);
+	n &= WEFT_RAW_MAX - 1;
+	sc->e.raw_len = len;
+	sc->e.raw_copied = 0;
+	if (p && n && bpf_probe_read_user(sc->data, n, (void *)p) == 0) {
+		sc->e.raw_copied = n;
+		sc->used = n;
+	}
 }
 
-static __always_inline struct weft_event *start_event(struct weft_config *cfg, struct pt_regs *ctx, __u32 kind)
+static __always_inline struct scratch *start_event(struct weft_config *cfg, struct pt_regs *ctx, __u32 kind)
 {
-	struct weft_event *e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
-	if (!e) {
+	struct scratch *sc = claim();
+	if (!sc) {
 		count_drop();
 		return 0;
 	}
+	struct weft_event *e = &sc->e;
+	__builtin_memset(e, 0, sizeof(*e));
 	e->hdr.kind = kind;
 	e->hdr.tgid = cfg->tgid;
 	e->hdr.goid = goid_of(cfg, GO_G(ctx));
 	e->hdr.ktime_ns = bpf_ktime_get_ns();
-	for (int i = 0; i < WEFT_NUM; i++)
-		e->num[i] = 0;
-	for (int i = 0; i < WEFT_NSTR; i++) {
-		e->str[i].len = 0;
-		e->str[i].copied = 0;
-	}
-	e->raw_len = 0;
-	e->raw_copied = 0;
-	e->ids.set = 0;
-	return e;
+	return sc;
+}
+
+/* Copies the record (the struct and the bytes used) to the ring; frees the slot. */
+static __always_inline void submit(struct scratch *sc)
+{
+	__u32 used = sc->used;
+	if (used > DATA_ROOM)
+		used = DATA_ROOM;
+	if (bpf_ringbuf_output(&events, sc, sizeof(struct weft_event) + used, submit_flags()))
+		count_drop();
+	release(sc->slot);
 }
 
 static __always_inline int small_event(struct weft_config *cfg, __u32 kind, __u64 goid, __u64 a, __u64 b, __u64 c)
@@ -240,13 +387,56 @@ int go_start_end(struct pt_regs *ctx)
 	barrier_var(ax);
 	barrier_var(bx);
 	__u64 newg = bpf_get_attach_cookie(ctx) == WEFT_AT_RUNQPUT ? bx : ax;
-	__u64 parent = read_u64(field(newg, cfg->g_parent_goid));
-	__u64 child = goid_of(cfg, newg);
+	__u64 parent, child;
+	read_two(newg, cfg->g_parent_goid, cfg->g_goid, &parent, &child);
 	propagate_fork(cfg, parent, child);
+	if (!may_have_ctx(parent))
+		return 0; /* most goroutines: net/http's per-connection ones */
+	mark_ctx(child);
 	return small_event(cfg, WEFT_GO_START, parent, parent, child, newg);
 }
 
 /* ---- net/http server ---- */
+
+/* Method, URL path and raw query as strings 0-2 in one read when they lie
+ * in one request line: net/http parses the line into substrings of one
+ * string, and the URL keeps them when nothing in them is escaped. Returns 0
+ * when they do not (the caller then reads them one by one). */
+static __always_inline int request_line(struct scratch *sc, const __u8 *rq, const __u8 *ur, __u64 req, __u64 url, struct weft_config *cfg)
+{
+	if (!url || cfg->req_method + 16 > REQ_BLOCK || cfg->url_path + 16 > URL_BLOCK || cfg->url_raw_query + 16 > URL_BLOCK)
+		return 0;
+	__u64 m = blk_u64(rq, REQ_BLOCK, req, cfg->req_method), ml = blk_u64(rq, REQ_BLOCK, req, cfg->req_method + 8);
+	__u64 p = blk_u64(ur, URL_BLOCK, url, cfg->url_path), pl = blk_u64(ur, URL_BLOCK, url, cfg->url_path + 8);
+	__u64 q = blk_u64(ur, URL_BLOCK, url, cfg->url_raw_query), ql = blk_u64(ur, URL_BLOCK, url, cfg->url_raw_query + 8);
+	const __u64 max = WEFT_STR_MAX - 1;
+	if (!m || !ml || ml > max || p < m || p + pl > m + max || (ql && (q < m || q + ql > m + max)))
+		return 0;
+	__u64 end = p + pl;
+	if (m + ml > end)
+		end = m + ml;
+	if (ql && q + ql > end)
+		end = q + ql;
+	__u64 n = end - m;
+	__u64 off = sc->used;
+	barrier_var(n);
+	n &= WEFT_STR_MAX - 1;
+	off &= DATA_MAX - 1;
+	if (!n || bpf_probe_read_user(sc->data + off, n, (void *)m))
+		return 0;
+	struct weft_str *s = sc->e.str;
+	s[0].len = ml;
+	s[0].copied = ml;
+	s[0].off = off;
+	s[1].len = pl;
+	s[1].copied = pl;
+	s[1].off = off + (p - m);
+	s[2].len = ql;
+	s[2].copied = ql;
+	s[2].off = ql ? off + (q - m) : 0;
+	sc->used = off + n;
+	return 1;
+}
 
 /* net/http.serverHandler.ServeHTTP(sh, rw ResponseWriter, req *Request):
  * RAX sh.srv, RBX rw's itab, RCX rw's data, RDI req. */
@@ -257,50 +447,52 @@ int http_server(struct pt_regs *ctx)
 	if (!cfg)
 		return 0;
 	__u64 req = GO_REG3(ctx), rw = GO_REG2(ctx);
-	struct weft_event *e = start_event(cfg, ctx, WEFT_HTTP_SERVER_START);
-	if (!e)
+	struct scratch *sc = start_event(cfg, ctx, WEFT_HTTP_SERVER_START);
+	if (!sc)
 		return 0;
-	struct server_args args = { .req = req, .rw = rw };
-	__u64 goid = e->hdr.goid;
-	bpf_map_update_elem(&server_calls, &goid, &args, BPF_ANY);
+	struct weft_event *e = &sc->e;
 
-	/* The Request's and the URL's first bytes in one read each (into the
-	 * raw area, rewritten below); fields past them are read one by one. */
-	__u8 *rq = e->raw, *ur = e->raw + REQ_BLOCK;
+	/* The Request's and the URL's first bytes in one read each; fields
+	 * past them are read one by one. */
+	__u8 *rq = sc->blk, *ur = sc->blk + REQ_BLOCK;
 	if (bpf_probe_read_user(rq, REQ_BLOCK, (void *)req))
 		__builtin_memset(rq, 0, REQ_BLOCK);
 	e->num[0] = blk_u64(rq, REQ_BLOCK, req, cfg->req_proto_major);
 	e->num[1] = blk_u64(rq, REQ_BLOCK, req, cfg->req_proto_minor);
-	blk_str(&e->str[0], rq, REQ_BLOCK, req, cfg->req_method);
-	blk_str(&e->str[3], rq, REQ_BLOCK, req, cfg->req_host);
-	blk_str(&e->str[4], rq, REQ_BLOCK, req, cfg->req_remote_addr);
+	struct server_args args = { .req = req, .rw = rw, .proto_major = e->num[0] };
+	__u64 goid = e->hdr.goid;
+	bpf_map_update_elem(&server_calls, &goid, &args, BPF_ANY);
 	__u64 url = blk_u64(rq, REQ_BLOCK, req, cfg->req_url);
 	if (!url || bpf_probe_read_user(ur, URL_BLOCK, (void *)url))
 		__builtin_memset(ur, 0, URL_BLOCK);
-	blk_str(&e->str[1], ur, URL_BLOCK, url, cfg->url_path);
-	blk_str(&e->str[2], ur, URL_BLOCK, url, cfg->url_raw_query);
 
+	/* raw first (the record's bytes start with it) */
 	if (e->num[0] == 2) {
 		/* HTTP/2: the trace headers newWriterAndRequest saw (h2.bpf.h). */
-		if (h2_headers(e, url))
-			propagate_server_kernel(cfg, e);
+		if (h2_headers(sc, url))
+			propagate_server_kernel(cfg, sc);
 		else
 			propagate_server(cfg, e, 0, 0);
-		bpf_ringbuf_submit(e, submit_flags());
-		return 0;
+	} else {
+		/* HTTP/1: rw is a *response; its conn's bufio.Reader still holds
+		 * the header block just parsed, ending at r. */
+		__u64 conn = read_u64(field(rw, cfg->resp_conn));
+		__u64 bufr = read_u64(field(conn, cfg->conn_bufr));
+		__u64 buf = 0, r = 0;
+		if (bufr) {
+			read_two(bufr, cfg->bufio_buf, cfg->bufio_r, &buf, &r);
+			set_raw(sc, buf, r);
+		}
+		propagate_server(cfg, e, buf, r);
 	}
-	/* HTTP/1: rw is a *response; its conn's bufio.Reader still holds the
-	 * header block just parsed, ending at r. */
-	__u64 conn = read_u64(field(rw, cfg->resp_conn));
-	__u64 bufr = read_u64(field(conn, cfg->conn_bufr));
-	__u64 buf = 0, r = 0;
-	if (bufr) {
-		buf = read_u64(field(bufr, cfg->bufio_buf));
-		r = read_u64(field(bufr, cfg->bufio_r));
-		set_raw(e, buf, r);
+	if (!request_line(sc, rq, ur, req, url, cfg)) {
+		blk_str(sc, 0, rq, REQ_BLOCK, req, cfg->req_method);
+		blk_str(sc, 1, ur, URL_BLOCK, url, cfg->url_path);
+		blk_str(sc, 2, ur, URL_BLOCK, url, cfg->url_raw_query);
 	}
-	propagate_server(cfg, e, buf, r);
-	bpf_ringbuf_submit(e, submit_flags());
+	blk_str(sc, 3, rq, REQ_BLOCK, req, cfg->req_host);
+	blk_str(sc, 4, rq, REQ_BLOCK, req, cfg->req_remote_addr);
+	submit(sc);
 	return 0;
 }
 
@@ -317,21 +509,21 @@ int http_server_end(struct pt_regs *ctx)
 	struct server_args args = *a;
 	bpf_map_delete_elem(&server_calls, &goid);
 	propagate_server_end(cfg, goid);
-	struct weft_event *e = start_event(cfg, ctx, WEFT_HTTP_SERVER_END);
-	if (!e)
+	struct scratch *sc = start_event(cfg, ctx, WEFT_HTTP_SERVER_END);
+	if (!sc)
 		return 0;
-	if (read_u64(field(args.req, cfg->req_proto_major)) == 2) {
+	struct weft_event *e = &sc->e;
+	if (args.proto_major == 2) {
 		/* HTTP/2: rw is a *http2responseWriter; its state holds the status. */
 		__u64 rws = read_u64(field(args.rw, cfg->h2_rw_rws));
-		e->num[0] = read_u64(field(rws, cfg->h2_rws_status));
-		e->num[1] = read_u64(field(rws, cfg->h2_rws_wrote)) & 0xff;
+		read_two(rws, cfg->h2_rws_status, cfg->h2_rws_wrote, &e->num[0], &e->num[1]);
 	} else {
-		e->num[0] = read_u64(field(args.rw, cfg->resp_status));
-		e->num[1] = read_u64(field(args.rw, cfg->resp_wrote_header)) & 0xff;
+		read_two(args.rw, cfg->resp_status, cfg->resp_wrote_header, &e->num[0], &e->num[1]);
 	}
+	e->num[1] &= 0xff;
 	__u64 pat = read_u64(field(args.req, cfg->req_pat));
-	read_str(&e->str[0], field(pat, cfg->pattern_str));
-	bpf_ringbuf_submit(e, submit_flags());
+	read_str(sc, 0, field(pat, cfg->pattern_str));
+	submit(sc);
 	return 0;
 }
 
@@ -345,19 +537,21 @@ int http_client(struct pt_regs *ctx)
 	if (!cfg)
 		return 0;
 	__u64 req = GO_REG0(ctx);
-	struct weft_event *e = start_event(cfg, ctx, WEFT_HTTP_CLIENT_START);
-	if (!e)
+	struct scratch *sc = start_event(cfg, ctx, WEFT_HTTP_CLIENT_START);
+	if (!sc)
 		return 0;
-	read_str(&e->str[0], field(req, cfg->req_method));
+	struct weft_event *e = &sc->e;
+	mark_ctx(e->hdr.goid);
+	read_str(sc, 0, field(req, cfg->req_method));
 	__u64 url = read_u64(field(req, cfg->req_url));
-	read_str(&e->str[1], field(url, cfg->url_scheme));
-	read_str(&e->str[2], field(url, cfg->url_host));
-	read_str(&e->str[3], field(url, cfg->url_path));
-	read_str(&e->str[4], field(url, cfg->url_raw_query));
-	read_str(&e->str[5], field(req, cfg->req_host));
+	read_str(sc, 1, field(url, cfg->url_scheme));
+	read_str(sc, 2, field(url, cfg->url_host));
+	read_str(sc, 3, field(url, cfg->url_path));
+	read_str(sc, 4, field(url, cfg->url_raw_query));
+	read_str(sc, 5, field(req, cfg->req_host));
 	e->num[0] = read_u64(field(url, cfg->url_user)) != 0;
 	propagate_client(cfg, e, url);
-	bpf_ringbuf_submit(e, submit_flags());
+	submit(sc);
 	return 0;
 }
 
@@ -371,9 +565,10 @@ int http_client_end(struct pt_regs *ctx)
 		return 0;
 	__u64 resp = GO_REG0(ctx);
 	propagate_client_end(cfg, goid_of(cfg, GO_G(ctx)));
-	struct weft_event *e = start_event(cfg, ctx, WEFT_HTTP_CLIENT_END);
-	if (!e)
+	struct scratch *sc = start_event(cfg, ctx, WEFT_HTTP_CLIENT_END);
+	if (!sc)
 		return 0;
+	struct weft_event *e = &sc->e;
 	if (resp) {
 		e->num[0] = read_u64(field(resp, cfg->response_status_code));
 		e->num[1] = read_u64(field(resp, cfg->response_proto_major));
@@ -381,8 +576,8 @@ int http_client_end(struct pt_regs *ctx)
 	}
 	e->num[3] = GO_REG2(ctx);
 	if (GO_REG2(ctx))
-		err_snapshot(e, GO_REG3(ctx));
-	bpf_ringbuf_submit(e, submit_flags());
+		err_snapshot(sc, GO_REG3(ctx));
+	submit(sc);
 	return 0;
 }
 
@@ -396,12 +591,12 @@ int sql_open(struct pt_regs *ctx)
 	struct weft_config *cfg = cfg_for_me(ctx);
 	if (!cfg)
 		return 0;
-	struct weft_event *e = start_event(cfg, ctx, WEFT_SQL_OPEN_START);
-	if (!e)
+	struct scratch *sc = start_event(cfg, ctx, WEFT_SQL_OPEN_START);
+	if (!sc)
 		return 0;
-	set_str(&e->str[0], GO_REG0(ctx), GO_REG1(ctx));
-	set_raw(e, GO_REG2(ctx), GO_REG3(ctx));
-	bpf_ringbuf_submit(e, submit_flags());
+	set_raw(sc, GO_REG2(ctx), GO_REG3(ctx));
+	set_str(sc, 0, GO_REG0(ctx), GO_REG1(ctx));
+	submit(sc);
 	return 0;
 }
 
@@ -412,11 +607,11 @@ int sql_open_end(struct pt_regs *ctx)
 	struct weft_config *cfg = cfg_for_me(ctx);
 	if (!cfg)
 		return 0;
-	struct weft_event *e = start_event(cfg, ctx, WEFT_SQL_OPEN_END);
-	if (!e)
+	struct scratch *sc = start_event(cfg, ctx, WEFT_SQL_OPEN_END);
+	if (!sc)
 		return 0;
-	e->num[0] = GO_REG0(ctx);
-	bpf_ringbuf_submit(e, submit_flags());
+	sc->e.num[0] = GO_REG0(ctx);
+	submit(sc);
 	return 0;
 }
 
@@ -425,16 +620,16 @@ static __always_inline int sql_start(struct pt_regs *ctx, __u64 db, __u64 qptr, 
 	struct weft_config *cfg = cfg_for_me(ctx);
 	if (!cfg)
 		return 0;
-	struct weft_event *e = start_event(cfg, ctx, WEFT_SQL_START);
-	if (!e)
+	struct scratch *sc = start_event(cfg, ctx, WEFT_SQL_START);
+	if (!sc)
 		return 0;
-	__u64 goid = e->hdr.goid;
+	__u64 goid = sc->e.hdr.goid;
 	__u8 one = 1;
 	bpf_map_update_elem(&sql_calls, &goid, &one, BPF_ANY);
-	e->num[0] = db;
-	e->num[1] = what;
-	set_raw(e, qptr, qlen);
-	bpf_ringbuf_submit(e, submit_flags());
+	sc->e.num[0] = db;
+	sc->e.num[1] = what;
+	set_raw(sc, qptr, qlen);
+	submit(sc);
 	return 0;
 }
 
@@ -491,13 +686,13 @@ static __always_inline int sql_end(struct pt_regs *ctx, __u64 err_itab, __u64 er
 	if (!bpf_map_lookup_elem(&sql_calls, &goid))
 		return 0;
 	bpf_map_delete_elem(&sql_calls, &goid);
-	struct weft_event *e = start_event(cfg, ctx, WEFT_SQL_END);
-	if (!e)
+	struct scratch *sc = start_event(cfg, ctx, WEFT_SQL_END);
+	if (!sc)
 		return 0;
-	e->num[3] = err_itab;
+	sc->e.num[3] = err_itab;
 	if (err_itab)
-		err_snapshot(e, err_data);
-	bpf_ringbuf_submit(e, submit_flags());
+		err_snapshot(sc, err_data);
+	submit(sc);
 	return 0;
 }
 

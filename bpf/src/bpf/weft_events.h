@@ -3,9 +3,12 @@
  *
  * Every record in the ring buffer starts with struct weft_hdr; `kind` says
  * which struct follows. Small records (goroutine starts) use
- * weft_small_event, everything else weft_event. What num[], str[] and raw
- * hold per kind is listed beside each kind below. Strings are Go strings
- * copied up to their buffer: `len` is the length in the target, `copied`
+ * weft_small_event; everything else is a weft_event followed by its bytes:
+ * raw's first (raw_copied of them), then each copied string at its `off`.
+ * Records are as long as what they carry (a hello request's server entry is
+ * ~250 bytes), not the largest possible. What num[], str[] and raw hold per
+ * kind is listed beside each kind below. Strings are Go strings copied up
+ * to WEFT_STR_MAX - 1 bytes: `len` is the length in the target, `copied`
  * how many bytes arrived.
  */
 #ifndef WEFT_EVENTS_H
@@ -69,8 +72,8 @@ struct weft_hdr {
 
 struct weft_str {
 	__u32 len;
-	__u32 copied;
-	__u8 data[WEFT_STR_MAX];
+	__u16 copied;
+	__u16 off; /* of its bytes, counted from the end of the weft_event */
 };
 
 struct weft_small_event {
@@ -94,10 +97,9 @@ struct weft_event {
 	struct weft_hdr hdr;
 	__u64 num[WEFT_NUM];
 	struct weft_str str[WEFT_NSTR];
-	struct weft_ids ids; /* HTTP_SERVER_START, HTTP_CLIENT_START */
 	__u32 raw_len;
-	__u32 raw_copied;
-	__u8 raw[WEFT_RAW_MAX];
+	__u32 raw_copied;  /* its bytes come right after the struct */
+	struct weft_ids ids; /* HTTP_SERVER_START, HTTP_CLIENT_START */
 };
 
 /* Field offsets in the target binary, from its DWARF or the pinned table

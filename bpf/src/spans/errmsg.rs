@@ -42,7 +42,7 @@ fn s(e: &Event, i: usize) -> Option<String> {
 /// The message of the error snapshot in `e` whose type is `t` (as
 /// [`type_string`] gives it); `name` names other itabs the same way.
 pub fn message(t: &str, e: &Event, name: &dyn Fn(u64) -> Option<String>) -> Option<String> {
-    let raw = &e.raw;
+    let raw = e.raw;
     let m = match t {
         "*errors.errorString" | "*fmt.wrapError" | "*fmt.wrapErrors" | "*http.httpError" => s(e, 0)?,
         "context.deadlineExceededError" => "context deadline exceeded".into(),
@@ -73,7 +73,7 @@ pub fn message(t: &str, e: &Event, name: &dyn Fn(u64) -> Option<String>) -> Opti
 
 /// net.OpError.Error(): "dial tcp 127.0.0.1:1: connect: connection refused".
 fn op_error(e: &Event, name: &dyn Fn(u64) -> Option<String>) -> Option<String> {
-    let raw = &e.raw;
+    let raw = e.raw;
     let mut out = s(e, 0)?;
     if let Some(n) = s(e, 2) {
         out.push(' ');
@@ -162,20 +162,20 @@ mod tests {
                 _ => return None,
             }.to_string())
         };
-        let mut e = Event { raw: vec![0; 184], ..Default::default() };
-        e.strs = vec![b"dial".to_vec(), b"".to_vec(), b"tcp".to_vec(), b"connect".to_vec()];
-        e.raw[48] = 1; // Addr itab
-        e.raw[64] = 2; // Err itab
-        e.raw[96] = 3; // SyscallError.Err itab
-        e.raw[112] = 111; // ECONNREFUSED
-        e.raw[128] = 4; // len(IP)
-        e.raw[144] = 1; // port
-        e.raw[168..172].copy_from_slice(&[127, 0, 0, 1]);
+        let mut raw = vec![0; 184];
+        raw[48] = 1; // Addr itab
+        raw[64] = 2; // Err itab
+        raw[96] = 3; // SyscallError.Err itab
+        raw[112] = 111; // ECONNREFUSED
+        raw[128] = 4; // len(IP)
+        raw[144] = 1; // port
+        raw[168..172].copy_from_slice(&[127, 0, 0, 1]);
+        let e = Event { raw: &raw, strs: [b"dial", b"", b"tcp", b"connect", b"", b""], ..Default::default() };
         assert_eq!(message("*net.OpError", &e, &names).as_deref(), Some("dial tcp 127.0.0.1:1: connect: connection refused"));
 
-        let mut m = Event { raw: vec![0; 184], ..Default::default() };
-        m.raw[..7].copy_from_slice(&[0x7a, 0x04, b'4', b'2', b'S', b'0', b'2']);
-        m.strs = vec![vec![], b"Table 'x' doesn't exist".to_vec()];
+        let mut raw = vec![0; 184];
+        raw[..7].copy_from_slice(&[0x7a, 0x04, b'4', b'2', b'S', b'0', b'2']);
+        let m = Event { raw: &raw, strs: [b"", b"Table 'x' doesn't exist", b"", b"", b"", b""], ..Default::default() };
         assert_eq!(message("*mysql.MySQLError", &m, &names).as_deref(), Some("Error 1146 (42S02): Table 'x' doesn't exist"));
         assert_eq!(message("*some.Unknown", &m, &names), None);
     }

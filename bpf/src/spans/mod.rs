@@ -19,15 +19,16 @@ pub mod errmsg;
 pub mod http;
 mod propagate;
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 
 use crate::events::{Event, Kind};
 use crate::semconv;
 
-/// An attribute value.
+/// An attribute value (constant texts are not copied).
 #[derive(Debug, Clone, PartialEq)]
 pub enum Value {
-    Str(String),
+    Str(Cow<'static, str>),
     Int(i64),
 }
 
@@ -50,26 +51,39 @@ pub struct Span {
     pub scope: &'static str,
     pub start_unix_nano: u64,
     pub end_unix_nano: u64,
-    pub attrs: Vec<(String, Value)>,
+    pub attrs: Vec<(&'static str, Value)>,
     /// Set for errors: (message); status is unset otherwise.
     pub error: Option<String>,
+    /// Still being built by its start handler (attributes are new keys).
+    #[doc(hidden)]
+    pub fresh: bool,
 }
 
 impl Span {
-    fn set_str(&mut self, k: &str, v: impl Into<String>) {
-        self.attrs.retain(|(x, _)| x != k);
-        self.attrs.push((k.to_string(), Value::Str(v.into())));
+    fn set(&mut self, k: &'static str, v: Value) {
+        if self.fresh {
+            // Set by the *_start handlers only: each key once, no search.
+            debug_assert!(self.attr(k).is_none(), "{k} set twice");
+            self.attrs.push((k, v));
+            return;
+        }
+        match self.attrs.iter_mut().find(|(x, _)| *x == k) {
+            Some(a) => a.1 = v,
+            None => self.attrs.push((k, v)),
+        }
     }
-    fn set_int(&mut self, k: &str, v: i64) {
-        self.attrs.retain(|(x, _)| x != k);
-        self.attrs.push((k.to_string(), Value::Int(v)));
+    fn set_str(&mut self, k: &'static str, v: impl Into<Cow<'static, str>>) {
+        self.set(k, Value::Str(v.into()));
+    }
+    fn set_int(&mut self, k: &'static str, v: i64) {
+        self.set(k, Value::Int(v));
     }
     fn set_error(&mut self, error_type: &str, message: &str) {
-        self.set_str("error.type", if error_type.is_empty() { "_OTHER" } else { error_type });
+        self.set_str("error.type", if error_type.is_empty() { "_OTHER".into() } else { error_type.to_string() });
         self.error = Some(message.to_string());
     }
     pub fn attr(&self, k: &str) -> Option<&Value> {
-        self.attrs.iter().find(|(x, _)| x == k).map(|(_, v)| v)
+        self.attrs.iter().find(|(x, _)| *x == k).map(|(_, v)| v)
     }
 }
 
@@ -94,7 +108,7 @@ struct Open {
     kind: OpenKind,
     span: Span,
     /// Server: the request method (for the route name).
-    method: String,
+    method: Cow<'static, str>,
 }
 
 #[derive(Default, Debug)]
@@ -219,12 +233,14 @@ impl Engine {
             scope,
             start_unix_nano: self.unix(ktime),
             end_unix_nano: 0,
-            attrs: Vec::new(),
+            attrs: Vec::with_capacity(16),
             error: None,
+            fresh: true,
         }
     }
 
-    fn push(&mut self, goid: u64, kind: OpenKind, span: Span, method: String) {
+    fn push(&mut self, goid: u64, kind: OpenKind, mut span: Span, method: Cow<'static, str>) {
+        span.fresh = false;
         self.gs.entry(goid).or_default().stack.push(Open { kind, span, method });
     }
 
@@ -356,17 +372,17 @@ impl Engine {
             flags: f,
             trace_state: http::header(&headers, "tracestate").unwrap_or("").to_string(),
         });
-        let mut span = self.new_span(parent, method.clone(), SpanKind::Server, "weft/net/http", e.ktime_ns);
+        let mut span = self.new_span(parent, method.to_string(), SpanKind::Server, "weft/net/http", e.ktime_ns);
         if let Some(ids) = &e.ids {
             propagate::adopt(&mut span, ids, true);
         }
-        span.set_str("http.request.method", &method);
+        span.set_str("http.request.method", method.clone());
         if !original.is_empty() {
-            span.set_str("http.request.method_original", &original);
+            span.set_str("http.request.method_original", original);
         }
         let scheme = "http";
         span.set_str("url.scheme", scheme);
-        span.set_str("url.path", &*path);
+        span.set_str("url.path", path.to_string());
         let q = e.str(2);
         if !q.is_empty() {
             span.set_str("url.query", semconv::redact_query(&q));
@@ -379,11 +395,11 @@ impl Engine {
         }
         span.set_str("network.protocol.version", proto_version(e.num[0], e.num[1]));
         if let Some(ua) = http::header(&headers, "user-agent") {
-            span.set_str("user_agent.original", ua);
+            span.set_str("user_agent.original", ua.to_string());
         }
         let remote = e.str(4);
         if let Some((h, p)) = split_host_port(&remote) {
-            span.set_str("network.peer.address", h);
+            span.set_str("network.peer.address", h.to_string());
             if let Ok(p) = p.parse::<i64>() {
                 span.set_int("network.peer.port", p);
             }
@@ -398,13 +414,13 @@ impl Engine {
     fn client_start(&mut self, e: &Event) {
         let (method, original) = method_of(&e.str(0));
         let parent = self.current(e.goid);
-        let mut span = self.new_span(parent, method.clone(), SpanKind::Client, "weft/net/http", e.ktime_ns);
+        let mut span = self.new_span(parent, method.to_string(), SpanKind::Client, "weft/net/http", e.ktime_ns);
         if let Some(ids) = &e.ids {
             propagate::adopt(&mut span, ids, false);
         }
-        span.set_str("http.request.method", &method);
+        span.set_str("http.request.method", method.clone());
         if !original.is_empty() {
-            span.set_str("http.request.method_original", &original);
+            span.set_str("http.request.method_original", original);
         }
         let (scheme, url_host, path, query, req_host) = (e.str(1), e.str(2), e.str(3), e.str(4), e.str(5));
         let mut full = format!("{scheme}://");
@@ -435,7 +451,7 @@ impl Engine {
         };
         let parent = self.current(e.goid);
         let mut span = self.new_span(parent, name, SpanKind::Client, "weft/database/sql", e.ktime_ns);
-        span.set_str("db.system.name", &info.system);
+        span.set_str("db.system.name", info.system.clone());
         if !op.is_empty() {
             span.set_str("db.operation.name", op);
         }
@@ -446,15 +462,15 @@ impl Engine {
             span.set_str("db.query.text", text);
         }
         if !info.namespace.is_empty() {
-            span.set_str("db.namespace", &info.namespace);
+            span.set_str("db.namespace", info.namespace.clone());
         }
         if !info.host.is_empty() {
-            span.set_str("server.address", &info.host);
+            span.set_str("server.address", info.host.clone());
             if info.port > 0 {
                 span.set_int("server.port", info.port.into());
             }
         }
-        self.push(e.goid, OpenKind::Sql, span, String::new());
+        self.push(e.goid, OpenKind::Sql, span, Cow::Borrowed(""));
     }
 }
 
@@ -462,8 +478,8 @@ fn server_end(o: &mut Open, e: &Event) {
     let pattern = e.str(0);
     let route = route_of(&pattern);
     if !route.is_empty() {
-        o.span.set_str("http.route", &route);
         o.span.name = format!("{} {route}", o.method);
+        o.span.set_str("http.route", route);
     }
     let (status, wrote) = (e.num[0] as i64, e.num[1] != 0);
     let status = if wrote { status } else { 200 };
@@ -476,19 +492,22 @@ fn server_end(o: &mut Open, e: &Event) {
 }
 
 /// The semconv method and, for unknown methods, the original.
-fn method_of(m: &str) -> (String, String) {
-    match m {
-        "GET" | "HEAD" | "POST" | "PUT" | "DELETE" | "CONNECT" | "OPTIONS" | "TRACE" | "PATCH" | "QUERY" => (m.to_string(), String::new()),
-        "" => ("GET".into(), String::new()),
-        _ => ("_OTHER".into(), m.to_string()),
+fn method_of(m: &str) -> (Cow<'static, str>, String) {
+    const KNOWN: [&str; 10] = ["GET", "HEAD", "POST", "PUT", "DELETE", "CONNECT", "OPTIONS", "TRACE", "PATCH", "QUERY"];
+    match KNOWN.iter().find(|k| **k == m) {
+        Some(k) => (Cow::Borrowed(*k), String::new()),
+        None if m.is_empty() => (Cow::Borrowed("GET"), String::new()),
+        None => (Cow::Borrowed("_OTHER"), m.to_string()),
     }
 }
 
-fn proto_version(major: u64, minor: u64) -> String {
-    if major == 2 || major == 3 {
-        major.to_string()
-    } else {
-        format!("{major}.{minor}")
+fn proto_version(major: u64, minor: u64) -> Cow<'static, str> {
+    match (major, minor) {
+        (1, 1) => "1.1".into(),
+        (1, 0) => "1.0".into(),
+        (2, _) => "2".into(),
+        (3, _) => "3".into(),
+        _ => format!("{major}.{minor}").into(),
     }
 }
 

@@ -3,14 +3,13 @@ use super::*;
 use crate::events::raw::*;
 use crate::events::test_record;
 
-fn ev(kind: u32, goid: u64, t: u64, num: [u64; 4], strs: &[&[u8]], raw: &[u8]) -> Event {
-    Event::parse(&test_record(kind, goid, t, num, strs, raw)).unwrap()
+/// An event as the probes would write it (the record is leaked: tests only).
+fn ev(kind: u32, goid: u64, t: u64, num: [u64; 4], strs: &[&[u8]], raw: &[u8]) -> Event<'static> {
+    Event::parse(Vec::leak(test_record(kind, goid, t, num, strs, raw))).unwrap()
 }
 
-fn small(kind: u32, goid: u64, t: u64, a: u64, b: u64, c: u64) -> Event {
-    let mut e = ev(kind, goid, t, [a, b, c, 0], &[], b"");
-    e.strs.clear();
-    e
+fn small(kind: u32, goid: u64, t: u64, a: u64, b: u64, c: u64) -> Event<'static> {
+    ev(kind, goid, t, [a, b, c, 0], &[], b"")
 }
 
 fn engine() -> Engine {
