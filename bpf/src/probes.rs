@@ -6,9 +6,12 @@
 //! check (else its first instruction) and its `*_end` program at every RET,
 //! or, for a few functions, in their callers right after each call, where
 //! the kernel emulates the instruction (file offsets from [`crate::goelf`]).
-//! Uprobes are attached for every process (pid -1) and the programs keep
-//! only the traced process's events (its tgid is in the config map), so
-//! `weft run` can attach before the program has even been exec'd.
+//! Uprobes are attached for the traced process only (perf's per-task
+//! filter: other processes running the same binary get no breakpoints and
+//! pay nothing), and the programs also check its tgid (in the config map).
+//! `weft run` attaches to its forked child before the child execs the
+//! program: the filter compares the task's address space when the binary
+//! is mapped, which exec has switched by then.
 
 pub mod skel {
     #![allow(clippy::all, missing_docs, dead_code, non_camel_case_types, unused_imports)]
@@ -264,25 +267,25 @@ pub fn trace(
                 Some(off) => (off, WEFT_AT_STACK_CHECK as u64),
                 None => (bin.entry_offset(site.func)?, 0),
             };
-            links.push(attach(prog(&mut skel.progs, p), target, off, cookie, site.func)?);
+            links.push(attach(prog(&mut skel.progs, p), tgid, target, off, cookie, site.func)?);
             att.uprobes += 1;
         }
         if let (Some(p), Some(off)) = (site.ret, bin.newproc_runqput_offset().filter(|_| site.func == "runtime.newproc1")) {
             // newproc's runqput(pp, newg) call instead of newproc1's RETs
             // (goroutines newproc1 makes for iter.Pull are then not seen).
-            links.push(attach(prog(&mut skel.progs, p), target, off, WEFT_AT_RUNQPUT as u64, site.func)?);
+            links.push(attach(prog(&mut skel.progs, p), tgid, target, off, WEFT_AT_RUNQPUT as u64, site.func)?);
             att.uprobes += 1;
         } else if let (Some(p), Some(sites)) = (site.ret, caller_keep(site.func).and_then(|(k, up)| bin.return_sites(site.func, k, up))) {
             // In the callers, right after each call (emulated CALL/JMP/Jcc).
             for &(off, _) in &sites {
-                links.push(attach(prog(&mut skel.progs, p), target, off, 0, site.func)?);
+                links.push(attach(prog(&mut skel.progs, p), tgid, target, off, 0, site.func)?);
                 att.uprobes += 1;
             }
             let emulated = sites.iter().filter(|s| s.1).count();
             att.in_callers.push(format!("{} ({emulated}/{} emulated)", site.func, sites.len()));
         } else if let Some(p) = site.ret {
             for off in bin.ret_offsets(site.func)? {
-                links.push(attach(prog(&mut skel.progs, p), target, off, 0, site.func)?);
+                links.push(attach(prog(&mut skel.progs, p), tgid, target, off, 0, site.func)?);
                 att.uprobes += 1;
             }
         }
@@ -356,8 +359,9 @@ pub fn write_refused() -> Option<String> {
     ))
 }
 
-fn attach(p: &mut ProgramMut, target: &Path, off: u64, cookie: u64, func: &str) -> Result<libbpf_rs::Link> {
-    p.attach_uprobe_with_opts(-1, target, off as usize, UprobeOpts { cookie, ..Default::default() })
+fn attach(p: &mut ProgramMut, pid: u32, target: &Path, off: u64, cookie: u64, func: &str) -> Result<libbpf_rs::Link> {
+    let pid = i32::try_from(pid).ok().filter(|&p| p > 0).ok_or_else(|| anyhow!("no process to attach to (pid {pid})"))?;
+    p.attach_uprobe_with_opts(pid, target, off as usize, UprobeOpts { cookie, ..Default::default() })
         .with_context(|| format!("attaching a uprobe to {func} at file offset {off:#x} of {}", target.display()))
 }
 

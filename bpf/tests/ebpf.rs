@@ -254,6 +254,36 @@ fn check_ends(st: &weft_bpf::probes::Stats) -> Result<(), Failed> {
     Ok(())
 }
 
+/// How many bytes of `bin`'s executable mappings in process `pid` differ
+/// from the file: the breakpoints uprobes wrote into its text.
+fn patched_bytes(pid: u32, bin: &Path) -> Result<usize, Failed> {
+    use std::io::{Read, Seek, SeekFrom};
+    let maps = std::fs::read_to_string(format!("/proc/{pid}/maps"))?;
+    let path = std::fs::canonicalize(bin)?;
+    let file = std::fs::read(&path)?;
+    let mut mem = std::fs::File::open(format!("/proc/{pid}/mem"))?;
+    let (mut seen, mut differ) = (0, 0);
+    for line in maps.lines() {
+        let f: Vec<&str> = line.split_whitespace().collect();
+        if f.len() < 6 || !f[1].contains('x') || Path::new(f[5]) != path {
+            continue;
+        }
+        let (start, end) = f[0].split_once('-').ok_or("maps line")?;
+        let (start, end) = (u64::from_str_radix(start, 16)?, u64::from_str_radix(end, 16)?);
+        let off = usize::from_str_radix(f[2], 16)?;
+        let len = ((end - start) as usize).min(file.len().saturating_sub(off));
+        let mut text = vec![0u8; len];
+        mem.seek(SeekFrom::Start(start))?;
+        mem.read_exact(&mut text)?;
+        seen += len;
+        differ += text.iter().zip(&file[off..off + len]).filter(|(a, b)| a != b).count();
+    }
+    if seen == 0 {
+        return Err(format!("no executable mapping of {} in process {pid}", path.display()).into());
+    }
+    Ok(differ)
+}
+
 fn attach_running() -> Result<(), Failed> {
     let bin = fixture::build(Variant::Normal)?;
     let r = receiver()?;
@@ -261,6 +291,11 @@ fn attach_running() -> Result<(), Failed> {
     let addr_file = dir.path().join("addr");
     let mut child = std::process::Command::new(&bin).env("ADDR_FILE", &addr_file).stdout(std::process::Stdio::null()).spawn()?;
     let addr = wait_addr(&addr_file)?;
+    // Another process running the same binary, not attached to: it must
+    // get no breakpoints (and so pay nothing).
+    let other_file = dir.path().join("other");
+    let mut other = std::process::Command::new(&bin).env("ADDR_FILE", &other_file).stdout(std::process::Stdio::null()).spawn()?;
+    let other_addr = wait_addr(&other_file)?;
     let sink = fixture::Sink::start()?;
     let pid = child.id();
     // The attach path with the traceparent machinery on (dry: see Write::Dry).
@@ -272,6 +307,10 @@ fn attach_running() -> Result<(), Failed> {
         get(&addr, "/ping", false)?;
         std::thread::sleep(Duration::from_millis(500));
     }
+    assert!(patched_bytes(child.id(), &bin)? > 0, "the attached process has breakpoints");
+    assert_eq!(patched_bytes(other.id(), &bin)?, 0, "a process weft is not attached to has none");
+    get(&other_addr, "/quit", false)?;
+    other.wait()?;
     drive(&addr, &sink.addr)?;
     child.wait()?;
     let code = cmd.join().map_err(|_| "weft attach panicked")?.map_err(|e| format!("{e:#}"))?;
