@@ -3,7 +3,6 @@ package otlp
 import (
 	"encoding/binary"
 	"slices"
-	"unicode/utf8"
 
 	"weft/internal/trace"
 )
@@ -144,9 +143,7 @@ func writeKV(w *buf, field int, a *trace.Attr) {
 // writeAttr writes a KeyValue (field < 16, so its tag is one byte). Its
 // sizes are computed first, so no length has to be patched afterwards.
 func writeAttr(w *buf, field int, key string, kind trace.AttrKind, str string, num int64) {
-	if !utf8.ValidString(key) {
-		key = toValidUTF8(key)
-	}
+	key = validUTF8(key)
 	var val int // AnyValue body
 	switch kind {
 	case trace.AttrInt:
@@ -154,9 +151,7 @@ func writeAttr(w *buf, field int, key string, kind trace.AttrKind, str string, n
 	case trace.AttrBool:
 		val = 2
 	default:
-		if !utf8.ValidString(str) {
-			str = toValidUTF8(str)
-		}
+		str = validUTF8(str)
 		val = 1 + uvarintLen(uint64(len(str))) + len(str)
 	}
 	kv := 2 + uvarintLen(uint64(len(key))) + len(key) + uvarintLen(uint64(val)) + val

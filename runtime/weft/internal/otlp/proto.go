@@ -64,20 +64,11 @@ func (w *buf) bytesField(field int, v []byte) {
 }
 
 // stringField writes a string, omitted when empty (proto3 default).
-// Invalid UTF-8 is repaired: protobuf decoders reject it, which would make
-// the collector refuse the whole batch.
 func (w *buf) stringField(field int, s string) {
 	if s == "" {
 		return
 	}
-	w.stringAlways(field, s)
-}
-
-// stringAlways writes a string even when empty (needed inside a oneof).
-func (w *buf) stringAlways(field int, s string) {
-	if !utf8.ValidString(s) {
-		s = toValidUTF8(s)
-	}
+	s = validUTF8(s)
 	w.tag(field, wireBytes)
 	w.varint(uint64(len(s)))
 	w.b = append(w.b, s...)
@@ -128,7 +119,17 @@ func uvarintLen(v uint64) int {
 	return n
 }
 
-func toValidUTF8(s string) string {
+// validUTF8 returns s with each invalid byte replaced by U+FFFD: protobuf
+// decoders reject invalid UTF-8, which would make the collector refuse the
+// whole batch.
+func validUTF8(s string) string {
+	if utf8.ValidString(s) {
+		return s
+	}
+	return repairUTF8(s)
+}
+
+func repairUTF8(s string) string {
 	out := make([]byte, 0, len(s))
 	for i := 0; i < len(s); {
 		r, size := utf8.DecodeRuneInString(s[i:])
