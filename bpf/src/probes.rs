@@ -237,6 +237,8 @@ pub fn trace(
     open.progs.http_req_write.set_autoload(opts.choose_ids());
     let mut skel = open.load().map_err(|e| load_error("loading", e))?;
 
+    // The uprobes' per-task filter: checked once, not per probe.
+    let pid = i32::try_from(tgid).ok().filter(|&p| p > 0).ok_or_else(|| anyhow!("no process to attach to (pid {tgid})"))?;
     let mut cfg = config_for(bin, tgid);
     cfg.write_traceparent = opts.choose_ids() as u64;
     // SAFETY: weft_config is plain old data; its bytes are the map value.
@@ -267,25 +269,25 @@ pub fn trace(
                 Some(off) => (off, WEFT_AT_STACK_CHECK as u64),
                 None => (bin.entry_offset(site.func)?, 0),
             };
-            links.push(attach(prog(&mut skel.progs, p), tgid, target, off, cookie, site.func)?);
+            links.push(attach(prog(&mut skel.progs, p), pid, target, off, cookie, site.func)?);
             att.uprobes += 1;
         }
         if let (Some(p), Some(off)) = (site.ret, bin.newproc_runqput_offset().filter(|_| site.func == "runtime.newproc1")) {
             // newproc's runqput(pp, newg) call instead of newproc1's RETs
             // (goroutines newproc1 makes for iter.Pull are then not seen).
-            links.push(attach(prog(&mut skel.progs, p), tgid, target, off, WEFT_AT_RUNQPUT as u64, site.func)?);
+            links.push(attach(prog(&mut skel.progs, p), pid, target, off, WEFT_AT_RUNQPUT as u64, site.func)?);
             att.uprobes += 1;
         } else if let (Some(p), Some(sites)) = (site.ret, caller_keep(site.func).and_then(|(k, up)| bin.return_sites(site.func, k, up))) {
             // In the callers, right after each call (emulated CALL/JMP/Jcc).
             for &(off, _) in &sites {
-                links.push(attach(prog(&mut skel.progs, p), tgid, target, off, 0, site.func)?);
+                links.push(attach(prog(&mut skel.progs, p), pid, target, off, 0, site.func)?);
                 att.uprobes += 1;
             }
             let emulated = sites.iter().filter(|s| s.1).count();
             att.in_callers.push(format!("{} ({emulated}/{} emulated)", site.func, sites.len()));
         } else if let Some(p) = site.ret {
             for off in bin.ret_offsets(site.func)? {
-                links.push(attach(prog(&mut skel.progs, p), tgid, target, off, 0, site.func)?);
+                links.push(attach(prog(&mut skel.progs, p), pid, target, off, 0, site.func)?);
                 att.uprobes += 1;
             }
         }
@@ -359,8 +361,7 @@ pub fn write_refused() -> Option<String> {
     ))
 }
 
-fn attach(p: &mut ProgramMut, pid: u32, target: &Path, off: u64, cookie: u64, func: &str) -> Result<libbpf_rs::Link> {
-    let pid = i32::try_from(pid).ok().filter(|&p| p > 0).ok_or_else(|| anyhow!("no process to attach to (pid {pid})"))?;
+fn attach(p: &mut ProgramMut, pid: i32, target: &Path, off: u64, cookie: u64, func: &str) -> Result<libbpf_rs::Link> {
     p.attach_uprobe_with_opts(pid, target, off as usize, UprobeOpts { cookie, ..Default::default() })
         .with_context(|| format!("attaching a uprobe to {func} at file offset {off:#x} of {}", target.display()))
 }
