@@ -44,6 +44,9 @@ cp rules/goroutine/fallback.go "$mirror/src/runtime/zz_weft_fallback.go"
 GOROOT=$mirror GOTOOLCHAIN=local GOFLAGS= "$real_goroot/bin/go" vet weft/...
 GOROOT=$mirror GOTOOLCHAIN=local GOFLAGS= "$real_goroot/bin/go" test -count=1 weft/...
 
+echo "== Go tests of rule helpers that hold no package internals"
+(cd rules/nethttp && GOTOOLCHAIN=local GOFLAGS= go test -count=1 common.go common_test.go)
+
 echo "== Rust unit, snapshot and end-to-end tests"
 cargo test --workspace --no-fail-fast "$@"
 

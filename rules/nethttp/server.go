@@ -4,7 +4,6 @@
 package http
 
 import (
-	"net"
 	"strconv"
 	"strings"
 	"unsafe"
@@ -66,9 +65,9 @@ func weftServerBefore(_ *serverHandler, rw *ResponseWriter, req **Request) (st w
 	if ua := r.Header["User-Agent"]; len(ua) > 0 && ua[0] != "" {
 		weftSetString(span, "user_agent.original", ua[0])
 	}
-	if host, port, err := net.SplitHostPort(r.RemoteAddr); err == nil {
+	if host, port, ok := weftSplitHostPort(r.RemoteAddr); ok {
 		weftSetString(span, "network.peer.address", host)
-		if p, err := strconv.ParseInt(port, 10, 64); err == nil {
+		if p, ok := weftPort(port); ok {
 			weftSetInt(span, "network.peer.port", p)
 		}
 		client := host
@@ -121,12 +120,10 @@ func weftRoute(r *Request) string {
 	if r == nil || r.pat == nil {
 		return ""
 	}
+	// "[METHOD ][HOST]/PATH": neither a method nor a host holds a '/'.
 	p := r.pat.str
-	if i := strings.IndexAny(p, " \t"); i >= 0 {
-		p = strings.TrimLeft(p[i:], " \t")
-	}
-	if i := strings.IndexByte(p, '/'); i > 0 {
-		p = p[i:]
+	if i := strings.IndexByte(p, '/'); i >= 0 {
+		return p[i:]
 	}
 	return p
 }

@@ -4,8 +4,10 @@
 package otlp
 
 import (
+	"encoding/binary"
 	"math"
 	"unicode/utf8"
+	"unsafe"
 )
 
 // Protobuf wire types.
@@ -123,10 +125,35 @@ func uvarintLen(v uint64) int {
 // decoders reject invalid UTF-8, which would make the collector refuse the
 // whole batch.
 func validUTF8(s string) string {
-	if utf8.ValidString(s) {
+	if isASCII(s) || utf8.ValidString(s) {
 		return s
 	}
 	return repairUTF8(s)
+}
+
+// isASCII reports whether s is all ASCII, eight bytes at a time with
+// overlapping loads for the tail: attribute keys and most values are
+// short ASCII strings, where utf8.ValidString's byte loop over the tail
+// cost more than the rest of the encoding.
+func isASCII(s string) bool {
+	const high = 0x8080808080808080
+	b := unsafe.Slice(unsafe.StringData(s), len(s))
+	n := len(b)
+	var acc uint64
+	switch {
+	case n >= 8:
+		for i := 0; i+8 <= n; i += 8 {
+			acc |= binary.LittleEndian.Uint64(b[i:])
+		}
+		acc |= binary.LittleEndian.Uint64(b[n-8:])
+	case n >= 4:
+		acc = uint64(binary.LittleEndian.Uint32(b) | binary.LittleEndian.Uint32(b[n-4:]))
+	default:
+		for _, c := range b {
+			acc |= uint64(c)
+		}
+	}
+	return acc&high == 0
 }
 
 func repairUTF8(s string) string {

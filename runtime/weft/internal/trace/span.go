@@ -109,9 +109,9 @@ const inlineAttrs = 13
 // time, the context.Context that carries it. What it records lives in a
 // Record until Finish hands the Record to the processor; the Span itself
 // may live on in contexts user code keeps, while the Record is recycled
-// once exported (see Release). All mutators lock (with deferred unlocks,
-// so a recovered panic never leaves the lock held) and do nothing once
-// the span has ended.
+// once exported (see Release). All mutators lock and do nothing once the
+// span has ended; the setters unlock without defer (what they do under
+// the lock cannot panic), the rest with it.
 type Span struct {
 	parent context.Context // the context the span was started in
 	SC     SpanContext     // SC.SpanID is this span's id
@@ -135,6 +135,7 @@ type Record struct {
 	startMono int64 // monotonic clock (see mono), ns
 	dur       int64 // monotonic, never negative
 
+	keys         uint64 // one bit per key set, by keyBit: most sets skip the duplicate scan
 	Dropped      uint32 // attributes over the count limit
 	nattr        uint16
 	ParentRemote bool
@@ -191,10 +192,13 @@ type overflow struct {
 // set stores an attribute, replacing an existing one with the same key;
 // past limit attributes it only counts them.
 func (s *Record) set(key string, kind AttrKind, str string, num int64, limit int) {
-	for i := 0; i < int(s.nattr); i++ {
-		if p := s.attr(i); p.keyLen() == len(key) && p.keyString() == key {
-			*p = packAttr(key, kind, str, num)
-			return
+	bit := keyBit(key)
+	if s.keys&bit != 0 {
+		for i := 0; i < int(s.nattr); i++ {
+			if p := s.attr(i); p.keyLen() == len(key) && p.keyString() == key {
+				*p = packAttr(key, kind, str, num)
+				return
+			}
 		}
 	}
 	if int(s.nattr) >= limit || len(key) > maxKeyLen {
@@ -211,6 +215,17 @@ func (s *Record) set(key string, kind AttrKind, str string, num int64, limit int
 		s.extra.a = append(s.extra.a, packAttr(key, kind, str, num))
 	}
 	s.nattr++
+	s.keys |= bit
+}
+
+// keyBit picks one of 64 bits from a key's length and two of its bytes;
+// equal keys always get the same bit.
+func keyBit(key string) uint64 {
+	n := len(key)
+	if n == 0 {
+		return 1
+	}
+	return 1 << ((uint(n) + 7*uint(key[n-1]) + 3*uint(key[n/2])) & 63)
 }
 
 // limit is the attribute count limit (nattr is a uint16).
@@ -225,10 +240,10 @@ func (s *Span) limit() int {
 // SetName renames the span.
 func (s *Span) SetName(name string) {
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	if s.rec != nil {
 		s.rec.Name = name
 	}
+	s.mu.Unlock()
 }
 
 // SetString sets a string attribute.
@@ -240,10 +255,10 @@ func (s *Span) SetString(key, value string) {
 		value = truncate(value, s.tracer.Limits.AttrValueLength)
 	}
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	if s.rec != nil {
 		s.rec.set(key, AttrString, value, 0, s.limit())
 	}
+	s.mu.Unlock()
 }
 
 // SetInt sets an integer attribute.
@@ -252,10 +267,10 @@ func (s *Span) SetInt(key string, value int64) {
 		return
 	}
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	if s.rec != nil {
 		s.rec.set(key, AttrInt, "", value, s.limit())
 	}
+	s.mu.Unlock()
 }
 
 // SetError sets status ERROR with message and the error.type attribute
