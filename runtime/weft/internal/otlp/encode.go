@@ -1,11 +1,6 @@
 package otlp
 
-import (
-	"encoding/binary"
-	"slices"
-
-	"weft/internal/trace"
-)
+import "weft/internal/trace"
 
 // Field numbers, from opentelemetry-proto (checked against the official
 // descriptors; see encode_test.go).
@@ -32,20 +27,13 @@ const (
 	fSpanKind         = 6
 	fSpanStart        = 7
 	fSpanEnd          = 8
-	fSpanAttributes   = 9
+	fSpanAttributes   = 9 // written by package trace (KeyValue, AnyValue: trace/wire.go)
 	fSpanDroppedAttrs = 10
 	fSpanStatus       = 15
 	fSpanFlags        = 16
 	// Status
 	fStatusMessage = 2
 	fStatusCode    = 3
-	// KeyValue
-	fKVKey   = 1
-	fKVValue = 2
-	// AnyValue
-	fAnyString = 1
-	fAnyBool   = 2
-	fAnyInt    = 3
 )
 
 // SpanFlags bits for the parent's remoteness (Span.flags).
@@ -117,10 +105,7 @@ func writeSpan(w *buf, s *trace.Record) {
 	w.uvarintField(fSpanKind, uint64(s.Kind))
 	w.fixed64Field(fSpanStart, uint64(s.StartUnixNano()))
 	w.fixed64Field(fSpanEnd, uint64(s.EndUnixNano()))
-	for i, n := 0, s.NumAttrs(); i < n; i++ {
-		key, kind, str, num := s.AttrParts(i)
-		writeAttr(w, fSpanAttributes, key, kind, str, num)
-	}
+	w.b = append(w.b, s.Attributes()...) // already Span.attributes entries
 	w.uvarintField(fSpanDroppedAttrs, uint64(s.Dropped))
 	if s.StatusCode != trace.StatusUnset {
 		st := w.begin(fSpanStatus, 1)
@@ -137,42 +122,5 @@ func writeSpan(w *buf, s *trace.Record) {
 }
 
 func writeKV(w *buf, field int, a *trace.Attr) {
-	writeAttr(w, field, a.Key, a.Kind, a.Str, a.Int)
-}
-
-// writeAttr writes a KeyValue (field < 16, so its tag is one byte). Its
-// sizes are computed first, so no length has to be patched afterwards.
-func writeAttr(w *buf, field int, key string, kind trace.AttrKind, str string, num int64) {
-	key = validUTF8(key)
-	var val int // AnyValue body
-	switch kind {
-	case trace.AttrInt:
-		val = 1 + uvarintLen(uint64(num))
-	case trace.AttrBool:
-		val = 2
-	default:
-		str = validUTF8(str)
-		val = 1 + uvarintLen(uint64(len(str))) + len(str)
-	}
-	kv := 2 + uvarintLen(uint64(len(key))) + len(key) + uvarintLen(uint64(val)) + val
-	b := slices.Grow(w.b, 1+uvarintLen(uint64(kv))+kv)
-	b = append(b, byte(field<<3|wireBytes))
-	b = binary.AppendUvarint(b, uint64(kv))
-	b = append(b, fKVKey<<3|wireBytes)
-	b = binary.AppendUvarint(b, uint64(len(key)))
-	b = append(b, key...)
-	b = append(b, fKVValue<<3|wireBytes)
-	b = binary.AppendUvarint(b, uint64(val))
-	switch kind {
-	case trace.AttrInt:
-		b = append(b, fAnyInt<<3|wireVarint)
-		b = binary.AppendUvarint(b, uint64(num))
-	case trace.AttrBool:
-		b = append(b, fAnyBool<<3|wireVarint, byte(num&1))
-	default:
-		b = append(b, fAnyString<<3|wireBytes)
-		b = binary.AppendUvarint(b, uint64(len(str)))
-		b = append(b, str...)
-	}
-	w.b = b
+	w.b = trace.AppendKeyValue(w.b, field, a.Key, a.Kind, a.Str, a.Int)
 }

@@ -4,10 +4,9 @@
 package otlp
 
 import (
-	"encoding/binary"
 	"math"
-	"unicode/utf8"
-	"unsafe"
+
+	"weft/internal/trace"
 )
 
 // Protobuf wire types.
@@ -121,51 +120,6 @@ func uvarintLen(v uint64) int {
 	return n
 }
 
-// validUTF8 returns s with each invalid byte replaced by U+FFFD: protobuf
-// decoders reject invalid UTF-8, which would make the collector refuse the
-// whole batch.
-func validUTF8(s string) string {
-	if isASCII(s) || utf8.ValidString(s) {
-		return s
-	}
-	return repairUTF8(s)
-}
-
-// isASCII reports whether s is all ASCII, eight bytes at a time with
-// overlapping loads for the tail: attribute keys and most values are
-// short ASCII strings, where utf8.ValidString's byte loop over the tail
-// cost more than the rest of the encoding.
-func isASCII(s string) bool {
-	const high = 0x8080808080808080
-	b := unsafe.Slice(unsafe.StringData(s), len(s))
-	n := len(b)
-	var acc uint64
-	switch {
-	case n >= 8:
-		for i := 0; i+8 <= n; i += 8 {
-			acc |= binary.LittleEndian.Uint64(b[i:])
-		}
-		acc |= binary.LittleEndian.Uint64(b[n-8:])
-	case n >= 4:
-		acc = uint64(binary.LittleEndian.Uint32(b) | binary.LittleEndian.Uint32(b[n-4:]))
-	default:
-		for _, c := range b {
-			acc |= uint64(c)
-		}
-	}
-	return acc&high == 0
-}
-
-func repairUTF8(s string) string {
-	out := make([]byte, 0, len(s))
-	for i := 0; i < len(s); {
-		r, size := utf8.DecodeRuneInString(s[i:])
-		if r == utf8.RuneError && size == 1 {
-			out = append(out, "\uFFFD"...)
-		} else {
-			out = append(out, s[i:i+size]...)
-		}
-		i += size
-	}
-	return string(out)
-}
+// validUTF8 returns s with each invalid byte replaced by U+FFFD (see
+// trace.ValidUTF8).
+func validUTF8(s string) string { return trace.ValidUTF8(s) }

@@ -2,6 +2,8 @@ package trace
 
 import (
 	"context"
+	"encoding/binary"
+	"slices"
 	"sync"
 	"time"
 	"unicode/utf8"
@@ -41,69 +43,6 @@ type Attr struct {
 	Kind AttrKind
 }
 
-// attr is how a span stores an Attr: 24 bytes instead of 48, two pointer
-// words. meta packs the key's length (16 bits), the kind (8 bits) and a
-// 40-bit signed number: a string's length, or an int or bool value. An
-// int that does not fit in 40 bits lives in an *int64 at val.
-type attr struct {
-	key  *byte
-	val  *byte
-	meta uint64
-}
-
-const (
-	maxKeyLen = 1<<16 - 1
-	numBits   = 40
-	maxNum    = 1<<(numBits-1) - 1
-	minNum    = -1 << (numBits - 1)
-)
-
-// packAttr packs an attribute; key must be at most maxKeyLen bytes.
-func packAttr(key string, kind AttrKind, str string, num int64) attr {
-	a := attr{key: unsafe.StringData(key)}
-	switch {
-	case kind == AttrString:
-		a.val, num = unsafe.StringData(str), int64(len(str)) // a string is far shorter than 2^39
-	case num < minNum || num > maxNum:
-		big := new(int64)
-		*big = num
-		a.val, num = (*byte)(unsafe.Pointer(big)), 0
-	}
-	a.meta = uint64(len(key)) | uint64(kind)<<16 | uint64(num)<<(64-numBits)
-	return a
-}
-
-func (a *attr) keyLen() int { return int(a.meta & maxKeyLen) }
-
-func (a *attr) keyString() string { return unsafe.String(a.key, a.keyLen()) }
-
-func (a *attr) unpack() Attr {
-	var out Attr
-	out.Key, out.Kind, out.Str, out.Int = a.parts()
-	return out
-}
-
-// parts is the attribute's key, kind, and value: str for a string, num
-// for an int or bool.
-func (a *attr) parts() (key string, kind AttrKind, str string, num int64) {
-	key, kind = a.keyString(), AttrKind(a.meta>>16)
-	num = int64(a.meta) >> (64 - numBits)
-	switch {
-	case kind == AttrString:
-		return key, kind, unsafe.String(a.val, num), 0
-	case a.val != nil:
-		num = *(*int64)(unsafe.Pointer(a.val))
-	}
-	return key, kind, "", num
-}
-
-// inlineAttrs is how many attributes a record holds without a second
-// allocation: as many as keep Record within Go's 512-byte size class
-// (larger pointer-holding objects take the allocator's slower path with a
-// type header, when the pool is empty). The HTTP server span (12 to 14)
-// and database spans (about 7) fit.
-const inlineAttrs = 13
-
 // Span is a recording (sampled) span as woven code and user code see it:
 // the handle the hooks hold (as an opaque pointer) and, at the same
 // time, the context.Context that carries it. What it records lives in a
@@ -129,7 +68,7 @@ type Record struct {
 	Scope     string
 	Name      string
 	StatusMsg string
-	extra     *overflow // attributes past inlineAttrs
+	attrs     []byte // OTLP Span.attributes entries (see wire.go)
 
 	start     int64 // wall clock, unix ns
 	startMono int64 // monotonic clock (see mono), ns
@@ -141,29 +80,44 @@ type Record struct {
 	ParentRemote bool
 	Kind         int8
 	StatusCode   uint8
-
-	inline [inlineAttrs]attr
 }
 
 var records = sync.Pool{New: func() any { return new(Record) }}
 
+// maxKeptAttrs is the largest attribute buffer a released record keeps.
+const maxKeptAttrs = 4 << 10
+
 // Release gives r back for reuse by a later span. The caller (the batch
 // processor, after an export or a drop) must not touch r afterwards.
 func Release(r *Record) {
-	*r = Record{} // drop what it points to (TestRelease)
+	attrs := r.attrs[:0] // bytes only: keeping them holds nothing alive
+	if cap(attrs) > maxKeptAttrs {
+		attrs = nil
+	}
+	*r = Record{attrs: attrs} // drop what it points to (TestRelease)
 	records.Put(r)
 }
 
 // NumAttrs returns the number of attributes.
 func (s *Record) NumAttrs() int { return int(s.nattr) }
 
-// AttrAt returns attribute i < NumAttrs().
-func (s *Record) AttrAt(i int) Attr { return s.attr(i).unpack() }
+// Attributes returns the attributes as OTLP Span.attributes entries
+// (field 9, each a KeyValue), ready to be copied into an encoded Span.
+func (s *Record) Attributes() []byte { return s.attrs }
 
-// AttrParts is AttrAt without building an Attr (for the encoder): str
-// holds a string value, num an int or bool.
-func (s *Record) AttrParts(i int) (key string, kind AttrKind, str string, num int64) {
-	return s.attr(i).parts()
+// AttrAt returns attribute i < NumAttrs(), decoded (for tests and
+// debugging: it walks the entries before it).
+func (s *Record) AttrAt(i int) Attr {
+	off := 0
+	for ; i > 0; i-- {
+		_, _, _, _, next, ok := kvEntry(s.attrs, off)
+		if !ok {
+			return Attr{}
+		}
+		off = next
+	}
+	key, kind, str, num, _, _ := kvEntry(s.attrs, off)
+	return Attr{Key: string(key), Kind: kind, Str: string(str), Int: num}
 }
 
 // StartUnixNano is the start time, unix ns (wall clock).
@@ -175,57 +129,59 @@ func (s *Record) EndUnixNano() int64 { return s.start + s.dur }
 // Duration is the monotonic time from start to end.
 func (s *Record) Duration() time.Duration { return time.Duration(s.dur) }
 
-func (s *Record) attr(i int) *attr {
-	if i < inlineAttrs {
-		return &s.inline[i]
-	}
-	return &s.extra.a[i-inlineAttrs]
-}
+// maxKeyLen bounds attribute keys (longer ones are dropped).
+const maxKeyLen = 1<<16 - 1
 
-// overflow holds the attributes past inlineAttrs: 8 in the same
-// allocation, more in a slice of their own.
-type overflow struct {
-	a   []attr
-	buf [8]attr
-}
+// attrBufSize is the first attribute buffer of a record: an HTTP server
+// span's 13 attributes take about 350 bytes.
+const attrBufSize = 512
 
-// set stores an attribute, replacing an existing one with the same key;
-// past limit attributes it only counts them.
+// set stores an attribute, replacing an existing one with the same key in
+// place; past limit attributes it only counts them.
 func (s *Record) set(key string, kind AttrKind, str string, num int64, limit int) {
-	bit := keyBit(key)
-	if s.keys&bit != 0 {
-		for i := 0; i < int(s.nattr); i++ {
-			if p := s.attr(i); p.keyLen() == len(key) && p.keyString() == key {
-				*p = packAttr(key, kind, str, num)
-				return
-			}
-		}
-	}
-	if int(s.nattr) >= limit || len(key) > maxKeyLen {
+	if len(key) > maxKeyLen {
 		s.Dropped++
 		return
 	}
-	if s.nattr < inlineAttrs {
-		s.inline[s.nattr] = packAttr(key, kind, str, num)
-	} else {
-		if s.extra == nil {
-			s.extra = new(overflow) // one allocation up to 21
-			s.extra.a = s.extra.buf[:0]
+	key = ValidUTF8(key)
+	bit := keyBit(key)
+	if s.keys&bit != 0 { // maybe set before: look for it
+		for off := 0; off < len(s.attrs); {
+			k, next := entryKey(s.attrs, off)
+			if string(k) == key {
+				entry := appendKV(nil, fieldSpanAttributes, key, kind, str, num)
+				s.attrs = slices.Replace(s.attrs, off, next, entry...)
+				return
+			}
+			off = next
 		}
-		s.extra.a = append(s.extra.a, packAttr(key, kind, str, num))
 	}
+	if int(s.nattr) >= limit {
+		s.Dropped++
+		return
+	}
+	if s.attrs == nil {
+		s.attrs = make([]byte, 0, attrBufSize)
+	}
+	s.attrs = appendKV(s.attrs, fieldSpanAttributes, key, kind, str, num)
 	s.nattr++
 	s.keys |= bit
 }
 
-// keyBit picks one of 64 bits from a key's length and two of its bytes;
-// equal keys always get the same bit.
+// keyBit picks one of 64 bits by a hash of the key's first and last
+// eight bytes and its length; equal keys always get the same bit.
 func keyBit(key string) uint64 {
+	var w uint64
 	n := len(key)
-	if n == 0 {
-		return 1
+	if n >= 8 {
+		b := unsafe.Slice(unsafe.StringData(key), n)
+		w = binary.LittleEndian.Uint64(b) ^ binary.LittleEndian.Uint64(b[n-8:])
+	} else {
+		for i := 0; i < n; i++ {
+			w = w<<8 | uint64(key[i])
+		}
 	}
-	return 1 << ((uint(n) + 7*uint(key[n-1]) + 3*uint(key[n/2])) & 63)
+	return 1 << ((w ^ uint64(n)) * 0x9E3779B97F4A7C15 >> 58)
 }
 
 // limit is the attribute count limit (nattr is a uint16).

@@ -3,10 +3,12 @@ package trace
 import (
 	"context"
 	"fmt"
+	"reflect"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+	"unicode/utf8"
 	"unsafe"
 
 	"weft/internal/env"
@@ -365,7 +367,11 @@ func TestRelease(t *testing.T) {
 		t.Fatalf("setup: %d attributes, %d dropped", r.NumAttrs(), r.Dropped)
 	}
 	Release(r)
-	if *r != (Record{}) {
+	if len(r.attrs) != 0 || cap(r.attrs) == 0 {
+		t.Errorf("released record: %d attribute bytes, capacity %d (want 0, kept)", len(r.attrs), cap(r.attrs))
+	}
+	r.attrs = nil
+	if !reflect.DeepEqual(*r, Record{}) {
 		t.Errorf("released record not cleared: %+v", *r)
 	}
 }
@@ -429,5 +435,63 @@ func TestStartIsWallClock(t *testing.T) {
 	const slop = int64(10 * time.Millisecond)
 	if s.StartUnixNano() < before-slop || s.EndUnixNano() > after+slop || s.EndUnixNano() < s.StartUnixNano() {
 		t.Errorf("start %d end %d outside [%d, %d]", s.StartUnixNano(), s.EndUnixNano(), before, after)
+	}
+}
+
+// TestIsASCII checks the word-at-a-time check at every length up to 24
+// with a high byte at every position, against utf8.ValidString's view.
+func TestIsASCII(t *testing.T) {
+	for n := 0; n <= 24; n++ {
+		b := []byte(strings.Repeat("a", n))
+		if !isASCII(string(b)) {
+			t.Fatalf("%d ASCII bytes reported as non-ASCII", n)
+		}
+		for i := 0; i < n; i++ {
+			c := append([]byte(nil), b...)
+			c[i] = 0xff
+			if isASCII(string(c)) {
+				t.Errorf("len %d, 0xff at %d: reported ASCII", n, i)
+			}
+			if got := ValidUTF8(string(c)); !utf8.ValidString(got) || len(got) != n+2 {
+				t.Errorf("len %d, 0xff at %d: repaired to %q", n, i, got)
+			}
+		}
+	}
+}
+
+// TestWireLengths round-trips attributes around the one-byte-length fast
+// path (key+value up to 120 bytes) and past it, replacing some in place.
+func TestWireLengths(t *testing.T) {
+	tr, col := newTracer(AlwaysOn())
+	_, s := tr.Start(nil, "", "x", KindInternal)
+	lens := []int{0, 1, 59, 60, 61, 100, 119, 120, 121, 200, 20000}
+	for i, n := range lens {
+		s.SetString(fmt.Sprintf("s%02d", i), strings.Repeat("v", n))
+		s.SetInt(fmt.Sprintf("i%02d", i), int64(n)<<40)
+	}
+	s.SetString("s03", "short now")                     // shrinks an entry in the middle
+	s.SetString("s00", strings.Repeat("w", 300))        // grows the first one
+	s.SetString("s05", "\xff"+strings.Repeat("x", 119)) // repaired past the fast path
+	s.Finish()
+	r := col.record(s)
+	if r.NumAttrs() != 2*len(lens) {
+		t.Fatalf("%d attributes", r.NumAttrs())
+	}
+	for i, n := range lens {
+		want := strings.Repeat("v", n)
+		switch i {
+		case 0:
+			want = strings.Repeat("w", 300)
+		case 3:
+			want = "short now"
+		case 5:
+			want = "\uFFFD" + strings.Repeat("x", 119)
+		}
+		if a := r.AttrAt(2 * i); a.Key != fmt.Sprintf("s%02d", i) || a.Kind != AttrString || a.Str != want {
+			t.Errorf("attr %d: %q, %d bytes", 2*i, a.Key, len(a.Str))
+		}
+		if a := r.AttrAt(2*i + 1); a.Key != fmt.Sprintf("i%02d", i) || a.Kind != AttrInt || a.Int != int64(n)<<40 {
+			t.Errorf("attr %d: %+v", 2*i+1, a)
+		}
 	}
 }
