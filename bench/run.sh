@@ -4,7 +4,7 @@
 #
 #   bash bench/run.sh                     everything (about 15 minutes on 2 cores)
 #   BENCH_QUICK=1 bash bench/run.sh       short windows, fewer rounds: a smoke test
-#   BENCH_ONLY="load micro build shim" bash bench/run.sh   a subset (the report
+#   BENCH_ONLY="load instr micro build shim" bash bench/run.sh   a subset (the report
 #                                         keeps the other parts' last raw results)
 #
 # What it measures (bench/RESULTS.md says the same next to the figures):
@@ -12,6 +12,8 @@
 #          `weft go build`, the official OTel SDK hand-instrumented (otelhttp,
 #          otelsql), orchestrion and otelc where they build here, and
 #          `weft run --ebpf` on the plain build when weft has it
+#   instr  user-space instructions per hello request, plain and woven, under
+#          valgrind's cachegrind: steady where throughput on a shared VM is not
 #   micro  runtime/weft's go benchmarks beside the same operations on the SDK
 #   build  cold and warm `weft go build` against `go build`: the shop and
 #          prometheus/node_exporter (downloaded from the module proxy into a
@@ -38,7 +40,7 @@ bench=$root/bench
 cd "$root"
 
 quick=${BENCH_QUICK:-}
-only=${BENCH_ONLY:-load micro build shim}
+only=${BENCH_ONLY:-load instr micro build shim}
 # Load rounds: by default one per variant (set after the build), so the
 # rotated order puts every variant first once (the first run of a round
 # meets the freshest machine and database).
@@ -187,6 +189,16 @@ TOOL
   fi
 }
 
+start_sink() {
+  [[ -z $sink_pid ]] || return 0
+  say "the sink (OTLP/HTTP and Datadog agent, counts and discards)"
+  taskset -c 1 "$work/tools/sink" -listen 127.0.0.1:0 -addr-file "$work/sink.addr" 2>"$work/logs/sink.log" &
+  sink_pid=$!
+  for _ in $(seq 50); do [[ -s $work/sink.addr ]] && break; sleep 0.1; done
+  sink_addr=$(<"$work/sink.addr")
+  curl -fsS "http://$sink_addr/stats" >/dev/null || die "the sink does not answer on $sink_addr"
+}
+
 if has load; then
   build_variants
   wraps=(-wrap "ebpf=$weft run --ebpf --")
@@ -194,12 +206,7 @@ if has load; then
   varflags=()
   for v in "${variants[@]}"; do varflags+=(-variant "$v"); done
 
-  say "the sink (OTLP/HTTP and Datadog agent, counts and discards)"
-  taskset -c 1 "$work/tools/sink" -listen 127.0.0.1:0 -addr-file "$work/sink.addr" 2>"$work/logs/sink.log" &
-  sink_pid=$!
-  for _ in $(seq 50); do [[ -s $work/sink.addr ]] && break; sleep 0.1; done
-  sink_addr=$(<"$work/sink.addr")
-  curl -fsS "http://$sink_addr/stats" >/dev/null || die "the sink does not answer on $sink_addr"
+  start_sink
 
   say "runtime: hello-world net/http"
   "$harness" load -scenario hello -bin "$bin" "${varflags[@]}" "${wraps[@]}" -rounds "$rounds" \
@@ -215,6 +222,20 @@ if has load; then
   "$harness" load -scenario shop -bin "$bin" "${varflags[@]}" "${wraps[@]}" -rounds "$rounds" \
     -duration "${duration}s" -connections 8 -sink "$sink_addr" -lua "$bench/wrk-report.lua" \
     -logs "$work/logs" -out "$results/load-shop.json"
+fi
+
+if has instr; then
+  say "instructions per request: hello, plain and woven, under cachegrind"
+  if ! command -v valgrind >/dev/null; then
+    [[ $(id -u) == 0 ]] || die "valgrind is needed for the instr part (apt-get install valgrind)"
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq valgrind >/dev/null
+  fi
+  if [[ ! -x $bin/weft/hello ]]; then
+    (cd "$bench" && go build -o "$bin/plain/hello" ./apps/hello && "$weft" go build -o "$bin/weft/hello" ./apps/hello)
+  fi
+  start_sink
+  "$harness" instr -bin "$bin" -variant plain -variant weft -rounds "$([[ -n $quick ]] && echo 1 || echo 3)" \
+    -seconds "$([[ -n $quick ]] && echo 3 || echo 6)" -sink "$sink_addr" -out "$results/instr.json"
 fi
 
 if has micro; then

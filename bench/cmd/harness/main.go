@@ -20,7 +20,7 @@ import (
 
 func main() {
 	if len(os.Args) < 2 {
-		fmt.Fprintln(os.Stderr, "usage: harness load|build|shim|report [flags]")
+		fmt.Fprintln(os.Stderr, "usage: harness load|build|shim|instr|report [flags]")
 		os.Exit(2)
 	}
 	var err error
@@ -31,6 +31,8 @@ func main() {
 		err = buildMain(os.Args[2:])
 	case "shim":
 		err = shimMain(os.Args[2:])
+	case "instr":
+		err = instrMain(os.Args[2:])
 	case "report":
 		err = reportMain(os.Args[2:])
 	default:

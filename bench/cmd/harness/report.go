@@ -71,6 +71,7 @@ func reportMain(args []string) error {
 		runtimeSection(body, r, lr, meta)
 	}
 	otherAgents(body, meta)
+	instrSection(body, r, *dir)
 	microSection(body, r, *dir)
 	buildSection(body, r, *dir)
 	shimSection(body, r, *dir)
