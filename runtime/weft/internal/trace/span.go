@@ -74,7 +74,7 @@ type Record struct {
 	startMono int64 // monotonic clock (see mono), ns
 	dur       int64 // monotonic, never negative
 
-	keys         uint64 // one bit per key set, by keyBit: most sets skip the duplicate scan
+	keys         uint64 // two bits per key set (keyBits): most sets skip the duplicate scan
 	Dropped      uint32 // attributes over the count limit
 	nattr        uint16
 	ParentRemote bool
@@ -143,9 +143,11 @@ func (s *Record) set(key string, kind AttrKind, str string, num int64, limit int
 		s.Dropped++
 		return
 	}
-	key = ValidUTF8(key)
-	bit := keyBit(key)
-	if s.keys&bit != 0 { // maybe set before: look for it
+	if !isASCII(key) {
+		key = repairUTF8(key)
+	}
+	bits := keyBits(key)
+	if s.keys&bits == bits { // maybe set before: look for it
 		for off := 0; off < len(s.attrs); {
 			k, next := entryKey(s.attrs, off)
 			if string(k) == key {
@@ -165,12 +167,14 @@ func (s *Record) set(key string, kind AttrKind, str string, num int64, limit int
 	}
 	s.attrs = appendKV(s.attrs, fieldSpanAttributes, key, kind, str, num)
 	s.nattr++
-	s.keys |= bit
+	s.keys |= bits
 }
 
-// keyBit picks one of 64 bits by a hash of the key's first and last
-// eight bytes and its length; equal keys always get the same bit.
-func keyBit(key string) uint64 {
+// keyBits sets two of 64 bits by a hash of the key's first and last eight
+// bytes and its length (a Bloom filter: with 13 keys set, a new key finds
+// both of its bits taken about one time in 25); equal keys always get the
+// same bits.
+func keyBits(key string) uint64 {
 	var w uint64
 	n := len(key)
 	if n >= 8 {
@@ -181,7 +185,8 @@ func keyBit(key string) uint64 {
 			w = w<<8 | uint64(key[i])
 		}
 	}
-	return 1 << ((w ^ uint64(n)) * 0x9E3779B97F4A7C15 >> 58)
+	h := (w ^ uint64(n)) * 0x9E3779B97F4A7C15
+	return 1<<(h>>58) | 1<<(h>>52&63)
 }
 
 // limit is the attribute count limit (nattr is a uint16).

@@ -41,7 +41,9 @@ func AppendKeyValue(b []byte, field int, key string, kind AttrKind, str string, 
 func appendKV(b []byte, field int, key string, kind AttrKind, str string, num int64) []byte {
 	if kind == AttrString && len(key)+len(str) <= 120 {
 		// Every length fits one byte: the usual case, written directly.
-		str = ValidUTF8(str)
+		if !isASCII(str) {
+			str = repairUTF8(str)
+		}
 		if len(key)+len(str) <= 120 { // a repair can lengthen str
 			return append(append(append(append(b,
 				byte(field<<3|wireBytes), byte(4+len(key)+2+len(str)),
@@ -163,7 +165,16 @@ func kvEntry(b []byte, off int) (key []byte, kind AttrKind, str []byte, num int6
 // decoders reject invalid UTF-8, which would make a collector refuse the
 // whole batch.
 func ValidUTF8(s string) string {
-	if isASCII(s) || utf8.ValidString(s) {
+	if isASCII(s) {
+		return s
+	}
+	return repairUTF8(s)
+}
+
+// repairUTF8 is ValidUTF8 past the ASCII check (hot paths call isASCII
+// themselves: a function with two calls is not inlined).
+func repairUTF8(s string) string {
+	if utf8.ValidString(s) {
 		return s
 	}
 	out := make([]byte, 0, len(s)+8)
