@@ -6,6 +6,7 @@ package http
 import (
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"unsafe"
 )
 
@@ -90,7 +91,7 @@ func weftServerAfter(st weftServerState) {
 	if route := st.box.routeOr(st.req); route != "" {
 		method, _ := weftMethod(st.req.Method)
 		weftSetString(st.span, "http.route", route)
-		weftSetName(st.span, method+" "+route)
+		weftSetName(st.span, weftSpanName(method, route))
 	}
 	status := 0
 	switch w := st.rw.(type) {
@@ -126,4 +127,22 @@ func weftRoute(r *Request) string {
 		return p[i:]
 	}
 	return p
+}
+
+// weftSpanNames caches "METHOD route" span names, so a request to a known
+// route costs no concatenation: routes are patterns (a ServeMux pattern or
+// a router's path template), the same string from request to request.
+var weftSpanNames [64]atomic.Pointer[weftSpanNameEntry]
+
+type weftSpanNameEntry struct{ method, route, name string }
+
+func weftSpanName(method, route string) string {
+	h := uintptr(unsafe.Pointer(unsafe.StringData(route)))>>4 ^ uintptr(len(route)) ^ uintptr(len(method))<<3
+	slot := &weftSpanNames[h%uintptr(len(weftSpanNames))]
+	if e := slot.Load(); e != nil && e.route == route && e.method == method {
+		return e.name
+	}
+	e := &weftSpanNameEntry{method: method, route: route, name: method + " " + route}
+	slot.Store(e)
+	return e.name
 }
