@@ -36,6 +36,11 @@ func StartSpan(ctx context.Context, scope, name string, kind int) (rctx context.
 	return c, unsafe.Pointer(s)
 }
 
+// SetName, SetString and SetInt run for every attribute of every span, so
+// they skip the deferred recover of the other entry points: they only lock
+// and append, and hooks run under a recover of their own
+// (rules/README.md).
+
 // SetName renames the span (e.g. once http.route is known).
 //
 //go:linkname SetName
@@ -43,7 +48,6 @@ func SetName(span unsafe.Pointer, name string) {
 	if span == nil {
 		return
 	}
-	defer recoverHook()
 	(*trace.Span)(span).SetName(name)
 }
 
@@ -54,7 +58,6 @@ func SetString(span unsafe.Pointer, key, value string) {
 	if span == nil {
 		return
 	}
-	defer recoverHook()
 	(*trace.Span)(span).SetString(key, value)
 }
 
@@ -65,7 +68,6 @@ func SetInt(span unsafe.Pointer, key string, value int64) {
 	if span == nil {
 		return
 	}
-	defer recoverHook()
 	(*trace.Span)(span).SetInt(key, value)
 }
 

@@ -67,34 +67,42 @@ func trimOWS(s string) string {
 	return s
 }
 
+// lowerHexVal maps a lower-case hex digit to its value, anything else to
+// 0xff: a table, since every incoming request parses 55 characters.
+var lowerHexVal = func() (t [256]byte) {
+	for i := range t {
+		t[i] = 0xff
+	}
+	for i, c := range hexDigits {
+		t[c] = byte(i)
+	}
+	return t
+}()
+
 // lowerHex returns the value of a lower-case hex digit, or -1.
 func lowerHex(c byte) int {
-	switch {
-	case '0' <= c && c <= '9':
-		return int(c - '0')
-	case 'a' <= c && c <= 'f':
-		return int(c-'a') + 10
+	if v := lowerHexVal[c]; v != 0xff {
+		return int(v)
 	}
 	return -1
 }
 
 func hexByte(hi, lo byte) (byte, bool) {
-	h, l := lowerHex(hi), lowerHex(lo)
-	if h < 0 || l < 0 {
-		return 0, false
-	}
-	return byte(h<<4 | l), true
+	h, l := lowerHexVal[hi], lowerHexVal[lo]
+	return h<<4 | l, (h|l)&0xf0 == 0
 }
 
+// decodeHex decodes len(dst) bytes from the first 2*len(dst) characters
+// of s; dst is undefined when it returns false.
 func decodeHex(dst []byte, s string) bool {
+	s = s[:2*len(dst)]
+	var bad byte
 	for i := range dst {
-		b, ok := hexByte(s[2*i], s[2*i+1])
-		if !ok {
-			return false
-		}
-		dst[i] = b
+		h, l := lowerHexVal[s[2*i]], lowerHexVal[s[2*i+1]]
+		bad |= h | l
+		dst[i] = h<<4 | l
 	}
-	return true
+	return bad&0xf0 == 0
 }
 
 func encodeHex(dst, src []byte) {

@@ -46,7 +46,7 @@ func appendKV(b []byte, field int, key string, kind AttrKind, str string, num in
 		}
 		if len(key)+len(str) <= 120 { // a repair can lengthen str
 			return append(append(append(append(b,
-				byte(field<<3|wireBytes), byte(4+len(key)+2+len(str)),
+				byte(field<<3|wireBytes), byte(6+len(key)+len(str)),
 				fieldKVKey<<3|wireBytes, byte(len(key))), key...),
 				fieldKVValue<<3|wireBytes, byte(2+len(str)),
 				fieldAnyString<<3|wireBytes, byte(len(str))), str...)
