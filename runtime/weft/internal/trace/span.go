@@ -212,8 +212,8 @@ func (s *Span) SetString(key, value string) {
 	if key == "" {
 		return
 	}
-	if s.tracer != nil {
-		value = truncate(value, s.tracer.Limits.AttrValueLength)
+	if t := s.tracer; t != nil && t.Limits.AttrValueLength > 0 && len(value) > t.Limits.AttrValueLength {
+		value = truncate(value, t.Limits.AttrValueLength)
 	}
 	s.mu.Lock()
 	if s.rec != nil {
