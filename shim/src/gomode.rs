@@ -88,6 +88,7 @@ pub fn command(root: &Path, args: Vec<OsString>) -> Result<Command> {
         strs.remove(i);
     }
     let locked = flag_locked.is_some() || std::env::var("WEFT_LOCKED").is_ok_and(|v| v == "1" || v == "true");
+    subcommand_first(&mut strs);
     let run = |args: Vec<String>| {
         let mut cmd = Command::new(&real_go);
         cmd.args(args).env("GOROOT", root).env("GOTOOLCHAIN", "local");
@@ -122,6 +123,19 @@ pub fn command(root: &Path, args: Vec<OsString>) -> Result<Command> {
         }
     };
     Ok(run(args))
+}
+
+/// `go -C dir build …` means `go build -C dir …` (the go command takes -C
+/// in both places, first either way); weft reads the subcommand from the
+/// first argument, so the flag moves behind it.
+fn subcommand_first(strs: &mut Vec<String>) {
+    let n = match strs.first().map(String::as_str) {
+        Some("-C" | "--C") if strs.len() > 2 => 2,
+        Some(a) if (a.starts_with("-C=") || a.starts_with("--C=")) && strs.len() > 1 => 1,
+        _ => return,
+    };
+    let flag: Vec<String> = strs.drain(..n).collect();
+    strs.splice(1..1, flag);
 }
 
 /// The version a rule's requirement is checked against.
@@ -337,3 +351,24 @@ pub fn write_if_changed(path: &Path, content: &str) -> Result<()> {
     std::fs::rename(&tmp, path).with_context(|| format!("writing {}", path.display()))
 }
 
+
+#[cfg(test)]
+mod tests {
+    use super::subcommand_first;
+
+    fn moved(args: &[&str]) -> Vec<String> {
+        let mut v: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+        subcommand_first(&mut v);
+        v
+    }
+
+    #[test]
+    fn c_before_the_subcommand_moves_behind_it() {
+        assert_eq!(moved(&["-C", "app", "build", "-o", "x", "."]), ["build", "-C", "app", "-o", "x", "."]);
+        assert_eq!(moved(&["-C=app", "test", "./..."]), ["test", "-C=app", "./..."]);
+        assert_eq!(moved(&["--C", "app", "run", "."]), ["run", "--C", "app", "."]);
+        assert_eq!(moved(&["build", "-C", "app", "."]), ["build", "-C", "app", "."]);
+        assert_eq!(moved(&["-C", "app"]), ["-C", "app"]);
+        assert_eq!(moved(&["version"]), ["version"]);
+    }
+}

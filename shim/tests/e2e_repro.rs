@@ -287,6 +287,12 @@ fn plan_cache_serves_warm_builds_and_sees_import_changes() {
     assert_eq!(planned(tmp.path(), &from_tmp), "the cache");
     let nm = run_ok(Command::new("go").args(["tool", "nm"]).arg(&c_bin));
     assert!(String::from_utf8_lossy(&nm.stdout).contains("net/http.weftClient"), "net/http is woven");
+    // `go -C dir build`: the same build, -C before the subcommand.
+    let c2_bin = tmp.path().join("c2.bin");
+    let c_first = ["-C", "app/sub/tool", "build", "-o", c2_bin.to_str().unwrap(), "."];
+    assert_eq!(planned(tmp.path(), &c_first), "go list");
+    let nm = run_ok(Command::new("go").args(["tool", "nm"]).arg(&c2_bin));
+    assert!(String::from_utf8_lossy(&nm.stdout).contains("net/http.weftClient"), "-C first: net/http is woven");
 }
 
 #[test]
