@@ -12,8 +12,9 @@
 #          `weft go build`, the official OTel SDK hand-instrumented (otelhttp,
 #          otelsql), orchestrion and otelc where they build here, and
 #          `weft run --ebpf` on the plain build when weft has it
-#   instr  user-space instructions per hello request, plain and woven, under
-#          valgrind's cachegrind: steady where throughput on a shared VM is not
+#   instr  user-space instructions per request (hello, the shop), plain and
+#          woven, under valgrind's cachegrind: steady where throughput on a
+#          shared VM is not
 #   micro  runtime/weft's go benchmarks beside the same operations on the SDK
 #   build  cold and warm `weft go build` against `go build`: the shop and
 #          prometheus/node_exporter (downloaded from the module proxy into a
@@ -225,17 +226,26 @@ if has load; then
 fi
 
 if has instr; then
-  say "instructions per request: hello, plain and woven, under cachegrind"
+  say "instructions per request: hello and the shop, plain and woven, under cachegrind"
   if ! command -v valgrind >/dev/null; then
     [[ $(id -u) == 0 ]] || die "valgrind is needed for the instr part (apt-get install valgrind)"
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq valgrind >/dev/null
   fi
   if [[ ! -x $bin/weft/hello ]]; then
     (cd "$bench" && go build -o "$bin/plain/hello" ./apps/hello && "$weft" go build -o "$bin/weft/hello" ./apps/hello)
+    (cd "$root/examples" && go build -o "$bin/plain/" ./shop/frontend ./shop/inventory &&
+      "$weft" go build -o "$bin/weft/" ./shop/frontend ./shop/inventory)
   fi
   start_sink
-  "$harness" instr -bin "$bin" -variant plain -variant weft -rounds "$([[ -n $quick ]] && echo 1 || echo 3)" \
-    -seconds "$([[ -n $quick ]] && echo 3 || echo 6)" -sink "$sink_addr" -out "$results/instr.json"
+  if ! "$root/tests/services/mariadb.sh" status >/dev/null 2>&1; then
+    "$root/tests/services/mariadb.sh" start >&2
+    started_db=1
+  fi
+  eval "$("$root/tests/services/mariadb.sh" env)"
+  for sc in hello shop; do
+    "$harness" instr -scenario "$sc" -bin "$bin" -variant plain -variant weft -rounds "$([[ -n $quick ]] && echo 1 || echo 3)" \
+      -seconds "$([[ -n $quick ]] && echo 3 || echo 6)" -sink "$sink_addr" -out "$results/instr-$sc.json"
+  done
 fi
 
 if has micro; then

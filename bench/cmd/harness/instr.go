@@ -1,7 +1,8 @@
 package main
 
-// instr: user-space instructions per request of the hello server, plain
-// and woven, counted by valgrind's cachegrind. Unlike throughput on a
+// instr: user-space instructions per request of a scenario's services
+// (hello, or the shop's two), plain and woven, counted by valgrind's
+// cachegrind. Unlike throughput on a
 // shared VM (where one binary's windows vary by ±15%), the count is nearly
 // the same from run to run, so it shows what a change to the runtime or a
 // hook costs. It leaves out the kernel (the same syscalls in both builds)
@@ -11,7 +12,6 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -25,20 +25,22 @@ import (
 
 // InstrResult is what `harness instr` writes.
 type InstrResult struct {
+	Scenario string
 	Seconds  int
 	Variants map[string][]InstrRun // by variant, one entry per round
 }
 
-// InstrRun is one cachegrind run of a server under wrk.
+// InstrRun is one cachegrind run of a scenario's services under wrk.
 type InstrRun struct {
-	Instructions int64 // user-space instructions of the whole run, startup included
+	Instructions int64 // user-space instructions of the whole run, its services summed, startup included
 	Requests     int64
 	PerRequest   float64
 }
 
 func instrMain(args []string) error {
 	fs := flag.NewFlagSet("instr", flag.ExitOnError)
-	binDir := fs.String("bin", "", "folder with one subfolder per variant, each holding hello")
+	scenario := fs.String("scenario", "hello", "hello or shop")
+	binDir := fs.String("bin", "", "folder with one subfolder of binaries per variant")
 	var variants multi
 	fs.Var(&variants, "variant", "variant to count (repeatable; the first is the baseline)")
 	rounds := fs.Int("rounds", 3, "runs per variant")
@@ -52,14 +54,14 @@ func instrMain(args []string) error {
 	if _, err := exec.LookPath("valgrind"); err != nil {
 		return errors.New("valgrind is not on PATH (apt-get install valgrind)")
 	}
-	res := InstrResult{Seconds: *secs, Variants: map[string][]InstrRun{}}
+	res := InstrResult{Scenario: *scenario, Seconds: *secs, Variants: map[string][]InstrRun{}}
 	for r := 0; r < *rounds; r++ {
 		for _, v := range variants {
-			run, err := instrRun(filepath.Join(*binDir, v, "hello"), *sink, *secs)
+			run, err := instrRun(*scenario, filepath.Join(*binDir, v), *sink, *secs)
 			if err != nil {
 				return fmt.Errorf("%s round %d: %w", v, r+1, err)
 			}
-			logf("instr %-8s round %d: %d requests, %.0f instructions per request", v, r+1, run.Requests, run.PerRequest)
+			logf("instr %s %-8s round %d: %d requests, %.0f instructions per request", *scenario, v, r+1, run.Requests, run.PerRequest)
 			res.Variants[v] = append(res.Variants[v], run)
 		}
 	}
@@ -68,35 +70,45 @@ func instrMain(args []string) error {
 
 var irefs = regexp.MustCompile(`I\s+refs:\s+([\d,]+)`)
 
-func instrRun(bin, sink string, secs int) (InstrRun, error) {
+func instrRun(scenario, dir, sink string, secs int) (InstrRun, error) {
 	var run InstrRun
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	procs, url, err := scenarioProcs(scenario)
 	if err != nil {
 		return run, err
 	}
-	addr := ln.Addr().String()
-	ln.Close()
 	tmp, err := os.MkdirTemp("", "weft-instr")
 	if err != nil {
 		return run, err
 	}
 	defer os.RemoveAll(tmp)
-	logPath := filepath.Join(tmp, "valgrind.log")
-	cmd := exec.Command("valgrind", "--tool=cachegrind", "--cache-sim=no",
-		"--cachegrind-out-file="+filepath.Join(tmp, "cg.out"), "--log-file="+logPath, bin)
-	cmd.Env = append(os.Environ(), "HELLO_ADDR="+addr)
-	cmd.Env = append(cmd.Env, telemetryEnv("hello", sink)...)
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	if err := cmd.Start(); err != nil {
-		return run, err
-	}
-	url := "http://" + addr + "/hello"
-	if err := waitHTTP(url, cmd, 60*time.Second); err != nil {
-		stop(cmd)
-		return run, err
+	var started []*exec.Cmd
+	defer func() {
+		for i := len(started) - 1; i >= 0; i-- {
+			stop(started[i])
+		}
+	}()
+	var logs []string
+	for _, p := range procs {
+		logPath := filepath.Join(tmp, p.name+".log")
+		cmd := exec.Command("valgrind", "--tool=cachegrind", "--cache-sim=no",
+			"--cachegrind-out-file="+filepath.Join(tmp, p.name+".out"), "--log-file="+logPath, filepath.Join(dir, p.prog))
+		cmd.Env = append(append(os.Environ(), p.env...), telemetryEnv(p.name, sink)...)
+		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+		if err := cmd.Start(); err != nil {
+			return run, err
+		}
+		started = append(started, cmd)
+		logs = append(logs, logPath)
+		if err := waitHTTP(p.health, cmd, 60*time.Second); err != nil {
+			return run, fmt.Errorf("%s: %w", p.name, err)
+		}
 	}
 	w, err := exec.Command("wrk", "-t1", "-c4", "-d"+strconv.Itoa(secs)+"s", url).CombinedOutput()
-	stop(cmd) // SIGTERM: the woven build flushes, cachegrind writes its totals
+	// SIGTERM, last started first: woven builds flush, cachegrind writes its totals.
+	for i := len(started) - 1; i >= 0; i-- {
+		stop(started[i])
+	}
+	started = nil
 	if err != nil {
 		return run, fmt.Errorf("wrk: %v: %s", err, w)
 	}
@@ -105,24 +117,30 @@ func instrRun(bin, sink string, secs int) (InstrRun, error) {
 			run.Requests, _ = strconv.ParseInt(f[0], 10, 64)
 		}
 	}
-	lb, err := os.ReadFile(logPath)
-	if err != nil {
-		return run, err
+	for _, logPath := range logs {
+		lb, err := os.ReadFile(logPath)
+		if err != nil {
+			return run, err
+		}
+		m := irefs.FindSubmatch(lb)
+		if m == nil {
+			return run, fmt.Errorf("no instruction count in %s: %.300s", filepath.Base(logPath), lb)
+		}
+		n, _ := strconv.ParseInt(strings.ReplaceAll(string(m[1]), ",", ""), 10, 64)
+		run.Instructions += n
 	}
-	m := irefs.FindSubmatch(lb)
-	if m == nil || run.Requests == 0 {
-		return run, fmt.Errorf("no instruction count or no requests (valgrind log: %.300s; wrk: %.300s)", lb, w)
+	if run.Requests == 0 {
+		return run, fmt.Errorf("no requests served (wrk: %.300s)", w)
 	}
-	run.Instructions, _ = strconv.ParseInt(strings.ReplaceAll(string(m[1]), ",", ""), 10, 64)
 	run.PerRequest = float64(run.Instructions) / float64(run.Requests)
 	return run, nil
 }
 
-func instrSection(body, r *report, dir string) {
+func instrSection(body, r *report, dir, scenario string) {
 	var ir InstrResult
-	body.p("## Instructions per request (cachegrind)")
+	body.p("## Instructions per request (cachegrind): %s", scenario)
 	body.p("")
-	if err := readJSON(filepath.Join(dir, "instr.json"), &ir); err != nil {
+	if err := readJSON(filepath.Join(dir, "instr-"+scenario+".json"), &ir); err != nil {
 		body.p("not run (%v)\n", err)
 		return
 	}
@@ -131,7 +149,7 @@ func instrSection(body, r *report, dir string) {
 		body.p("no plain run to compare with\n")
 		return
 	}
-	body.p("The hello server under valgrind's cachegrind, `wrk -c4` for %d s per run: user-space instructions of the whole run over the requests served (start-up is about 0.3%% of a run). The count hardly depends on the machine's load, so it shows a change's cost where the throughput windows above vary by ±15%%; it leaves out the kernel, whose work per request is the same in both builds.", ir.Seconds)
+	body.p("The services under valgrind's cachegrind, `wrk -c4` for %d s per run: user-space instructions of the whole run (every service summed) over the requests served (start-up is under 1%% of a run). On a quiet machine the count varies by a few percent between runs where the throughput windows above vary by ±15%%, so it shows what a change costs; heavy load from other work adds scheduler instructions (idle spinning) to it. It leaves out the kernel, whose work per request is the same in both builds, and MariaDB.", ir.Seconds)
 	body.p("")
 	body.p("| variant | runs | instructions per request | added to plain | ratio to plain |")
 	body.p("| --- | --- | --- | --- | --- |")
@@ -147,8 +165,8 @@ func instrSection(body, r *report, dir string) {
 		s := per(ir.Variants[v])
 		body.p("| %s | %d | %.0f [%.0f–%.0f] | %+.0f | %.3f |", v, s.N, s.Med, s.Min, s.Max, s.Med-b.Med, s.Med/b.Med)
 		if v != "plain" {
-			r.head("instr_per_req_ratio_"+v+"_vs_plain_hello", s.Med/b.Med, 3)
-			r.head("instr_per_req_added_"+v+"_hello", s.Med-b.Med, 0)
+			r.head("instr_per_req_ratio_"+v+"_vs_plain_"+scenario, s.Med/b.Med, 3)
+			r.head("instr_per_req_added_"+v+"_"+scenario, s.Med-b.Med, 0)
 		}
 	}
 	body.p("")

@@ -51,6 +51,43 @@ type proc struct {
 	health     string
 }
 
+// scenarioProcs is what a scenario runs: its services, on free ports
+// found now (other work on this machine may hold any fixed one), and the
+// URL the load goes to.
+func scenarioProcs(scenario string) ([]proc, string, error) {
+	port := func() string {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			panic(err)
+		}
+		defer ln.Close()
+		return ln.Addr().String()
+	}
+	var procs []proc
+	var url string
+	switch scenario {
+	case "hello":
+		addr := port()
+		procs = []proc{{name: "hello", prog: "hello", env: []string{"HELLO_ADDR=" + addr}, health: "http://" + addr + "/hello"}}
+		url = "http://" + addr + "/hello"
+	case "shop":
+		if os.Getenv("MYSQL_DSN") == "" {
+			return nil, "", errors.New("MYSQL_DSN is not set: eval \"$(tests/services/mariadb.sh env)\"")
+		}
+		inv, front := port(), port()
+		procs = []proc{
+			{name: "inventory", prog: "inventory", env: []string{"INVENTORY_ADDR=" + inv}, health: "http://" + inv + "/healthz"},
+			{name: "frontend", prog: "frontend", env: []string{"FRONTEND_ADDR=" + front, "INVENTORY_URL=http://" + inv}, health: "http://" + front + "/healthz"},
+		}
+		// Product 2 is out of stock: a product query, an inventory call
+		// and its stock query, no insert (the table does not grow).
+		url = "http://" + front + "/checkout/2"
+	default:
+		return nil, "", fmt.Errorf("unknown scenario %q", scenario)
+	}
+	return procs, url, nil
+}
+
 func loadMain(args []string) error {
 	fs := flag.NewFlagSet("load", flag.ExitOnError)
 	scenario := fs.String("scenario", "hello", "hello or shop")
@@ -88,36 +125,9 @@ func loadMain(args []string) error {
 		wrap[name] = strings.Fields(cmd)
 	}
 
-	// Free ports, found now: other work on this machine may hold any fixed one.
-	port := func() string {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			panic(err)
-		}
-		defer ln.Close()
-		return ln.Addr().String()
-	}
-	var procs []proc
-	var url string
-	switch *scenario {
-	case "hello":
-		addr := port()
-		procs = []proc{{name: "hello", prog: "hello", env: []string{"HELLO_ADDR=" + addr}, health: "http://" + addr + "/hello"}}
-		url = "http://" + addr + "/hello"
-	case "shop":
-		if os.Getenv("MYSQL_DSN") == "" {
-			return errors.New("MYSQL_DSN is not set: eval \"$(tests/services/mariadb.sh env)\"")
-		}
-		inv, front := port(), port()
-		procs = []proc{
-			{name: "inventory", prog: "inventory", env: []string{"INVENTORY_ADDR=" + inv}, health: "http://" + inv + "/healthz"},
-			{name: "frontend", prog: "frontend", env: []string{"FRONTEND_ADDR=" + front, "INVENTORY_URL=http://" + inv}, health: "http://" + front + "/healthz"},
-		}
-		// Product 2 is out of stock: a product query, an inventory call
-		// and its stock query, no insert (the table does not grow).
-		url = "http://" + front + "/checkout/2"
-	default:
-		return fmt.Errorf("unknown scenario %q", *scenario)
+	procs, url, err := scenarioProcs(*scenario)
+	if err != nil {
+		return err
 	}
 
 	res := LoadResult{Scenario: *scenario, Variants: names, Failed: map[string]string{}, Config: map[string]string{

@@ -71,7 +71,8 @@ func reportMain(args []string) error {
 		runtimeSection(body, r, lr, meta)
 	}
 	otherAgents(body, meta)
-	instrSection(body, r, *dir)
+	instrSection(body, r, *dir, "hello")
+	instrSection(body, r, *dir, "shop")
 	microSection(body, r, *dir)
 	buildSection(body, r, *dir)
 	shimSection(body, r, *dir)
