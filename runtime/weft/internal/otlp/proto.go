@@ -69,7 +69,7 @@ func (w *buf) stringField(field int, s string) {
 	if s == "" {
 		return
 	}
-	s = validUTF8(s)
+	s = trace.ValidUTF8(s)
 	w.tag(field, wireBytes)
 	w.varint(uint64(len(s)))
 	w.b = append(w.b, s...)
@@ -120,6 +120,3 @@ func uvarintLen(v uint64) int {
 	return n
 }
 
-// validUTF8 returns s with each invalid byte replaced by U+FFFD (see
-// trace.ValidUTF8).
-func validUTF8(s string) string { return trace.ValidUTF8(s) }

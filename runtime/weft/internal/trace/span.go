@@ -171,9 +171,10 @@ func (s *Record) set(key string, kind AttrKind, str string, num int64, limit int
 }
 
 // keyBits sets two of 64 bits by a hash of the key's first and last eight
-// bytes and its length (a Bloom filter: with 13 keys set, a new key finds
-// both of its bits taken about one time in 25); equal keys always get the
-// same bits.
+// bytes and its length: a Bloom filter, where a new key finds both of its
+// bits taken about one time in nine once 13 keys are set (an HTTP server
+// span's 13 happen to take none of each other's). Equal keys always get
+// the same bits.
 func keyBits(key string) uint64 {
 	var w uint64
 	n := len(key)
