@@ -80,24 +80,24 @@ func weftDBStart(ctx context.Context, db *DB, query string) (weftDBState, bool) 
 	if span == nil {
 		return weftDBState{}, false
 	}
-	weftSetString(span, "db.system.name", info.system)
-	if op != "" {
-		weftSetString(span, "db.operation.name", op)
-	}
-	if target != "" {
-		weftSetString(span, "db.collection.name", target)
-	}
-	if text != "" {
-		weftSetString(span, "db.query.text", text)
-	}
-	if info.namespace != "" {
-		weftSetString(span, "db.namespace", info.namespace)
-	}
-	if info.host != "" {
-		weftSetString(span, "server.address", info.host)
-		if info.port > 0 {
-			weftSetInt(span, "server.port", int64(info.port))
+	// One call for the strings (weftSetStrings keeps kv on this stack).
+	var kv [12]string
+	n := 0
+	add := func(key, value string) {
+		if value != "" {
+			kv[n], kv[n+1] = key, value
+			n += 2
 		}
+	}
+	add("db.system.name", info.system)
+	add("db.operation.name", op)
+	add("db.collection.name", target)
+	add("db.query.text", text)
+	add("db.namespace", info.namespace)
+	add("server.address", info.host)
+	weftSetStrings(span, kv[:n])
+	if info.host != "" && info.port > 0 {
+		weftSetInt(span, "server.port", int64(info.port))
 	}
 	return weftDBState{span: span}, true
 }

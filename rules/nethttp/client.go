@@ -39,17 +39,18 @@ func weftClientBefore(ireq **Request, _ *RoundTripper, _ *time.Time) (st weftCli
 	if span == nil {
 		return st, false
 	}
-	weftSetString(span, "http.request.method", method)
-	if original != "" {
-		weftSetString(span, "http.request.method_original", original)
-	}
-	weftSetString(span, "url.full", weftRedactURL(r.URL))
 	host := r.URL.Host
 	if r.Host != "" {
 		host = r.Host
 	}
 	addr, port := weftHostPort(host, r.URL.Scheme)
-	weftSetString(span, "server.address", addr)
+	// One call for the strings (weftSetStrings keeps kv on this stack).
+	kv := [...]string{"http.request.method", method, "url.full", weftRedactURL(r.URL), "server.address", addr, "http.request.method_original", original}
+	n := len(kv)
+	if original == "" {
+		n -= 2
+	}
+	weftSetStrings(span, kv[:n])
 	weftSetInt(span, "server.port", port)
 	return weftClientState{span: span}, true
 }

@@ -40,43 +40,57 @@ func weftServerBefore(_ *serverHandler, rw *ResponseWriter, req **Request) (st w
 	if span == nil {
 		return st, true // unsampled: still propagated, nothing recorded
 	}
-	weftSetString(span, "http.request.method", method)
+	// The string attributes go in one call, under the span's lock once;
+	// kv stays on this stack (weftSetStrings is declared noescape).
+	var kv [20]string
+	n := 0
+	add := func(key, value string) { kv[n], kv[n+1] = key, value; n += 2 }
+	add("http.request.method", method)
 	if original != "" {
-		weftSetString(span, "http.request.method_original", original)
+		add("http.request.method_original", original)
 	}
 	scheme := "http"
 	if r.TLS != nil {
 		scheme = "https"
 	}
-	weftSetString(span, "url.scheme", scheme)
+	add("url.scheme", scheme)
 	if r.URL != nil {
-		weftSetString(span, "url.path", r.URL.Path)
+		add("url.path", r.URL.Path)
 		if r.URL.RawQuery != "" {
-			weftSetString(span, "url.query", weftRedactQuery(r.URL.RawQuery))
+			add("url.query", weftRedactQuery(r.URL.RawQuery))
 		}
 	}
+	hostPort := int64(-1)
 	if r.Host != "" {
-		host, port := weftHostPort(r.Host, scheme)
-		weftSetString(span, "server.address", host)
-		weftSetInt(span, "server.port", port)
+		var host string
+		host, hostPort = weftHostPort(r.Host, scheme)
+		add("server.address", host)
 	}
-	weftSetString(span, "network.protocol.version", weftProtoVersion(r.ProtoMajor, r.ProtoMinor))
+	add("network.protocol.version", weftProtoVersion(r.ProtoMajor, r.ProtoMinor))
 	// The server stores header keys in canonical form: index directly
 	// (Header.Get would canonicalize the key on every request).
 	if ua := r.Header["User-Agent"]; len(ua) > 0 && ua[0] != "" {
-		weftSetString(span, "user_agent.original", ua[0])
+		add("user_agent.original", ua[0])
 	}
+	peerPort := int64(-1)
 	if host, port, ok := weftSplitHostPort(r.RemoteAddr); ok {
-		weftSetString(span, "network.peer.address", host)
+		add("network.peer.address", host)
 		if p, ok := weftPort(port); ok {
-			weftSetInt(span, "network.peer.port", p)
+			peerPort = p
 		}
 		client := host
 		if fwd := r.Header["X-Forwarded-For"]; len(fwd) > 0 && fwd[0] != "" {
 			first, _, _ := strings.Cut(fwd[0], ",")
 			client = strings.TrimSpace(first)
 		}
-		weftSetString(span, "client.address", client)
+		add("client.address", client)
+	}
+	weftSetStrings(span, kv[:n])
+	if hostPort >= 0 {
+		weftSetInt(span, "server.port", hostPort)
+	}
+	if peerPort >= 0 {
+		weftSetInt(span, "network.peer.port", peerPort)
 	}
 	return st, true
 }

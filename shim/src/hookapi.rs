@@ -10,6 +10,7 @@ const API: &[(&str, &str, &str, bool)] = &[
     ("weftStartSpan", "StartSpan", "(ctx context.Context, scope, name string, kind int) (context.Context, unsafe.Pointer)", true),
     ("weftSetName", "SetName", "(span unsafe.Pointer, name string)", false),
     ("weftSetString", "SetString", "(span unsafe.Pointer, key, value string)", false),
+    ("weftSetStrings", "SetStrings", "(span unsafe.Pointer, kv []string)", false),
     ("weftSetInt", "SetInt", "(span unsafe.Pointer, key string, value int64)", false),
     ("weftSetError", "SetError", "(span unsafe.Pointer, errorType, message string)", false),
     ("weftEnd", "End", "(span unsafe.Pointer)", false),
@@ -40,7 +41,10 @@ pub fn source(package_name: &str, has_context: bool) -> String {
             continue;
         }
         let sig = sig.replace("context.Context", "weftcontext.Context");
-        s.push_str(&format!("\n//go:linkname {local} weft/rt.{target}\nfunc {local}{sig}\n"));
+        // rt.SetStrings keeps nothing of its slice: the caller's pairs may
+        // stay on its stack.
+        let noescape = if *target == "SetStrings" { "//go:noescape\n" } else { "" };
+        s.push_str(&format!("\n{noescape}//go:linkname {local} weft/rt.{target}\nfunc {local}{sig}\n"));
     }
     s.push_str("\nvar _ unsafe.Pointer\n");
     s

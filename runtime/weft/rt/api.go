@@ -36,7 +36,7 @@ func StartSpan(ctx context.Context, scope, name string, kind int) (rctx context.
 	return c, unsafe.Pointer(s)
 }
 
-// SetName, SetString and SetInt run for every attribute of every span, so
+// SetName, SetString, SetStrings and SetInt run for every attribute of every span, so
 // they skip the deferred recover of the other entry points: they only lock
 // and append, and hooks run under a recover of their own
 // (rules/README.md).
@@ -59,6 +59,19 @@ func SetString(span unsafe.Pointer, key, value string) {
 		return
 	}
 	(*trace.Span)(span).SetString(key, value)
+}
+
+// SetStrings sets string attributes from key, value pairs, all under the
+// span's lock once. Woven code declares it //go:noescape, so its pairs
+// can live on the caller's stack: nothing here keeps kv or its strings
+// (the record copies them into its wire form).
+//
+//go:linkname SetStrings
+func SetStrings(span unsafe.Pointer, kv []string) {
+	if span == nil {
+		return
+	}
+	(*trace.Span)(span).SetStrings(kv)
 }
 
 // SetInt sets an integer attribute.

@@ -223,6 +223,30 @@ func (s *Span) SetString(key, value string) {
 	s.mu.Unlock()
 }
 
+// SetStrings sets string attributes from key, value pairs under one lock
+// (an odd last element is ignored); it keeps no reference to kv.
+func (s *Span) SetStrings(kv []string) {
+	limit := 0
+	if t := s.tracer; t != nil {
+		limit = t.Limits.AttrValueLength
+	}
+	s.mu.Lock()
+	if s.rec != nil {
+		n := s.limit()
+		for i := 0; i+1 < len(kv); i += 2 {
+			key, value := kv[i], kv[i+1]
+			if key == "" {
+				continue
+			}
+			if limit > 0 && len(value) > limit {
+				value = truncate(value, limit)
+			}
+			s.rec.set(key, AttrString, value, 0, n)
+		}
+	}
+	s.mu.Unlock()
+}
+
 // SetInt sets an integer attribute.
 func (s *Span) SetInt(key string, value int64) {
 	if key == "" {

@@ -495,3 +495,24 @@ func TestWireLengths(t *testing.T) {
 		}
 	}
 }
+
+// TestSetStrings sets pairs under one lock: empty keys and an odd last
+// element are skipped, values truncated, an ended span left alone.
+func TestSetStrings(t *testing.T) {
+	tr, col := newTracer(AlwaysOn())
+	tr.Limits = Limits{AttrCount: 128, AttrValueLength: 4}
+	_, s := tr.Start(nil, "", "x", KindInternal)
+	s.SetStrings([]string{"a", "1", "", "skipped", "b", "héllo", "a", "2", "odd"})
+	s.Finish()
+	s.SetStrings([]string{"late", "x"})
+	r := col.record(s)
+	if r.NumAttrs() != 2 {
+		t.Fatalf("%d attributes", r.NumAttrs())
+	}
+	if a := r.AttrAt(0); a.Key != "a" || a.Str != "2" {
+		t.Errorf("attr 0 = %+v", a)
+	}
+	if a := r.AttrAt(1); a.Key != "b" || a.Str != "hél" {
+		t.Errorf("attr 1 = %+v", a)
+	}
+}
