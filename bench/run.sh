@@ -243,8 +243,8 @@ if has instr; then
   fi
   eval "$("$root/tests/services/mariadb.sh" env)"
   for sc in hello shop; do
-    "$harness" instr -scenario "$sc" -bin "$bin" -variant plain -variant weft -rounds "$([[ -n $quick ]] && echo 1 || echo 3)" \
-      -seconds "$([[ -n $quick ]] && echo 3 || echo 6)" -sink "$sink_addr" -out "$results/instr-$sc.json"
+    "$harness" instr -scenario "$sc" -bin "$bin" -variant plain -variant weft -rounds "$([[ -n $quick ]] && echo 1 || echo 2)" \
+      -seconds "$([[ -n $quick ]] && echo 3 || echo 5)" -sink "$sink_addr" -out "$results/instr-$sc.json"
   done
 fi
 
