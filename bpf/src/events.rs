@@ -87,11 +87,11 @@ impl<'a> Event<'a> {
 
     /// String `i` as text (lossy; borrowed unless it is not UTF-8).
     pub fn str(&self, i: usize) -> std::borrow::Cow<'a, str> {
-        self.strs.get(i).map(|s| String::from_utf8_lossy(s)).unwrap_or_default()
+        self.strs.get(i).map(|s| text(s)).unwrap_or_default()
     }
 
     pub fn raw_str(&self) -> std::borrow::Cow<'a, str> {
-        String::from_utf8_lossy(self.raw)
+        text(self.raw)
     }
 
     /// Parses one ring-buffer record; `None` for records too short or of an unknown kind.
@@ -136,6 +136,15 @@ impl<'a> Event<'a> {
             }
         }
         Some(ev)
+    }
+}
+
+/// Bytes as text: borrowed when UTF-8 (from_utf8 checks ASCII faster than
+/// from_utf8_lossy), else lossy.
+fn text(b: &[u8]) -> std::borrow::Cow<'_, str> {
+    match std::str::from_utf8(b) {
+        Ok(s) => std::borrow::Cow::Borrowed(s),
+        Err(_) => String::from_utf8_lossy(b),
     }
 }
 

@@ -155,7 +155,7 @@ fn to_proto(s: Span) -> PSpan {
         trace_state: s.trace_state,
         parent_span_id: s.parent_span_id.map(|p| p.to_vec()).unwrap_or_default(),
         flags: u32::from(s.flags) | if s.parent_span_id.is_some() { 0x100 } else { 0 },
-        name: s.name,
+        name: s.name.into_owned(),
         kind: match s.kind {
             SpanKind::Server => span::SpanKind::Server as i32,
             SpanKind::Client => span::SpanKind::Client as i32,

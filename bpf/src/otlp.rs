@@ -10,9 +10,23 @@
 //! common/v1/common.proto. Lengths are computed before each message is
 //! written, so nothing is copied twice.
 
-use prost::encoding::{encode_key, encode_varint, encoded_len_varint, key_len, WireType};
+use prost::encoding::{encoded_len_varint, key_len, WireType};
 
 use crate::spans::{Span, SpanKind, Value};
+
+/// A varint, a byte at a time (prost's generic BufMut writer took a third
+/// of the encoding's instructions).
+fn encode_varint(mut v: u64, out: &mut Vec<u8>) {
+    while v >= 0x80 {
+        out.push(v as u8 | 0x80);
+        v >>= 7;
+    }
+    out.push(v as u8);
+}
+
+fn encode_key(tag: u32, wt: WireType, out: &mut Vec<u8>) {
+    encode_varint(u64::from(tag << 3 | wt as u32), out);
+}
 
 fn delimited(tag: u32, n: usize) -> usize {
     key_len(tag) + encoded_len_varint(n as u64) + n
@@ -188,7 +202,7 @@ mod tests {
             parent_span_id: parent.then_some([3; 8]),
             trace_state: if parent { "k=v".into() } else { String::new() },
             flags: 1,
-            name: name.into(),
+            name: name.to_string().into(),
             kind: if parent { SpanKind::Server } else { SpanKind::Client },
             scope,
             start_unix_nano: 1_700_000_000_000_000_000,

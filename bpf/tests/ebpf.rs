@@ -326,6 +326,41 @@ fn attach_running() -> Result<(), Failed> {
     Ok(())
 }
 
+/// Requests over one keep-alive connection: the probes keep the conn's
+/// reader, remote address and last route per connection goroutine, and
+/// each span must still get its own route, status and the one peer.
+fn keep_alive() -> Result<(), Failed> {
+    let bin = fixture::build(Variant::Normal)?;
+    let r = receiver()?;
+    let dir = tempfile::tempdir()?;
+    let addr_file = dir.path().join("addr");
+    std::env::set_var("ADDR_FILE", &addr_file);
+    let args = vec![bin.into_os_string()];
+    let cmd = std::thread::spawn(move || weft_bpf::run_cmd_with(args, weft_bpf::Options::default()));
+    let addr = wait_addr(&addr_file)?;
+    let agent: ureq::Agent = ureq::Agent::config_builder().http_status_as_error(false).build().into();
+    let paths = ["/count", "/fail", "/count", "/fail", "/count", "/quit"];
+    for p in paths {
+        let mut resp = agent.get(&format!("http://{addr}{p}")).call().map_err(|e| format!("GET {p}: {e}"))?;
+        resp.body_mut().read_to_string().map_err(|e| format!("GET {p}: {e}"))?;
+    }
+    let code = cmd.join().map_err(|_| "weft run panicked")?.map_err(|e| format!("{e:#}"))?;
+    assert_eq!(code, 0);
+    let mut servers: Vec<SpanRecord> = wait_spans(&r).into_iter().filter(|s| s.kind == SpanKind::Server).collect();
+    servers.sort_by_key(|s| s.start_unix_nano);
+    let names: Vec<&str> = servers.iter().map(|s| s.name.as_str()).collect();
+    let want: Vec<String> = paths.iter().map(|p| format!("GET {p}")).collect();
+    assert_eq!(names, want);
+    for (s, p) in servers.iter().zip(paths) {
+        assert_eq!(s.attr_str("http.route"), Some(p));
+        assert_eq!(s.attr_str("url.path"), Some(p));
+        assert_eq!(s.attr_int("http.response.status_code"), Some(if p == "/fail" { 500 } else { 200 }), "{p}");
+        assert_eq!(s.attr_str("network.peer.address"), Some("127.0.0.1"));
+        assert_eq!(s.attr_int("network.peer.port"), servers[0].attr_int("network.peer.port"), "one connection");
+    }
+    Ok(())
+}
+
 fn errors() -> Result<(), Failed> {
     let err = weft_bpf::attach_cmd(u32::MAX - 1).unwrap_err().to_string();
     assert!(err.contains("no process with pid"), "{err}");
@@ -369,6 +404,7 @@ fn main() {
         trials.push(Trial::test(format!("write_traceparent_dry_{}", v.name()), move || run_variant(v, Write::Dry)).with_ignored_flag(skip));
     }
     trials.push(Trial::test("attach_pid", attach_running).with_ignored_flag(skip));
+    trials.push(Trial::test("keep_alive", keep_alive).with_ignored_flag(skip));
     trials.push(Trial::test("clear_errors", errors).with_ignored_flag(prereq_missing));
     libtest_mimic::run(&args, trials).exit();
 }

@@ -46,6 +46,89 @@ struct {
 	__type(value, struct server_args);
 } server_calls SEC(".maps");
 
+/* The same, first in a slot per goid modulo SERVER_SLOTS: an array lookup
+ * costs far less than an LRU hash update and delete. A goroutine whose slot
+ * holds another's unfinished call uses server_calls instead.
+ *
+ * A slot also keeps what stays fixed while an HTTP/1 connection's goroutine
+ * ((*conn).serve) serves request after request on it: the conn's
+ * bufio.Reader, its remote address and the last ServeMux pattern's text
+ * (goids are never reused; patterns live as long as their mux). Written
+ * and read only by the slot's owner. */
+#define SERVER_SLOTS (1 << 13)
+#define PEER_MAX 64
+#define PAT_MAX 128
+struct server_slot {
+	__u64 goid; /* 0: free */
+	struct server_args a;
+	__u64 conn_goid; /* whose conn the rest is */
+	__u64 bufr;
+	__u64 peer_ptr, peer_len; /* the RemoteAddr string, and its bytes */
+	__u8 peer[PEER_MAX];
+	__u64 pat_ptr, pat_len; /* a *pattern, and its str's bytes */
+	__u8 pat[PAT_MAX];
+};
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, SERVER_SLOTS);
+	__type(key, __u32);
+	__type(value, struct server_slot);
+} server_slots SEC(".maps");
+
+static __always_inline struct server_slot *server_slot_of(__u64 goid)
+{
+	__u32 i = goid & (SERVER_SLOTS - 1);
+	return bpf_map_lookup_elem(&server_slots, &i);
+}
+
+/* Records the call; returns goid's slot when it owns it. */
+static __always_inline struct server_slot *server_call_put(__u64 goid, struct server_args *a)
+{
+	struct server_slot *s = server_slot_of(goid);
+	if (s) {
+		__u64 was = __sync_val_compare_and_swap(&s->goid, 0, goid);
+		if (was == 0 || was == goid) {
+			s->a = *a;
+			return s;
+		}
+	}
+	bpf_map_update_elem(&server_calls, &goid, a, BPF_ANY);
+	return 0;
+}
+
+/* goid's call into *out; 0 when there is none. When it is in goid's slot,
+ * *own is that slot, still owned: server_slot_free gives it up. */
+static __always_inline int server_call_take(__u64 goid, struct server_args *out, struct server_slot **own)
+{
+	struct server_slot *s = server_slot_of(goid);
+	*own = 0;
+	if (s && s->goid == goid) {
+		*out = s->a;
+		*own = s;
+		return 1;
+	}
+	struct server_args *a = bpf_map_lookup_elem(&server_calls, &goid);
+	if (!a)
+		return 0;
+	*out = *a;
+	bpf_map_delete_elem(&server_calls, &goid);
+	return 1;
+}
+
+static __always_inline void server_slot_free(struct server_slot *own, __u64 goid)
+{
+	if (own)
+		__sync_val_compare_and_swap(&own->goid, goid, 0);
+}
+
+/* n bytes (a multiple of 8) between 8-aligned places. */
+static __always_inline void copy8(__u8 *dst, const __u8 *src, int n)
+{
+#pragma unroll
+	for (int i = 0; i < n; i += 8)
+		*(__u64 *)(dst + i) = *(const __u64 *)(src + i);
+}
+
 /* Goroutines inside a database/sql call the probes saw start: its end
  * program may sit in a caller's caller (probes.rs), which also runs when
  * the call never started (db.conn failed). */
@@ -78,6 +161,9 @@ static __always_inline int may_have_ctx(__u64 goid)
 	__u32 i = goid & (G_CTX_SLOTS - 1);
 	__u64 *v = bpf_map_lookup_elem(&g_ctx, &i);
 	if (v && *v == goid)
+		return 1;
+	struct server_slot *s = server_slot_of(goid);
+	if (s && s->goid == goid)
 		return 1;
 	return bpf_map_lookup_elem(&server_calls, &goid) || bpf_map_lookup_elem(&sql_calls, &goid);
 }
@@ -319,7 +405,8 @@ static __always_inline void set_raw(struct scratch *sc, __u64 p, __u64 len)
 	}
 }
 
-static __always_inline struct scratch *start_event(struct weft_config *cfg, struct pt_regs *ctx, __u32 kind)
+/* A record of goroutine goid (the caller read it already). */
+static __always_inline struct scratch *start_event_of(struct weft_config *cfg, __u32 kind, __u64 goid)
 {
 	struct scratch *sc = claim();
 	if (!sc) {
@@ -330,9 +417,14 @@ static __always_inline struct scratch *start_event(struct weft_config *cfg, stru
 	__builtin_memset(e, 0, sizeof(*e));
 	e->hdr.kind = kind;
 	e->hdr.tgid = cfg->tgid;
-	e->hdr.goid = goid_of(cfg, GO_G(ctx));
+	e->hdr.goid = goid;
 	e->hdr.ktime_ns = bpf_ktime_get_ns();
 	return sc;
+}
+
+static __always_inline struct scratch *start_event(struct weft_config *cfg, struct pt_regs *ctx, __u32 kind)
+{
+	return start_event_of(cfg, kind, goid_of(cfg, GO_G(ctx)));
 }
 
 /* Copies the record (the struct and the bytes used) to the ring; frees the slot. */
@@ -438,6 +530,39 @@ static __always_inline int request_line(struct scratch *sc, const __u8 *rq, cons
 	return 1;
 }
 
+/* String 4, the RemoteAddr, from the slot when the Request's string is the
+ * one kept there (the same conn's); else keeps it for the next request and
+ * returns 0. */
+static __always_inline int peer_cached(struct scratch *sc, struct server_slot *own, const __u8 *rq, __u64 req, struct weft_config *cfg)
+{
+	if (cfg->req_remote_addr + 16 > REQ_BLOCK)
+		return 0;
+	__u64 p = blk_u64(rq, REQ_BLOCK, req, cfg->req_remote_addr), n = blk_u64(rq, REQ_BLOCK, req, cfg->req_remote_addr + 8);
+	if (!p || !n || n > PEER_MAX)
+		return 0;
+	__u64 off = (sc->used + 7) & ~7ULL;
+	off &= DATA_MAX - 1;
+	if (own->peer_ptr != p || own->peer_len != n) {
+		/* read into the record, and kept when that worked */
+		__u64 m = n;
+		barrier_var(m);
+		m &= 2 * PEER_MAX - 1;
+		if (!m || bpf_probe_read_user(sc->data + off, m, (void *)p))
+			return 0;
+		copy8(own->peer, sc->data + off, PEER_MAX);
+		own->peer_ptr = p;
+		own->peer_len = n;
+	} else {
+		copy8(sc->data + off, own->peer, PEER_MAX);
+	}
+	struct weft_str *s = &sc->e.str[4];
+	s->len = n;
+	s->copied = n;
+	s->off = off;
+	sc->used = off + n;
+	return 1;
+}
+
 /* net/http.serverHandler.ServeHTTP(sh, rw ResponseWriter, req *Request):
  * RAX sh.srv, RBX rw's itab, RCX rw's data, RDI req. */
 SEC("uprobe")
@@ -461,7 +586,7 @@ int http_server(struct pt_regs *ctx)
 	e->num[1] = blk_u64(rq, REQ_BLOCK, req, cfg->req_proto_minor);
 	struct server_args args = { .req = req, .rw = rw, .proto_major = e->num[0] };
 	__u64 goid = e->hdr.goid;
-	bpf_map_update_elem(&server_calls, &goid, &args, BPF_ANY);
+	struct server_slot *own = server_call_put(goid, &args);
 	__u64 url = blk_u64(rq, REQ_BLOCK, req, cfg->req_url);
 	if (!url || bpf_probe_read_user(ur, URL_BLOCK, (void *)url))
 		__builtin_memset(ur, 0, URL_BLOCK);
@@ -476,8 +601,19 @@ int http_server(struct pt_regs *ctx)
 	} else {
 		/* HTTP/1: rw is a *response; its conn's bufio.Reader still holds
 		 * the header block just parsed, ending at r. */
-		__u64 conn = read_u64(field(rw, cfg->resp_conn));
-		__u64 bufr = read_u64(field(conn, cfg->conn_bufr));
+		__u64 bufr;
+		if (own && own->conn_goid == goid) {
+			bufr = own->bufr;
+		} else {
+			__u64 conn = read_u64(field(rw, cfg->resp_conn));
+			bufr = read_u64(field(conn, cfg->conn_bufr));
+			if (own && bufr) {
+				own->bufr = bufr;
+				own->peer_ptr = 0;
+				own->pat_ptr = 0;
+				own->conn_goid = goid;
+			}
+		}
 		__u64 buf = 0, r = 0;
 		if (bufr) {
 			read_two(bufr, cfg->bufio_buf, cfg->bufio_r, &buf, &r);
@@ -491,9 +627,37 @@ int http_server(struct pt_regs *ctx)
 		blk_str(sc, 2, ur, URL_BLOCK, url, cfg->url_raw_query);
 	}
 	blk_str(sc, 3, rq, REQ_BLOCK, req, cfg->req_host);
-	blk_str(sc, 4, rq, REQ_BLOCK, req, cfg->req_remote_addr);
+	if (!own || own->conn_goid != goid || !peer_cached(sc, own, rq, req, cfg))
+		blk_str(sc, 4, rq, REQ_BLOCK, req, cfg->req_remote_addr);
 	submit(sc);
 	return 0;
+}
+
+/* String 0, the pattern's text, from the slot when it is the pattern kept
+ * there; else read, and kept when it fits. 0 when there is no pattern. */
+static __always_inline int pattern_cached(struct scratch *sc, struct server_slot *own, __u64 pat, struct weft_config *cfg)
+{
+	if (!pat)
+		return 0;
+	struct weft_str *s = &sc->e.str[0];
+	sc->used = (sc->used + 7) & ~7U; /* the copies below move u64s */
+	if (own->pat_ptr == pat) {
+		__u64 n = own->pat_len, off = sc->used;
+		off &= DATA_MAX - 1;
+		copy8(sc->data + off, own->pat, PAT_MAX);
+		s->len = n;
+		s->copied = n;
+		s->off = off;
+		sc->used = off + (n & (2 * PAT_MAX - 1));
+		return 1;
+	}
+	read_str(sc, 0, field(pat, cfg->pattern_str));
+	if (s->copied == s->len && s->len <= PAT_MAX) {
+		copy8(own->pat, sc->data + (s->off & (DATA_MAX - 8)), PAT_MAX);
+		own->pat_ptr = pat;
+		own->pat_len = s->len;
+	}
+	return 1;
 }
 
 SEC("uprobe")
@@ -503,15 +667,16 @@ int http_server_end(struct pt_regs *ctx)
 	if (!cfg)
 		return 0;
 	__u64 goid = goid_of(cfg, GO_G(ctx));
-	struct server_args *a = bpf_map_lookup_elem(&server_calls, &goid);
-	if (!a)
+	struct server_args args;
+	struct server_slot *own;
+	if (!server_call_take(goid, &args, &own))
 		return 0;
-	struct server_args args = *a;
-	bpf_map_delete_elem(&server_calls, &goid);
 	propagate_server_end(cfg, goid);
-	struct scratch *sc = start_event(cfg, ctx, WEFT_HTTP_SERVER_END);
-	if (!sc)
+	struct scratch *sc = start_event_of(cfg, WEFT_HTTP_SERVER_END, goid);
+	if (!sc) {
+		server_slot_free(own, goid);
 		return 0;
+	}
 	struct weft_event *e = &sc->e;
 	if (args.proto_major == 2) {
 		/* HTTP/2: rw is a *http2responseWriter; its state holds the status. */
@@ -522,7 +687,9 @@ int http_server_end(struct pt_regs *ctx)
 	}
 	e->num[1] &= 0xff;
 	__u64 pat = read_u64(field(args.req, cfg->req_pat));
-	read_str(sc, 0, field(pat, cfg->pattern_str));
+	if (!own || own->conn_goid != goid || !pattern_cached(sc, own, pat, cfg))
+		read_str(sc, 0, field(pat, cfg->pattern_str));
+	server_slot_free(own, goid);
 	submit(sc);
 	return 0;
 }
@@ -564,8 +731,9 @@ int http_client_end(struct pt_regs *ctx)
 	if (!cfg)
 		return 0;
 	__u64 resp = GO_REG0(ctx);
-	propagate_client_end(cfg, goid_of(cfg, GO_G(ctx)));
-	struct scratch *sc = start_event(cfg, ctx, WEFT_HTTP_CLIENT_END);
+	__u64 goid = goid_of(cfg, GO_G(ctx));
+	propagate_client_end(cfg, goid);
+	struct scratch *sc = start_event_of(cfg, WEFT_HTTP_CLIENT_END, goid);
 	if (!sc)
 		return 0;
 	struct weft_event *e = &sc->e;
@@ -686,7 +854,7 @@ static __always_inline int sql_end(struct pt_regs *ctx, __u64 err_itab, __u64 er
 	if (!bpf_map_lookup_elem(&sql_calls, &goid))
 		return 0;
 	bpf_map_delete_elem(&sql_calls, &goid);
-	struct scratch *sc = start_event(cfg, ctx, WEFT_SQL_END);
+	struct scratch *sc = start_event_of(cfg, WEFT_SQL_END, goid);
 	if (!sc)
 		return 0;
 	sc->e.num[3] = err_itab;

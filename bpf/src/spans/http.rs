@@ -15,6 +15,11 @@ pub type Header<'a> = (&'a str, &'a str);
 /// The headers of the request whose line matches `method` and `path`.
 /// Nothing is copied; a line that is not UTF-8 is skipped.
 pub fn request_headers<'a>(raw: &'a [u8], method: &str, path: &str) -> Option<Vec<Header<'a>>> {
+    request_header_iter(raw, method, path).map(Iterator::collect)
+}
+
+/// [`request_headers`], one at a time.
+pub fn request_header_iter<'a>(raw: &'a [u8], method: &str, path: &str) -> Option<impl Iterator<Item = Header<'a>>> {
     let body = raw.strip_suffix(b"\r\n\r\n").or_else(|| raw.strip_suffix(b"\n\n")).unwrap_or(raw);
     let start = body.windows(4).rposition(|w| w == b"\r\n\r\n").map(|i| i + 4).unwrap_or(0);
     let mut lines = body[start..].split(|&b| b == b'\n');
@@ -29,7 +34,7 @@ pub fn request_headers<'a>(raw: &'a [u8], method: &str, path: &str) -> Option<Ve
     if !target_path.ends_with(path) && !path.is_empty() && percent_decode(target_path) != path {
         return None;
     }
-    Some(lines.filter_map(header_of).collect())
+    Some(lines.filter_map(header_of))
 }
 
 /// "Name: value\r" as (name, value), trimmed.
@@ -58,8 +63,34 @@ fn percent_decode(s: &str) -> String {
 
 /// Header lines with no request line: what the HTTP/2 probe writes
 /// ("\r\ntraceparent: V\r\ntracestate: V\r\n").
-pub fn header_lines(raw: &[u8]) -> Vec<Header<'_>> {
-    raw.split(|&b| b == b'\n').filter_map(header_of).collect()
+pub fn header_lines(raw: &[u8]) -> impl Iterator<Item = Header<'_>> {
+    raw.split(|&b| b == b'\n').filter_map(header_of)
+}
+
+/// The first value of each header the server span uses (any case).
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Wanted<'a> {
+    pub traceparent: Option<&'a str>,
+    pub tracestate: Option<&'a str>,
+    pub user_agent: Option<&'a str>,
+    pub forwarded_for: Option<&'a str>,
+}
+
+impl<'a> Wanted<'a> {
+    pub fn from_headers(h: impl Iterator<Item = Header<'a>>) -> Wanted<'a> {
+        let mut w = Wanted::default();
+        for (k, v) in h {
+            let slot = match k.len() {
+                11 if k.eq_ignore_ascii_case("traceparent") => &mut w.traceparent,
+                10 if k.eq_ignore_ascii_case("tracestate") => &mut w.tracestate,
+                10 if k.eq_ignore_ascii_case("user-agent") => &mut w.user_agent,
+                15 if k.eq_ignore_ascii_case("x-forwarded-for") => &mut w.forwarded_for,
+                _ => continue,
+            };
+            slot.get_or_insert(v);
+        }
+        w
+    }
 }
 
 /// The first value of header `name` (any case).
@@ -108,6 +139,11 @@ mod tests {
         assert!(request_headers(raw, "POST", "/items/1").is_none());
         assert!(request_headers(b"\x00\x01garbage", "GET", "/").is_none());
         assert!(request_headers(b"GET /caf%C3%A9 HTTP/1.1\r\n\r\n", "GET", "/café").is_some());
+        let w = Wanted::from_headers(request_header_iter(raw, "GET", "/items/1").unwrap());
+        assert_eq!(w.traceparent, Some("00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"));
+        assert_eq!((w.user_agent, w.tracestate, w.forwarded_for), (Some("curl"), None, None));
+        let w = Wanted::from_headers(header_lines(b"\r\nTraceState: a=1\r\ntracestate: b=2\r\nX-Forwarded-For: 1.2.3.4\r\n"));
+        assert_eq!((w.tracestate, w.forwarded_for, w.traceparent), (Some("a=1"), Some("1.2.3.4"), None));
     }
 
     #[test]

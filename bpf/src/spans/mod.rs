@@ -17,10 +17,14 @@
 
 pub mod errmsg;
 pub mod http;
+pub mod intern;
 mod propagate;
 
 use std::borrow::Cow;
 use std::collections::HashMap;
+use std::fmt::Write;
+
+use rustc_hash::FxHashMap;
 
 use crate::events::{Event, Kind};
 use crate::semconv;
@@ -46,7 +50,7 @@ pub struct Span {
     pub parent_span_id: Option<[u8; 8]>,
     pub trace_state: String,
     pub flags: u8,
-    pub name: String,
+    pub name: Cow<'static, str>,
     pub kind: SpanKind,
     pub scope: &'static str,
     pub start_unix_nano: u64,
@@ -143,7 +147,12 @@ pub struct Counts {
 pub struct Engine {
     /// Added to CLOCK_MONOTONIC nanoseconds to get Unix nanoseconds.
     clock_offset: i128,
-    gs: HashMap<u64, G>,
+    gs: FxHashMap<u64, G>,
+    /// Emptied stacks of goroutines that went, for the next ones.
+    spare: Vec<Vec<Open>>,
+    texts: intern::Interner,
+    /// Scratch for names built per span.
+    buf: String,
     dbs: HashMap<u64, DbInfo>,
     opening: HashMap<u64, (String, String)>,
     /// db.system.name when no sql.Open was seen (from the driver modules in buildinfo).
@@ -164,7 +173,10 @@ impl Engine {
     ) -> Engine {
         Engine {
             clock_offset,
-            gs: HashMap::new(),
+            gs: FxHashMap::default(),
+            spare: Vec::new(),
+            texts: intern::Interner::default(),
+            buf: String::new(),
             dbs: HashMap::new(),
             opening: HashMap::new(),
             default_db_system: default_db_system.to_string(),
@@ -206,7 +218,7 @@ impl Engine {
         }
     }
 
-    fn new_span(&mut self, parent: Option<Ctx>, name: String, kind: SpanKind, scope: &'static str, ktime: u64) -> Span {
+    fn new_span(&mut self, parent: Option<Ctx>, name: Cow<'static, str>, kind: SpanKind, scope: &'static str, ktime: u64) -> Span {
         let id = (self.ids)();
         let mut span_id = (id as u64).to_be_bytes();
         if span_id == [0; 8] {
@@ -241,7 +253,9 @@ impl Engine {
 
     fn push(&mut self, goid: u64, kind: OpenKind, mut span: Span, method: Cow<'static, str>) {
         span.fresh = false;
-        self.gs.entry(goid).or_default().stack.push(Open { kind, span, method });
+        let spare = &mut self.spare;
+        let g = self.gs.entry(goid).or_insert_with(|| G { stack: spare.pop().unwrap_or_default(), ..G::default() });
+        g.stack.push(Open { kind, span, method });
     }
 
     /// Pops the innermost open span of `kind` on `goid` (and drops any opened
@@ -257,7 +271,11 @@ impl Engine {
         g.stack.truncate(i + 1);
         let o = g.stack.pop();
         if g.stack.is_empty() && g.inherited.is_none() {
-            self.gs.remove(&goid);
+            if let Some(g) = self.gs.remove(&goid) {
+                if self.spare.len() < 64 {
+                    self.spare.push(g.stack);
+                }
+            }
         }
         o
     }
@@ -314,7 +332,7 @@ impl Engine {
             Kind::HttpServerStart => self.server_start(e),
             Kind::HttpServerEnd => {
                 if let Some(mut o) = self.pop(e.goid, OpenKind::Server) {
-                    server_end(&mut o, e);
+                    self.server_end(&mut o, e);
                     self.finish(o, e.ktime_ns);
                 }
             }
@@ -362,17 +380,17 @@ impl Engine {
         let (method, original) = method_of(&e.str(0));
         let path = e.str(1);
         let headers = if e.num[0] == 2 {
-            http::header_lines(&e.raw)
+            http::Wanted::from_headers(http::header_lines(e.raw))
         } else {
-            http::request_headers(&e.raw, &e.str(0), &path).unwrap_or_default()
+            http::request_header_iter(e.raw, &e.str(0), &path).map(http::Wanted::from_headers).unwrap_or_default()
         };
-        let parent = http::header(&headers, "traceparent").and_then(http::parse_traceparent).map(|(t, s, f)| Ctx {
+        let parent = headers.traceparent.and_then(http::parse_traceparent).map(|(t, s, f)| Ctx {
             trace_id: t,
             span_id: s,
             flags: f,
-            trace_state: http::header(&headers, "tracestate").unwrap_or("").to_string(),
+            trace_state: headers.tracestate.unwrap_or("").to_string(),
         });
-        let mut span = self.new_span(parent, method.to_string(), SpanKind::Server, "weft/net/http", e.ktime_ns);
+        let mut span = self.new_span(parent, method.clone(), SpanKind::Server, "weft/net/http", e.ktime_ns);
         if let Some(ids) = &e.ids {
             propagate::adopt(&mut span, ids, true);
         }
@@ -382,7 +400,7 @@ impl Engine {
         }
         let scheme = "http";
         span.set_str("url.scheme", scheme);
-        span.set_str("url.path", path.to_string());
+        span.set_str("url.path", self.texts.get(&path));
         let q = e.str(2);
         if !q.is_empty() {
             span.set_str("url.query", semconv::redact_query(&q));
@@ -390,22 +408,24 @@ impl Engine {
         let host = e.str(3);
         if !host.is_empty() {
             let (h, p) = host_port(&host, scheme);
-            span.set_str("server.address", h);
+            span.set_str("server.address", self.texts.get(h));
             span.set_int("server.port", p);
         }
         span.set_str("network.protocol.version", proto_version(e.num[0], e.num[1]));
-        if let Some(ua) = http::header(&headers, "user-agent") {
-            span.set_str("user_agent.original", ua.to_string());
+        if let Some(ua) = headers.user_agent {
+            span.set_str("user_agent.original", self.texts.get(ua));
         }
         let remote = e.str(4);
         if let Some((h, p)) = split_host_port(&remote) {
-            span.set_str("network.peer.address", h.to_string());
+            let peer = self.texts.get(h);
+            span.set_str("network.peer.address", peer.clone());
             if let Ok(p) = p.parse::<i64>() {
                 span.set_int("network.peer.port", p);
             }
-            let client = http::header(&headers, "x-forwarded-for")
-                .map(|f| f.split(',').next().unwrap_or("").trim().to_string())
-                .unwrap_or_else(|| h.to_string());
+            let client = match headers.forwarded_for {
+                Some(f) => self.texts.get(f.split(',').next().unwrap_or("").trim()),
+                None => peer,
+            };
             span.set_str("client.address", client);
         }
         self.push(e.goid, OpenKind::Server, span, method);
@@ -414,7 +434,7 @@ impl Engine {
     fn client_start(&mut self, e: &Event) {
         let (method, original) = method_of(&e.str(0));
         let parent = self.current(e.goid);
-        let mut span = self.new_span(parent, method.to_string(), SpanKind::Client, "weft/net/http", e.ktime_ns);
+        let mut span = self.new_span(parent, method.clone(), SpanKind::Client, "weft/net/http", e.ktime_ns);
         if let Some(ids) = &e.ids {
             propagate::adopt(&mut span, ids, false);
         }
@@ -436,7 +456,7 @@ impl Engine {
         span.set_str("url.full", full);
         let host = if req_host.is_empty() { url_host } else { req_host };
         let (h, p) = host_port(&host, &scheme);
-        span.set_str("server.address", h);
+        span.set_str("server.address", self.texts.get(h));
         span.set_int("server.port", p);
         self.push(e.goid, OpenKind::Client, span, method);
     }
@@ -450,7 +470,7 @@ impl Engine {
             _ => info.system.clone(),
         };
         let parent = self.current(e.goid);
-        let mut span = self.new_span(parent, name, SpanKind::Client, "weft/database/sql", e.ktime_ns);
+        let mut span = self.new_span(parent, name.into(), SpanKind::Client, "weft/database/sql", e.ktime_ns);
         span.set_str("db.system.name", info.system.clone());
         if !op.is_empty() {
             span.set_str("db.operation.name", op);
@@ -472,21 +492,23 @@ impl Engine {
         }
         self.push(e.goid, OpenKind::Sql, span, Cow::Borrowed(""));
     }
-}
 
-fn server_end(o: &mut Open, e: &Event) {
-    let pattern = e.str(0);
-    let route = route_of(&pattern);
-    if !route.is_empty() {
-        o.span.name = format!("{} {route}", o.method);
-        o.span.set_str("http.route", route);
-    }
-    let (status, wrote) = (e.num[0] as i64, e.num[1] != 0);
-    let status = if wrote { status } else { 200 };
-    if status > 0 {
-        o.span.set_int("http.response.status_code", status);
-        if status >= 500 {
-            o.span.set_error(&status.to_string(), "");
+    fn server_end(&mut self, o: &mut Open, e: &Event) {
+        let pattern = e.str(0);
+        let route = route_of(&pattern);
+        if !route.is_empty() {
+            self.buf.clear();
+            let _ = write!(self.buf, "{} {route}", o.method);
+            o.span.name = self.texts.get(&self.buf);
+            o.span.set_str("http.route", self.texts.get(route));
+        }
+        let (status, wrote) = (e.num[0] as i64, e.num[1] != 0);
+        let status = if wrote { status } else { 200 };
+        if status > 0 {
+            o.span.set_int("http.response.status_code", status);
+            if status >= 500 {
+                o.span.set_error(&status.to_string(), "");
+            }
         }
     }
 }
@@ -521,18 +543,18 @@ fn split_host_port(hp: &str) -> Option<(&str, &str)> {
 }
 
 /// host[:port], the port defaulting from the scheme (as the woven weftHostPort).
-fn host_port(hostport: &str, scheme: &str) -> (String, i64) {
+fn host_port<'a>(hostport: &'a str, scheme: &str) -> (&'a str, i64) {
     match split_host_port(hostport) {
-        Some((h, p)) => (h.to_string(), p.parse().unwrap_or(0)),
+        Some((h, p)) => (h, p.parse().unwrap_or(0)),
         None => (
-            hostport.trim_start_matches('[').trim_end_matches(']').to_string(),
+            hostport.trim_start_matches('[').trim_end_matches(']'),
             if scheme == "https" { 443 } else { 80 },
         ),
     }
 }
 
 /// The path part of a ServeMux pattern ("GET example.com/items/{id}" -> "/items/{id}").
-fn route_of(pattern: &str) -> String {
+fn route_of(pattern: &str) -> &str {
     let mut p = pattern;
     if let Some(i) = p.find([' ', '\t']) {
         p = p[i..].trim_start_matches([' ', '\t']);
@@ -542,7 +564,7 @@ fn route_of(pattern: &str) -> String {
             p = &p[i..];
         }
     }
-    p.to_string()
+    p
 }
 
 #[cfg(test)]
