@@ -19,8 +19,6 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"syscall"
-	"time"
 )
 
 // InstrResult is what `harness instr` writes.
@@ -90,18 +88,16 @@ func instrRun(scenario, dir, sink string, secs int) (InstrRun, error) {
 	var logs []string
 	for _, p := range procs {
 		logPath := filepath.Join(tmp, p.name+".log")
-		cmd := exec.Command("valgrind", "--tool=cachegrind", "--cache-sim=no",
-			"--cachegrind-out-file="+filepath.Join(tmp, p.name+".out"), "--log-file="+logPath, filepath.Join(dir, p.prog))
-		cmd.Env = append(append(os.Environ(), p.env...), telemetryEnv(p.name, sink)...)
-		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-		if err := cmd.Start(); err != nil {
+		valgrind := []string{"valgrind", "--tool=cachegrind", "--cache-sim=no",
+			"--cachegrind-out-file=" + filepath.Join(tmp, p.name+".out"), "--log-file=" + logPath}
+		cmd, err := startService(p, valgrind, filepath.Join(dir, p.prog), sink, filepath.Join(tmp, p.name+".stderr"))
+		if cmd != nil {
+			started = append(started, cmd)
+		}
+		if err != nil {
 			return run, err
 		}
-		started = append(started, cmd)
 		logs = append(logs, logPath)
-		if err := waitHTTP(p.health, cmd, 60*time.Second); err != nil {
-			return run, fmt.Errorf("%s: %w", p.name, err)
-		}
 	}
 	w, err := exec.Command("wrk", "-t1", "-c4", "-d"+strconv.Itoa(secs)+"s", url).CombinedOutput()
 	// SIGTERM, last started first: woven builds flush, cachegrind writes its totals.

@@ -176,28 +176,17 @@ func measure(variant string, round int, procs []proc, dir string, wrap []string,
 		if _, err := os.Stat(bin); err != nil {
 			return run, fmt.Errorf("no binary: %w", err)
 		}
-		argv := append(append([]string{}, wrap...), bin)
+		argv := wrap
 		if pin {
-			argv = append([]string{"taskset", "-c", "0"}, argv...)
+			argv = append([]string{"taskset", "-c", "0"}, wrap...)
 		}
-		cmd := exec.Command(argv[0], argv[1:]...)
-		cmd.Env = append(os.Environ(), p.env...)
-		cmd.Env = append(cmd.Env, telemetryEnv(p.name, sink)...)
 		logPath := filepath.Join(logDir, fmt.Sprintf("%s-%s.log", variant, p.name))
-		lf, err := os.Create(logPath)
+		cmd, err := startService(p, argv, bin, sink, logPath)
+		if cmd != nil {
+			started = append(started, cmd)
+		}
 		if err != nil {
 			return run, err
-		}
-		cmd.Stdout, cmd.Stderr = lf, lf
-		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-		if err := cmd.Start(); err != nil {
-			lf.Close()
-			return run, err
-		}
-		lf.Close()
-		started = append(started, cmd)
-		if err := waitHTTP(p.health, cmd, 60*time.Second); err != nil {
-			return run, fmt.Errorf("%s: %w (log: %s)", p.name, err, logPath)
 		}
 	}
 
@@ -266,6 +255,30 @@ func telemetryEnv(service, sink string) []string {
 		"DD_PROFILING_ENABLED=false",
 		"DD_DATA_STREAMS_ENABLED=false",
 	}
+}
+
+// startService runs bin under the argv prefix with p's environment and
+// the telemetry settings, its output to logPath, in a process group of its
+// own, and waits until p answers its health URL. The command comes back
+// whenever it started, so the caller can stop it.
+func startService(p proc, prefix []string, bin, sink, logPath string) (*exec.Cmd, error) {
+	argv := append(append([]string{}, prefix...), bin)
+	cmd := exec.Command(argv[0], argv[1:]...)
+	cmd.Env = append(append(os.Environ(), p.env...), telemetryEnv(p.name, sink)...)
+	lf, err := os.Create(logPath)
+	if err != nil {
+		return nil, err
+	}
+	defer lf.Close()
+	cmd.Stdout, cmd.Stderr = lf, lf
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	if err := waitHTTP(p.health, cmd, 60*time.Second); err != nil {
+		return cmd, fmt.Errorf("%s: %w (log: %s)", p.name, err, logPath)
+	}
+	return cmd, nil
 }
 
 func waitHTTP(url string, cmd *exec.Cmd, limit time.Duration) error {
