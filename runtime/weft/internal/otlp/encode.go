@@ -27,7 +27,7 @@ const (
 	fSpanKind         = 6
 	fSpanStart        = 7
 	fSpanEnd          = 8
-	fSpanAttributes   = 9 // written by package trace (KeyValue, AnyValue: trace/wire.go)
+	// 9, attributes: package trace writes the entries (trace/wire.go)
 	fSpanDroppedAttrs = 10
 	fSpanStatus       = 15
 	fSpanFlags        = 16

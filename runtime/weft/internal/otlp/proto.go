@@ -119,4 +119,3 @@ func uvarintLen(v uint64) int {
 	}
 	return n
 }
-

@@ -209,19 +209,7 @@ func (s *Span) SetName(name string) {
 }
 
 // SetString sets a string attribute.
-func (s *Span) SetString(key, value string) {
-	if key == "" {
-		return
-	}
-	if t := s.tracer; t != nil && t.Limits.AttrValueLength > 0 && len(value) > t.Limits.AttrValueLength {
-		value = truncate(value, t.Limits.AttrValueLength)
-	}
-	s.mu.Lock()
-	if s.rec != nil {
-		s.rec.set(key, AttrString, value, 0, s.limit())
-	}
-	s.mu.Unlock()
-}
+func (s *Span) SetString(key, value string) { s.SetStrings([]string{key, value}) }
 
 // SetStrings sets string attributes from key, value pairs under one lock
 // (an odd last element is ignored); it keeps no reference to kv.
