@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"weft/internal/protowire"
 	"weft/internal/trace"
 )
 
@@ -23,26 +24,26 @@ type field struct {
 func decode(t *testing.T, b []byte) msg {
 	t.Helper()
 	m := msg{}
-	r := reader{b: b}
-	for !r.done() {
-		f, wt := r.tag()
+	r := protowire.Reader{B: b}
+	for !r.Done() {
+		f, wt := r.Tag()
 		var v field
 		v.wire = wt
 		switch wt {
 		case wireVarint:
-			v.num = r.varint()
+			v.num = r.Varint()
 		case wireFixed64:
-			v.num = r.fixed(8)
+			v.num = r.Fixed(8)
 		case wireFixed32:
-			v.num = r.fixed(4)
+			v.num = r.Fixed(4)
 		case wireBytes:
-			v.raw = r.bytes()
+			v.raw = r.Bytes()
 		default:
 			t.Fatalf("unexpected wire type %d for field %d", wt, f)
 		}
 		m[f] = append(m[f], v)
 	}
-	if r.bad {
+	if r.Bad {
 		t.Fatalf("malformed protobuf")
 	}
 	return m
@@ -240,10 +241,10 @@ func TestBufLongMessage(t *testing.T) {
 				}
 				field := 0
 				if n > 0 {
-					field = 1 + uvarintLen(uint64(n)) + n
+					field = 1 + protowire.SizeVarint(uint64(n)) + n
 				}
-				in := 1 + uvarintLen(uint64(field)) + field
-				if want := 1 + uvarintLen(uint64(in)) + in + 7; len(w.b) != want {
+				in := 1 + protowire.SizeVarint(uint64(field)) + field
+				if want := 1 + protowire.SizeVarint(uint64(in)) + in + 7; len(w.b) != want {
 					t.Errorf("n=%d reserve %d/%d: %d bytes, minimal is %d", n, outerRes, innerRes, len(w.b), want)
 				}
 			}

@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"weft/internal/env"
+	"weft/internal/protowire"
 	"weft/internal/trace"
 )
 
@@ -303,25 +304,25 @@ func summarize(err error) string {
 // partialSuccess decodes ExportTraceServiceResponse.partial_success
 // (field 1: {rejected_spans = 1 int64, error_message = 2 string}).
 func partialSuccess(data []byte) (rejected int64, msg string) {
-	r := reader{b: data}
-	for !r.done() {
-		f, wt := r.tag()
+	r := protowire.Reader{B: data}
+	for !r.Done() {
+		f, wt := r.Tag()
 		if f == 1 && wt == wireBytes {
-			sub := reader{b: r.bytes()}
-			for !sub.done() {
-				sf, swt := sub.tag()
+			sub := protowire.Reader{B: r.Bytes()}
+			for !sub.Done() {
+				sf, swt := sub.Tag()
 				switch {
 				case sf == 1 && swt == wireVarint:
-					rejected = int64(sub.varint())
+					rejected = int64(sub.Varint())
 				case sf == 2 && swt == wireBytes:
-					msg = string(sub.bytes())
+					msg = string(sub.Bytes())
 				default:
-					sub.skip(swt)
+					sub.Skip(swt)
 				}
 			}
 			continue
 		}
-		r.skip(wt)
+		r.Skip(wt)
 	}
 	return rejected, msg
 }

@@ -6,15 +6,15 @@ package otlp
 import (
 	"math"
 
-	"weft/internal/trace"
+	"weft/internal/protowire"
 )
 
 // Protobuf wire types.
 const (
-	wireVarint  = 0
-	wireFixed64 = 1
-	wireBytes   = 2
-	wireFixed32 = 5
+	wireVarint  = protowire.Varint
+	wireFixed64 = protowire.Fixed64
+	wireBytes   = protowire.Bytes
+	wireFixed32 = protowire.Fixed32
 )
 
 // buf is a minimal protobuf writer. Nested messages are written in place
@@ -69,7 +69,7 @@ func (w *buf) stringField(field int, s string) {
 	if s == "" {
 		return
 	}
-	s = trace.ValidUTF8(s)
+	s = protowire.ValidUTF8(s)
 	w.tag(field, wireBytes)
 	w.varint(uint64(len(s)))
 	w.b = append(w.b, s...)
@@ -94,7 +94,7 @@ type mark struct{ start, reserve int }
 // it needs more or fewer bytes than reserved, the body moves once.
 func (w *buf) end(m mark) {
 	n := len(w.b) - m.start
-	k := uvarintLen(uint64(n))
+	k := protowire.SizeVarint(uint64(n))
 	if d := k - m.reserve; d > 0 {
 		w.b = append(w.b, make([]byte, d)...)
 		copy(w.b[m.start+d:], w.b[m.start:m.start+n])
@@ -109,13 +109,4 @@ func (w *buf) end(m mark) {
 		p++
 	}
 	w.b[p] = byte(v)
-}
-
-// uvarintLen is the size of v as a varint.
-func uvarintLen(v uint64) int {
-	n := 1
-	for ; v >= 0x80; v >>= 7 {
-		n++
-	}
-	return n
 }

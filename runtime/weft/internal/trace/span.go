@@ -8,6 +8,8 @@ import (
 	"time"
 	"unicode/utf8"
 	"unsafe"
+
+	"weft/internal/protowire"
 )
 
 // Span kinds, with OTLP numbering.
@@ -143,8 +145,8 @@ func (s *Record) set(key string, kind AttrKind, str string, num int64, limit int
 		s.Dropped++
 		return
 	}
-	if !isASCII(key) {
-		key = repairUTF8(key)
+	if !protowire.IsASCII(key) {
+		key = protowire.RepairUTF8(key)
 	}
 	bits := keyBits(key)
 	if s.keys&bits == bits { // maybe set before: look for it
