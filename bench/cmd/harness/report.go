@@ -443,7 +443,10 @@ func microSection(body, r *report, dir string) {
 		}
 		r.head("allocs_per_span", w.allocs, 0)
 		r.head("bytes_per_span", w.bytes, 0)
-		r.target("time per span (rt.BenchmarkStartEnd, fastest run)", "≤ 300 ns", fmt.Sprintf("%.0f ns (median %.0f)", n.Min, n.Med), n.Min <= 300, fmt.Sprintf("by %.0f ns (%.1f×)", n.Min-300, n.Min/300))
+		// Since weft encodes a span as it ends, this includes its OTLP
+		// encoding; the official SDK encodes at export, so its figure
+		// below does not (ns_per_span_otelsdk_with_encode adds it).
+		r.target("time per span (rt.BenchmarkStartEnd, fastest run, OTLP encoding included)", "≤ 300 ns", fmt.Sprintf("%.0f ns (median %.0f)", n.Min, n.Med), n.Min <= 300, fmt.Sprintf("by %.0f ns (%.1f×)", n.Min-300, n.Min/300))
 		r.target("allocations per span", "≤ 2", fmt.Sprintf("%.0f (%.0f B)", w.allocs, w.bytes), w.allocs <= 2, fmt.Sprintf("by %.0f", w.allocs-2))
 		if s := sdk["example.com/weft-bench/micro.BenchmarkStartEnd"]; s != nil {
 			r.head("ns_per_span_otelsdk", summarize(s.ns).Min, 0)
@@ -451,6 +454,9 @@ func microSection(body, r *report, dir string) {
 				r.head("cpu_ns_per_span_otelsdk", c.Min, 0)
 			}
 			r.head("allocs_per_span_otelsdk", s.allocs, 0)
+			if e := sdk["example.com/weft-bench/micro.BenchmarkEncode512"]; e != nil {
+				r.head("ns_per_span_otelsdk_with_encode", summarize(s.ns).Min+summarize(e.ns).Min/512, 0)
+			}
 		}
 	}
 	if w := weft["weft/internal/otlp.BenchmarkEncode512"]; w != nil {

@@ -12,31 +12,32 @@ import (
 
 	"weft/internal/batch"
 	"weft/internal/env"
+	"weft/internal/otlp"
 	"weft/internal/propagation"
 	"weft/internal/trace"
 )
 
-// memExporter keeps copies of exported records in memory (the processor
-// recycles the records themselves once Export returns).
+// memExporter keeps copies of the records of ended spans, taken as the
+// processor receives them (it recycles the records themselves at once);
+// the batches it is given to export it drops.
 type memExporter struct {
 	mu      sync.Mutex
 	spans   []*trace.Record
 	discard bool // benchmarks: keep nothing
+	next    trace.Processor
 }
 
-func (m *memExporter) Export(_ context.Context, s []*trace.Record) error {
-	if m.discard {
-		return nil
+func (m *memExporter) OnEnd(r *trace.Record) {
+	if !m.discard {
+		m.mu.Lock()
+		m.spans = append(m.spans, r.Clone())
+		m.mu.Unlock()
 	}
-	m.mu.Lock()
-	for _, r := range s {
-		c := *r
-		m.spans = append(m.spans, &c)
-	}
-	m.mu.Unlock()
-	return nil
+	m.next.OnEnd(r)
 }
-func (m *memExporter) Closing() {}
+
+func (m *memExporter) Export(context.Context, *otlp.Batch) error { return nil }
+func (m *memExporter) Closing()                                  {}
 
 func (m *memExporter) get() []*trace.Record {
 	m.mu.Lock()
@@ -66,6 +67,7 @@ func install(t testing.TB, vars map[string]string) (*memExporter, *state) {
 		cfg = batch.ConfigFromEnv() // the defaults: 2048 queued, batches of 512
 	}
 	st := newState(exp, cfg)
+	exp.next, st.tracer.Processor = st.tracer.Processor, exp
 	restoreEnv()
 	old := active.Swap(st)
 	t.Cleanup(func() {

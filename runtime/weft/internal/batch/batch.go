@@ -1,7 +1,7 @@
-// Package batch is the batch span processor: ended spans go into a bounded
-// queue (End never blocks; a full queue drops and counts), a background
-// goroutine exports them in batches on a schedule, and Shutdown flushes what
-// is left within a deadline.
+// Package batch is the batch span processor: ended spans are encoded into
+// a bounded queue of batches (End never blocks; a full queue drops and
+// counts), a background goroutine exports them on a schedule, and Shutdown
+// flushes what is left within a deadline.
 package batch
 
 import (
@@ -11,14 +11,15 @@ import (
 	"time"
 
 	"weft/internal/env"
+	"weft/internal/otlp"
 	"weft/internal/trace"
 )
 
-// Exporter sends a batch of spans. Export is only ever called from the
-// processor's goroutine, and must not keep the records after it returns:
-// the processor recycles them (trace.Release).
+// Exporter sends a batch of encoded spans. Export is only ever called
+// from the processor's goroutine, and must not keep the batch after it
+// returns: the processor reuses it.
 type Exporter interface {
-	Export(ctx context.Context, spans []*trace.Record) error
+	Export(ctx context.Context, spans *otlp.Batch) error
 	// Closing tells the exporter that the program is exiting: it should
 	// stop waiting to retry a collector that is down.
 	Closing()
@@ -71,10 +72,12 @@ type Stats struct {
 	NotExported int64  // still queued when the exit flush ran out of time
 }
 
-// Processor is the batch span processor. Ending a span only appends it to
-// a mutex-guarded queue; the worker is woken when a full batch is waiting
-// (or by its ticker), never once per span: waking a goroutine per span
-// would cost more than the span itself.
+// Processor is the batch span processor. Ending a span encodes it (into
+// a buffer its record keeps), copies the bytes into the batch being filled
+// under a mutex, and recycles the record at once: a record then stays in
+// cache for the next span instead of waiting for the export. A full batch
+// joins the queue and wakes the worker, which otherwise runs on its
+// ticker: waking a goroutine per span would cost more than the span.
 type Processor struct {
 	cfg   Config
 	exp   Exporter
@@ -82,9 +85,10 @@ type Processor struct {
 	flush chan chan struct{}
 
 	mu     sync.Mutex
-	ring   []*trace.Record // the queue: n spans from head, wrapping
-	head   int
-	n      int
+	cur    *otlp.Batch   // being filled; nil when empty
+	full   []*otlp.Batch // full batches, oldest first
+	free   []*otlp.Batch // exported batches, for reuse
+	n      int           // spans in cur and full
 	closed bool
 
 	inflight atomic.Int64 // spans taken by the worker, not yet accounted
@@ -105,30 +109,21 @@ func New(exp Exporter, cfg Config) *Processor {
 		exp:   exp,
 		kick:  make(chan struct{}, 1),
 		flush: make(chan chan struct{}),
-		ring:  make([]*trace.Record, cfg.MaxQueueSize),
 	}
 	go p.run()
 	return p
 }
 
-// OnEnd queues a span; it never blocks. A full queue drops the span.
+// OnEnd queues a span and recycles its record; it never blocks. A full
+// queue drops the span.
 func (p *Processor) OnEnd(s *trace.Record) {
-	p.mu.Lock()
-	if p.closed || p.n == len(p.ring) {
-		p.mu.Unlock()
+	s.Wire = otlp.AppendSpan(s.Wire[:0], s)
+	queued, full := p.add(s.Scope, s.Wire)
+	trace.Release(s)
+	if !queued {
 		p.dropped.Add(1)
-		trace.Release(s)
-		return
 	}
-	i := p.head + p.n
-	if i >= len(p.ring) {
-		i -= len(p.ring)
-	}
-	p.ring[i] = s
-	p.n++
-	n := p.n
-	p.mu.Unlock()
-	if n == p.cfg.MaxBatchSize {
+	if full {
 		select {
 		case p.kick <- struct{}{}:
 		default:
@@ -136,25 +131,62 @@ func (p *Processor) OnEnd(s *trace.Record) {
 	}
 }
 
-// take moves up to MaxBatchSize queued spans into batch.
-func (p *Processor) take(batch []*trace.Record) []*trace.Record {
-	batch = batch[:0]
+// add copies an encoded span into the batch being filled and reports
+// whether it was queued and whether that batch is now full.
+func (p *Processor) add(scope string, span []byte) (queued, full bool) {
 	p.mu.Lock()
-	n := min(p.n, p.cfg.MaxBatchSize)
-	for k := n; k > 0; {
-		chunk := p.ring[p.head:min(p.head+k, len(p.ring))]
-		batch = append(batch, chunk...)
-		clear(chunk)
-		k -= len(chunk)
-		p.head += len(chunk)
-		if p.head == len(p.ring) {
-			p.head = 0
-		}
+	defer p.mu.Unlock() // a panic in Add must not leave the lock held
+	if p.closed || p.n >= p.cfg.MaxQueueSize {
+		return false, false
 	}
-	p.n -= n
-	p.inflight.Store(int64(n)) // under the lock: Stats never misses them
+	b := p.cur
+	if b == nil {
+		if k := len(p.free); k > 0 {
+			b = p.free[k-1]
+			p.free = p.free[:k-1]
+		} else {
+			b = new(otlp.Batch)
+		}
+		p.cur = b
+	}
+	b.Add(scope, span)
+	p.n++
+	if b.Len() < p.cfg.MaxBatchSize {
+		return true, false
+	}
+	p.full = append(p.full, b)
+	p.cur = nil
+	return true, true
+}
+
+// take removes the oldest full batch, or with partial the batch being
+// filled when no batch is full; nil when there is none.
+func (p *Processor) take(partial bool) *otlp.Batch {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	var b *otlp.Batch
+	if len(p.full) > 0 {
+		b = p.full[0]
+		p.full[0] = nil
+		p.full = p.full[1:]
+	} else if partial && p.cur != nil {
+		b, p.cur = p.cur, nil
+	} else {
+		return nil
+	}
+	p.n -= b.Len()
+	p.inflight.Store(int64(b.Len())) // under the lock: Stats never misses them
+	return b
+}
+
+// recycle keeps an exported batch for reuse, as many as the queue holds.
+func (p *Processor) recycle(b *otlp.Batch) {
+	b.Reset()
+	p.mu.Lock()
+	if len(p.free) <= p.cfg.MaxQueueSize/p.cfg.MaxBatchSize {
+		p.free = append(p.free, b)
+	}
 	p.mu.Unlock()
-	return batch
 }
 
 func (p *Processor) queued() int {
@@ -166,7 +198,6 @@ func (p *Processor) queued() int {
 func (p *Processor) run() {
 	tick := time.NewTicker(p.cfg.ScheduleDelay)
 	defer tick.Stop()
-	batch := make([]*trace.Record, 0, p.cfg.MaxBatchSize)
 	for {
 		var done chan struct{}
 		all := false
@@ -178,12 +209,13 @@ func (p *Processor) run() {
 			all = true
 		}
 		// Woken for a full batch, a partial one waits for the tick.
-		for all || p.queued() >= p.cfg.MaxBatchSize {
-			batch = p.take(batch)
-			if len(batch) == 0 {
+		for {
+			b := p.take(all)
+			if b == nil {
 				break
 			}
-			p.export(batch)
+			p.export(b)
+			p.recycle(b)
 		}
 		if done != nil {
 			close(done)
@@ -191,12 +223,12 @@ func (p *Processor) run() {
 	}
 }
 
-func (p *Processor) export(batch []*trace.Record) {
+func (p *Processor) export(batch *otlp.Batch) {
 	ctx, cancel := context.WithTimeout(context.Background(), p.cfg.ExportTimeout)
 	err := safeExport(ctx, p.exp, batch)
 	cancel()
 	if err != nil {
-		n := int64(len(batch))
+		n := int64(batch.Len())
 		if pe, ok := err.(interface{ Lost() int64 }); ok && pe.Lost() > 0 && pe.Lost() < n {
 			n = pe.Lost() // partial success: only some spans were refused
 		}
@@ -206,14 +238,10 @@ func (p *Processor) export(batch []*trace.Record) {
 		p.reasonMu.Unlock()
 	}
 	p.inflight.Store(0)
-	for _, s := range batch {
-		trace.Release(s)
-	}
-	clear(batch)
 }
 
 // safeExport turns an exporter panic into an error.
-func safeExport(ctx context.Context, exp Exporter, batch []*trace.Record) (err error) {
+func safeExport(ctx context.Context, exp Exporter, batch *otlp.Batch) (err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			err = errPanic

@@ -4,12 +4,15 @@ import (
 	"context"
 	"encoding/binary"
 	"errors"
+	"net"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"weft/internal/env"
+	"weft/internal/otlp"
+	"weft/internal/protowire"
 	"weft/internal/trace"
 )
 
@@ -25,7 +28,7 @@ const hangGuard = 60 * time.Second
 // starts.
 type fakeExporter struct {
 	mu      sync.Mutex
-	batches [][]*trace.Record
+	batches [][]exported
 	err     error
 	block   chan struct{}
 	entered chan int
@@ -33,9 +36,9 @@ type fakeExporter struct {
 	calls   chan int
 }
 
-func (f *fakeExporter) Export(ctx context.Context, spans []*trace.Record) error {
+func (f *fakeExporter) Export(ctx context.Context, spans *otlp.Batch) error {
 	if f.entered != nil {
-		f.entered <- len(spans)
+		f.entered <- spans.Len()
 	}
 	if f.block != nil {
 		select {
@@ -44,19 +47,55 @@ func (f *fakeExporter) Export(ctx context.Context, spans []*trace.Record) error 
 			return ctx.Err()
 		}
 	}
-	f.mu.Lock()
-	// Copies: the processor recycles the records once Export returns.
-	batch := make([]*trace.Record, len(spans))
-	for i, s := range spans {
-		c := *s
-		batch[i] = &c
+	batch := decodeBatch(spans) // the processor reuses the batch
+	if len(batch) != spans.Len() {
+		panic("batch length differs from its spans")
 	}
+	f.mu.Lock()
 	f.batches = append(f.batches, batch)
 	f.mu.Unlock()
 	if f.calls != nil {
-		f.calls <- len(spans)
+		f.calls <- spans.Len()
 	}
 	return f.err
+}
+
+// exported is what the tests check of an exported span.
+type exported struct {
+	id   trace.SpanID
+	name string
+}
+
+// decodeBatch reads back the spans of b from the request it encodes to.
+func decodeBatch(b *otlp.Batch) []exported {
+	var out []exported
+	each(otlp.AppendRequest(nil, nil, b), 1, func(rs []byte) {
+		each(rs, 2, func(ss []byte) {
+			each(ss, 2, func(span []byte) {
+				var e exported
+				each(span, 2, func(id []byte) { copy(e.id[:], id) })
+				each(span, 5, func(name []byte) { e.name = string(name) })
+				out = append(out, e)
+			})
+		})
+	})
+	return out
+}
+
+// each calls f with every length-delimited field number field of msg.
+func each(msg []byte, field int, f func([]byte)) {
+	r := protowire.Reader{B: msg}
+	for !r.Done() {
+		n, w := r.Tag()
+		if n == field && w == protowire.Bytes {
+			f(r.Bytes())
+			continue
+		}
+		r.Skip(w)
+	}
+	if r.Bad {
+		panic("bad protobuf")
+	}
 }
 
 func (f *fakeExporter) Closing() {
@@ -235,8 +274,8 @@ func TestShutdownTimeoutCountsNotExported(t *testing.T) {
 
 type panicky struct{}
 
-func (panicky) Export(context.Context, []*trace.Record) error { panic("boom") }
-func (panicky) Closing()                                      {}
+func (panicky) Export(context.Context, *otlp.Batch) error { panic("boom") }
+func (panicky) Closing()                                  {}
 
 func TestExporterPanicContained(t *testing.T) {
 	p := New(panicky{}, Config{ScheduleDelay: time.Hour, ExportTimeout: time.Second, MaxQueueSize: 10, MaxBatchSize: 10})
@@ -272,13 +311,17 @@ func ctxTimeout(t *testing.T, d time.Duration) context.Context {
 	return ctx
 }
 
-func BenchmarkOnEnd(b *testing.B) {
+// BenchmarkStartEnd is a span's whole life with this processor: start,
+// end, encoding into a batch (the fake exporter decodes each batch).
+func BenchmarkStartEnd(b *testing.B) {
 	f := &fakeExporter{}
 	p := New(f, Config{ScheduleDelay: time.Second, ExportTimeout: time.Second, MaxQueueSize: 2048, MaxBatchSize: 512})
-	s := &trace.Record{}
+	tr := &trace.Tracer{Sampler: trace.AlwaysOn(), Processor: p}
+	ctx := context.Background()
 	b.ReportAllocs()
 	for i := 0; i < b.N; i++ {
-		p.OnEnd(s)
+		_, s := tr.Start(ctx, "bench", "span", trace.KindServer)
+		s.Finish()
 	}
 }
 
@@ -305,15 +348,15 @@ func TestRingWraps(t *testing.T) {
 			t.Errorf("batch of %d", len(b))
 		}
 		for _, s := range b {
-			if seen[s.SC.SpanID] {
+			if seen[s.id] {
 				t.Fatal("span exported twice")
 			}
-			seen[s.SC.SpanID] = true
+			seen[s.id] = true
 		}
 	}
 }
 
-// Records are recycled once exported, and when the queue drops them: the
+// Records are recycled once encoded, and when the queue drops them: the
 // processor hands them to trace.Release, which clears them.
 func TestRecordsRecycled(t *testing.T) {
 	f := &fakeExporter{}
@@ -333,7 +376,36 @@ func TestRecordsRecycled(t *testing.T) {
 			t.Errorf("record %d not released: %+v", i, s.SC)
 		}
 	}
-	if f.batches[0][0].Name != "s" {
-		t.Error("the exporter saw a cleared record")
+	if b := f.batches[0]; b[0].name != "s" || b[1].name != "s" || !b[0].id.IsValid() {
+		t.Errorf("the exporter saw %+v", b)
 	}
+}
+
+// With a short timeout and the collector down, the export ends by the
+// timeout: whether the last attempt was refused or cut by the deadline
+// depends on the machine's load, but every span is counted lost and none
+// is left behind.
+func TestCollectorDownShortTimeout(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	down := "http://" + l.Addr().String() + "/v1/traces"
+	l.Close()
+	e := otlp.New(otlp.Config{Endpoint: down, Timeout: 300 * time.Millisecond}, nil)
+	p := New(e, Config{ScheduleDelay: time.Hour, ExportTimeout: time.Hour, MaxQueueSize: 10, MaxBatchSize: 10})
+	for _, s := range spans(3) {
+		p.OnEnd(s)
+	}
+	if !p.Flush(ctxTimeout(t, hangGuard)) {
+		t.Fatal("export not bounded by the exporter timeout: flush hung")
+	}
+	st := p.Stats()
+	if st.Failed != 3 || st.Dropped != 0 || st.NotExported != 0 {
+		t.Errorf("stats %+v, want 3 failed", st)
+	}
+	if st.FailReason != "connection refused" && st.FailReason != "timeout" {
+		t.Errorf("reason %q", st.FailReason)
+	}
+	p.Shutdown(context.Background())
 }

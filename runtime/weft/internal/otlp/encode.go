@@ -1,6 +1,12 @@
 package otlp
 
-import "weft/internal/trace"
+import (
+	"encoding/binary"
+	"slices"
+
+	"weft/internal/protowire"
+	"weft/internal/trace"
+)
 
 // Field numbers, from opentelemetry-proto (checked against the official
 // descriptors; see encode_test.go).
@@ -45,82 +51,168 @@ const (
 // EncodeResource returns the encoded Resource message body (without its
 // tag), so the exporter encodes it once.
 func EncodeResource(attrs []trace.Attr) []byte {
-	var w buf
-	for i := range attrs {
-		writeKV(&w, fResAttributes, &attrs[i])
+	var b []byte
+	for _, a := range attrs {
+		b = trace.AppendKeyValue(b, fResAttributes, a.Key, a.Kind, a.Str, a.Int)
 	}
-	return w.b
+	return b
 }
 
-// AppendRequest appends an ExportTraceServiceRequest holding spans, grouped
-// by scope, under one resource, to dst.
-func AppendRequest(dst []byte, resource []byte, spans []*trace.Record) []byte {
-	w := buf{b: dst}
-	rs := w.begin(fReqResourceSpans, 3)
-	w.tag(fRSResource, wireBytes)
-	w.varint(uint64(len(resource)))
-	w.b = append(w.b, resource...)
-
-	// Group by scope, keeping first-seen order; batches usually hold a
-	// handful of scopes, so a linear scan beats a map.
-	var scopes [8]string
-	scopeList := scopes[:0]
-	for _, s := range spans {
-		seen := false
-		for _, sc := range scopeList {
-			if sc == s.Scope {
-				seen = true
-				break
-			}
-		}
-		if !seen {
-			scopeList = append(scopeList, s.Scope)
-		}
+// AppendRequest appends an ExportTraceServiceRequest holding the batch's
+// spans, grouped by scope, under one resource, to dst.
+func AppendRequest(dst []byte, resource []byte, b *Batch) []byte {
+	_, parts := requestParts(nil, nil, resource, b)
+	for _, p := range parts {
+		dst = append(dst, p...)
 	}
-	for _, scope := range scopeList {
-		ss := w.begin(fRSScopeSpans, 3)
-		sc := w.begin(fSSScope, 1)
-		w.stringField(fScopeName, scope)
-		w.end(sc)
-		for _, s := range spans {
-			if s.Scope == scope {
-				writeSpan(&w, s)
-			}
-		}
-		w.end(ss)
-	}
-	w.end(rs)
-	return w.b
+	return dst
 }
 
-func writeSpan(w *buf, s *trace.Record) {
-	m := w.begin(fSSSpans, 2)
-	w.bytesField(fSpanTraceID, s.SC.TraceID[:])
-	w.bytesField(fSpanSpanID, s.SC.SpanID[:])
-	w.stringField(fSpanTraceState, s.SC.TraceState)
-	if s.Parent.IsValid() {
-		w.bytesField(fSpanParentSpanID, s.Parent[:])
+// requestParts lays out the ExportTraceServiceRequest for b without
+// copying its spans: the request is the concatenation of the returned
+// parts, which are pieces of hdr (the wrappers, the resource and each
+// scope's header, appended to hdr) and each scope's spans as they are.
+func requestParts(hdr []byte, parts [][]byte, resource []byte, b *Batch) ([]byte, [][]byte) {
+	size := protowire.SizeVarint
+	field := func(n int) int { return 1 + size(uint64(n)) + n } // one-byte tag
+	scopeMsg := func(name string) int {
+		if name == "" {
+			return 0
+		}
+		return field(len(protowire.ValidUTF8(name)))
 	}
-	w.stringField(fSpanName, s.Name)
-	w.uvarintField(fSpanKind, uint64(s.Kind))
-	w.fixed64Field(fSpanStart, uint64(s.StartUnixNano()))
-	w.fixed64Field(fSpanEnd, uint64(s.EndUnixNano()))
-	w.b = append(w.b, s.Attributes()...) // already Span.attributes entries
-	w.uvarintField(fSpanDroppedAttrs, uint64(s.Dropped))
+	rs := field(len(resource))
+	for _, sc := range b.scopes {
+		rs += field(field(scopeMsg(sc.name)) + len(sc.spans))
+	}
+	start := len(hdr)
+	hdr = appendLen(hdr, fReqResourceSpans, rs)
+	hdr = append(appendLen(hdr, fRSResource, len(resource)), resource...)
+	// Where each scope's header ends in hdr; parts are cut once hdr is
+	// complete, as appending may move it.
+	var ends [8]int
+	cuts := ends[:0]
+	for _, sc := range b.scopes {
+		n := scopeMsg(sc.name)
+		hdr = appendLen(hdr, fRSScopeSpans, field(n)+len(sc.spans))
+		hdr = appendLen(hdr, fSSScope, n)
+		hdr = appendString(hdr, fScopeName, protowire.ValidUTF8(sc.name))
+		cuts = append(cuts, len(hdr))
+	}
+	if len(b.scopes) == 0 {
+		return hdr, append(parts, hdr[start:])
+	}
+	from := start
+	for i, sc := range b.scopes {
+		parts = append(parts, hdr[from:cuts[i]], sc.spans)
+		from = cuts[i]
+	}
+	return hdr, parts
+}
+
+// appendLen appends the tag and length of a length-delimited field.
+func appendLen(b []byte, field, n int) []byte {
+	return protowire.AppendVarint(append(b, byte(field<<3|wireBytes)), uint64(n))
+}
+
+// AppendSpan appends r as a ScopeSpans.spans entry, for Batch.Add. It
+// runs for every span as it ends, so it sizes the message first and then
+// writes each field in place (every tag but flags' is one byte).
+func AppendSpan(b []byte, s *trace.Record) []byte {
+	name, state, msg := validUTF8(s.Name), validUTF8(s.SC.TraceState), validUTF8(s.StatusMsg)
+	attrs := s.Attributes() // already Span.attributes entries
+	parent := s.Parent.IsValid()
+	size := protowire.SizeVarint
+	status := 0
 	if s.StatusCode != trace.StatusUnset {
-		st := w.begin(fSpanStatus, 1)
-		w.stringField(fStatusMessage, s.StatusMsg)
-		w.uvarintField(fStatusCode, uint64(s.StatusCode))
-		w.end(st)
+		status = strSize(msg) + 2 // the code is 1 or 2
+	}
+	n := 18 + 10 + strSize(state) + strSize(name) + 2 + 9 + 9 + len(attrs) + 6
+	if parent {
+		n += 10
+	}
+	if s.Dropped > 0 {
+		n += 1 + size(uint64(s.Dropped))
+	}
+	if status > 0 {
+		n += 1 + size(uint64(status)) + status
+	}
+	off := len(b)
+	b = slices.Grow(b, 1+size(uint64(n))+n)
+	b = b[:off+1+size(uint64(n))+n]
+	p := b[off:]
+	p[0] = fSSSpans<<3 | wireBytes
+	i := 1 + binary.PutUvarint(p[1:], uint64(n))
+	p[i], p[i+1] = fSpanTraceID<<3|wireBytes, 16
+	*(*trace.TraceID)(p[i+2:]) = s.SC.TraceID // no memmove call for 16 bytes
+	i += 18
+	p[i], p[i+1] = fSpanSpanID<<3|wireBytes, 8
+	*(*trace.SpanID)(p[i+2:]) = s.SC.SpanID
+	i += 10
+	i = putString(p, i, fSpanTraceState, state)
+	if parent {
+		p[i], p[i+1] = fSpanParentSpanID<<3|wireBytes, 8
+		*(*trace.SpanID)(p[i+2:]) = s.Parent
+		i += 10
+	}
+	i = putString(p, i, fSpanName, name)
+	p[i], p[i+1] = fSpanKind<<3|wireVarint, byte(s.Kind) // 1 to 5
+	p[i+2] = fSpanStart<<3 | wireFixed64
+	binary.LittleEndian.PutUint64(p[i+3:], uint64(s.StartUnixNano()))
+	p[i+11] = fSpanEnd<<3 | wireFixed64
+	binary.LittleEndian.PutUint64(p[i+12:], uint64(s.EndUnixNano()))
+	i += 20 + copy(p[i+20:], attrs)
+	if s.Dropped > 0 {
+		p[i] = fSpanDroppedAttrs<<3 | wireVarint
+		i += 1 + binary.PutUvarint(p[i+1:], uint64(s.Dropped))
+	}
+	if status > 0 {
+		p[i] = fSpanStatus<<3 | wireBytes
+		i += 1 + binary.PutUvarint(p[i+1:], uint64(status))
+		i = putString(p, i, fStatusMessage, msg)
+		p[i], p[i+1] = fStatusCode<<3|wireVarint, s.StatusCode
+		i += 2
 	}
 	flags := uint32(s.SC.Flags) | flagHasIsRemote
-	if s.Parent.IsValid() && s.ParentRemote {
+	if parent && s.ParentRemote {
 		flags |= flagIsRemote
 	}
-	w.fixed32Field(fSpanFlags, flags)
-	w.end(m)
+	p[i], p[i+1] = byte(fSpanFlags<<3|wireFixed32|0x80), fSpanFlags>>4 // a two-byte tag
+	binary.LittleEndian.PutUint32(p[i+2:], flags)
+	return b
 }
 
-func writeKV(w *buf, field int, a *trace.Attr) {
-	w.b = trace.AppendKeyValue(w.b, field, a.Key, a.Kind, a.Str, a.Int)
+// validUTF8 is protowire.ValidUTF8 without a call for the empty string.
+func validUTF8(s string) string {
+	if s == "" {
+		return s
+	}
+	return protowire.ValidUTF8(s)
+}
+
+// strSize is the size of a string field, omitted when empty.
+func strSize(v string) int {
+	if v == "" {
+		return 0
+	}
+	return 1 + protowire.SizeVarint(uint64(len(v))) + len(v)
+}
+
+// putString writes a string field at p[i:], omitted when empty, and
+// returns the index after it.
+func putString(p []byte, i, field int, v string) int {
+	if v == "" {
+		return i
+	}
+	p[i] = byte(field<<3 | wireBytes)
+	i += 1 + binary.PutUvarint(p[i+1:], uint64(len(v)))
+	return i + copy(p[i:], v)
+}
+
+// appendString appends a string field, omitted when empty.
+func appendString(b []byte, field int, v string) []byte {
+	if v == "" {
+		return b
+	}
+	return append(appendLen(b, field, len(v)), v...)
 }

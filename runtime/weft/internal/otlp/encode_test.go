@@ -3,6 +3,7 @@ package otlp
 import (
 	"bytes"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -87,7 +88,18 @@ type ended []*trace.Record
 
 func (e *ended) OnEnd(r *trace.Record) { *e = append(*e, r) }
 
-func testSpans() []*trace.Record {
+// testSpans returns a batch of testRecords.
+func testSpans() *Batch { return batchOf(testRecords()) }
+
+func batchOf(records []*trace.Record) *Batch {
+	b := new(Batch)
+	for _, r := range records {
+		b.Add(r.Scope, AppendSpan(nil, r))
+	}
+	return b
+}
+
+func testRecords() []*trace.Record {
 	var out ended
 	tr := &trace.Tracer{Sampler: trace.AlwaysOn(), Processor: &out, Limits: trace.Limits{AttrCount: 128}}
 	parent := &trace.SpanContext{TraceID: trace.TraceID{1, 2, 3}, SpanID: trace.SpanID{9, 9}, Flags: 1, Remote: true, TraceState: "a=b"}
@@ -110,13 +122,13 @@ func testSpans() []*trace.Record {
 }
 
 func TestEncodeFieldNumbers(t *testing.T) {
-	spans := testSpans()
+	spans := testRecords()
 	res := EncodeResource([]trace.Attr{
 		{Key: "service.name", Str: "svc"},
 		{Key: "process.pid", Int: 42, Kind: trace.AttrInt},
 		{Key: "flag", Int: 1, Kind: trace.AttrBool},
 	})
-	b := AppendRequest(nil, res, spans)
+	b := AppendRequest(nil, res, batchOf(spans))
 	if path := os.Getenv("WEFT_OTLP_DUMP"); path != "" { // for checking with the official decoder
 		os.WriteFile(path, b, 0o644)
 	}
@@ -215,50 +227,103 @@ func TestEncodeFieldNumbers(t *testing.T) {
 	}
 }
 
-func TestBufLongMessage(t *testing.T) {
-	// Length prefixes of 1, 2, 3 and 4 bytes, around each boundary, nested,
-	// with every reserve, and a field after the message. The encoding must
-	// stay minimal: the output is exactly as long as a minimal one.
-	sizes := []int{0, 1, 123, 124, 125, 126, 127, 128, 300, 16380, 16381, 16382, 16383, 16384, 20000, 1<<21 - 4, 1<<21 - 3, 1 << 21}
-	for _, n := range sizes {
-		body := strings.Repeat("abcdefghij", n/10+1)[:n]
-		for _, outerRes := range []int{1, 2, 3} {
-			for _, innerRes := range []int{1, 2, 3} {
-				var w buf
-				outer := w.begin(1, outerRes)
-				m := w.begin(1, innerRes)
-				w.stringField(2, body)
-				w.end(m)
-				w.end(outer)
-				w.stringField(3, "after")
-				r := decode(t, w.b)
-				inner := r.sub(t, 1).sub(t, 1)
-				if n > 0 && string(inner.one(t, 2, wireBytes).raw) != body {
-					t.Errorf("n=%d reserve %d/%d: body differs", n, outerRes, innerRes)
-				}
-				if r.str(t, 3) != "after" {
-					t.Errorf("n=%d reserve %d/%d: field after the message", n, outerRes, innerRes)
-				}
-				field := 0
-				if n > 0 {
-					field = 1 + protowire.SizeVarint(uint64(n)) + n
-				}
-				in := 1 + protowire.SizeVarint(uint64(field)) + field
-				if want := 1 + protowire.SizeVarint(uint64(in)) + in + 7; len(w.b) != want {
-					t.Errorf("n=%d reserve %d/%d: %d bytes, minimal is %d", n, outerRes, innerRes, len(w.b), want)
+// AppendSpan sizes a span before writing it: lengths past one byte (name,
+// trace state, status message, the span itself), dropped attributes and
+// invalid UTF-8 must come out as one well-formed message.
+func TestEncodeLongFields(t *testing.T) {
+	var out ended
+	tr := &trace.Tracer{Sampler: trace.AlwaysOn(), Processor: &out, Limits: trace.Limits{AttrCount: 2}}
+	long := strings.Repeat("n", 200)
+	state := "k=" + strings.Repeat("v", 250)
+	parent := &trace.SpanContext{TraceID: trace.TraceID{1}, SpanID: trace.SpanID{2}, Flags: 1, TraceState: state}
+	_, s := tr.Start(trace.WithSpanContext(nil, parent), "scope", long, trace.KindConsumer)
+	for _, k := range []string{"a", "b", "c", "d"} {
+		s.SetString(k, strings.Repeat("x", 100))
+	}
+	s.SetError("", strings.Repeat("m\xff", 100))
+	s.Finish()
+	b := AppendSpan([]byte{0xAA}, out[0])
+	if b[0] != 0xAA {
+		t.Fatal("AppendSpan overwrote dst")
+	}
+	sp := decode(t, decode(t, b[1:]).one(t, 2, wireBytes).raw)
+	if sp.str(t, 5) != long || sp.str(t, 3) != state || sp.one(t, 6, wireVarint).num != 5 {
+		t.Error("name, trace_state or kind")
+	}
+	if n := sp.one(t, 10, wireVarint).num; n != 3 { // c, d and error.type over the limit
+		t.Errorf("dropped_attributes_count = %d", n)
+	}
+	if len(sp[9]) != 2 {
+		t.Errorf("%d attributes", len(sp[9]))
+	}
+	st := sp.sub(t, 15)
+	if msg := st.str(t, 2); msg != strings.Repeat("m\uFFFD", 100) || st.one(t, 3, wireVarint).num != 2 {
+		t.Errorf("status %q", msg)
+	}
+	if sp.one(t, 8, wireFixed64).num < sp.one(t, 7, wireFixed64).num {
+		t.Error("end before start")
+	}
+}
+
+// A request's lengths are computed ahead of its parts (requestParts):
+// check them on many scopes (more than its inline eight), an empty and an
+// invalid UTF-8 scope name, and scopes whose spans need length prefixes of
+// one to three bytes.
+func TestRequestManyScopes(t *testing.T) {
+	var b Batch
+	names := []string{"", "a\xffb"}
+	for i := 0; i < 10; i++ {
+		names = append(names, "scope/"+strings.Repeat("x", i*20))
+	}
+	// The second round reuses the reset batch's buffers, scopes in the
+	// reverse order.
+	for round := 0; round < 2; round++ {
+		b.Reset()
+		want := map[string]int{}
+		for i, name := range names {
+			n := []int{1, 3, 300}[(i+round)%3] // about 40 bytes per span
+			rec := &trace.Record{Scope: name, Name: "span"}
+			for k := 0; k < n; k++ {
+				b.Add(name, AppendSpan(nil, rec))
+			}
+			want[protowire.ValidUTF8(name)] = n
+		}
+		slices.Reverse(names)
+		res := EncodeResource([]trace.Attr{{Key: "service.name", Str: "svc"}})
+		rs := decode(t, AppendRequest(nil, res, &b)).sub(t, 1)
+		if rs.sub(t, 1).one(t, 1, wireBytes).raw == nil {
+			t.Error("resource attributes")
+		}
+		if len(rs[2]) != len(names) {
+			t.Fatalf("%d scope spans, want %d", len(rs[2]), len(names))
+		}
+		for _, f := range rs[2] {
+			ss := decode(t, f.raw)
+			name := ""
+			if scope := ss.sub(t, 1); len(scope[1]) > 0 {
+				name = scope.str(t, 1)
+			}
+			if len(ss[2]) != want[name] {
+				t.Errorf("round %d, scope %q: %d spans, want %d", round, name, len(ss[2]), want[name])
+			}
+			for _, sp := range ss[2] {
+				if decode(t, sp.raw).str(t, 5) != "span" {
+					t.Fatal("span name")
 				}
 			}
 		}
 	}
 }
 
+// partialResponse encodes an ExportTraceServiceResponse with
+// partial_success {rejected_spans, error_message}.
+func partialResponse(rejected int, msg string) []byte {
+	body := appendString(protowire.AppendVarint([]byte{1<<3 | wireVarint}, uint64(rejected)), 2, msg)
+	return append(appendLen(nil, 1, len(body)), body...)
+}
+
 func TestPartialSuccessDecode(t *testing.T) {
-	var w buf
-	m := w.begin(1, 1)
-	w.int64Field(1, 7)
-	w.stringField(2, "bad spans")
-	w.end(m)
-	if n, msg := partialSuccess(w.b); n != 7 || msg != "bad spans" {
+	if n, msg := partialSuccess(partialResponse(7, "bad spans")); n != 7 || msg != "bad spans" {
 		t.Errorf("%d %q", n, msg)
 	}
 	if n, _ := partialSuccess([]byte{0xff}); n != 0 {
@@ -270,7 +335,7 @@ func TestPartialSuccessDecode(t *testing.T) {
 }
 
 func BenchmarkEncode512(b *testing.B) {
-	spans := testSpans()
+	spans := testRecords()
 	batch := make([]*trace.Record, 512)
 	for i := range batch {
 		batch[i] = spans[i%len(spans)]
@@ -278,12 +343,20 @@ func BenchmarkEncode512(b *testing.B) {
 	benchEncode(b, batch)
 }
 
-func benchEncode(b *testing.B, batch []*trace.Record) {
+// benchEncode measures encoding a batch: each span as it ends, then the
+// request around them.
+func benchEncode(b *testing.B, records []*trace.Record) {
+	var batch Batch
 	res := EncodeResource([]trace.Attr{{Key: "service.name", Str: "svc"}})
-	var out []byte
+	var out, span []byte
 	b.ReportAllocs()
 	for i := 0; i < b.N; i++ {
-		out = AppendRequest(out[:0], res, batch)
+		batch.Reset()
+		for _, r := range records {
+			span = AppendSpan(span[:0], r)
+			batch.Add(r.Scope, span)
+		}
+		out = AppendRequest(out[:0], res, &batch)
 	}
 	b.SetBytes(int64(len(out)))
 }

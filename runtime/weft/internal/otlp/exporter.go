@@ -36,9 +36,10 @@ type Exporter struct {
 	warnOnce  sync.Once // one warning for a collector that refuses spans
 
 	// Used only from the processor goroutine.
-	body []byte
-	gz   *gzip.Writer
-	gzb  bytes.Buffer
+	hdr   []byte   // the request's wrappers and resource
+	parts [][]byte // the request: pieces of hdr and the batch's spans
+	gz    *gzip.Writer
+	gzb   bytes.Buffer
 }
 
 // Backoff bounds between retries; tests shorten them.
@@ -95,19 +96,20 @@ func (e *Error) Error() string { return e.Reason }
 // Lost is the number of spans refused in a partial success, 0 otherwise.
 func (e *Error) Lost() int64 { return e.Rejected }
 
-// Export encodes and posts spans, retrying throttling, gateway errors and
+// Export posts a batch, retrying throttling, gateway errors and
 // connection failures with exponential backoff within the exporter timeout
 // (and ctx).
-func (e *Exporter) Export(ctx context.Context, spans []*trace.Record) error {
-	if len(spans) == 0 {
+func (e *Exporter) Export(ctx context.Context, spans *Batch) error {
+	if spans.Len() == 0 {
 		return nil
 	}
 	ctx, cancel := context.WithTimeout(ctx, e.cfg.Timeout)
 	defer cancel()
 	ctx = trace.Suppress(ctx)
 
-	e.body = AppendRequest(e.body[:0], e.resource, spans)
-	body := e.body
+	e.hdr, e.parts = requestParts(e.hdr[:0], e.parts[:0], e.resource, spans)
+	defer clear(e.parts) // keep no batch buffer
+	parts := e.parts
 	if e.cfg.Gzip {
 		e.gzb.Reset()
 		if e.gz == nil {
@@ -115,13 +117,14 @@ func (e *Exporter) Export(ctx context.Context, spans []*trace.Record) error {
 		} else {
 			e.gz.Reset(&e.gzb)
 		}
-		e.gz.Write(body)
+		for _, p := range parts {
+			e.gz.Write(p)
+		}
 		e.gz.Close()
-		body = e.gzb.Bytes()
+		parts = [][]byte{e.gzb.Bytes()}
 	}
-	if cap(e.body) > 4<<20 {
-		e.body = nil // don't keep a huge buffer forever
-	}
+	body := newBody(parts)
+	defer body.end() // the batch is reused once Export returns
 
 	backoff := initialBackoff
 	for {
@@ -157,11 +160,14 @@ func (e *Exporter) Export(ctx context.Context, spans []*trace.Record) error {
 
 // post sends one request. It reports whether the failure is retryable and
 // how long the server asked to wait.
-func (e *Exporter) post(ctx context.Context, body []byte) (retry bool, wait time.Duration, err error) {
-	req, rerr := http.NewRequestWithContext(ctx, http.MethodPost, e.cfg.Endpoint, bytes.NewReader(body))
+func (e *Exporter) post(ctx context.Context, body *body) (retry bool, wait time.Duration, err error) {
+	req, rerr := http.NewRequestWithContext(ctx, http.MethodPost, e.cfg.Endpoint, nil)
 	if rerr != nil {
 		return false, 0, &Error{Reason: "bad endpoint " + strconv.Quote(e.cfg.Endpoint)}
 	}
+	req.Body, _ = body.reader()
+	req.GetBody = body.reader
+	req.ContentLength = body.size
 	for k, v := range e.cfg.Headers {
 		req.Header.Set(k, v)
 	}

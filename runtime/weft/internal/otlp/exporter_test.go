@@ -18,7 +18,6 @@ import (
 	"testing"
 	"time"
 
-	"weft/internal/batch"
 	"weft/internal/env"
 	"weft/internal/trace"
 )
@@ -175,7 +174,7 @@ func TestExportSendsProtobuf(t *testing.T) {
 		t.Error("exporter request context not suppressed")
 	}
 	// Empty batches send nothing.
-	if err := e.Export(context.Background(), nil); err != nil || rec.count() != 1 {
+	if err := e.Export(context.Background(), new(Batch)); err != nil || rec.count() != 1 {
 		t.Error("empty batch sent")
 	}
 }
@@ -270,12 +269,7 @@ func TestExportClientErrorNoRetry(t *testing.T) {
 func TestExportPartialSuccess(t *testing.T) {
 	defer env.CaptureWarnings(func(string) {})()
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		var b buf
-		m := b.begin(1, 1)
-		b.int64Field(1, 2)
-		b.stringField(2, "too old")
-		b.end(m)
-		w.Write(b.b)
+		w.Write(partialResponse(2, "too old"))
 	}))
 	defer srv.Close()
 	err := newExporter(t, srv.URL, nil).Export(context.Background(), testSpans())
@@ -359,36 +353,6 @@ func waitParkedIn(fn string, stop <-chan struct{}) bool {
 		case <-time.After(time.Millisecond):
 		}
 	}
-}
-
-// With a short timeout and the collector down, the export ends by the
-// timeout: whether the last attempt was refused or cut by the deadline
-// depends on the machine's load, but every span is counted lost and none
-// is left behind.
-func TestCollectorDownShortTimeout(t *testing.T) {
-	e := newExporter(t, closedPort(t), func(c *Config) { c.Timeout = 300 * time.Millisecond })
-	n := countAttempts(e, nil)
-	p := batch.New(e, batch.Config{ScheduleDelay: time.Hour, ExportTimeout: time.Hour, MaxQueueSize: 10, MaxBatchSize: 10})
-	spans := testSpans()
-	for _, s := range spans {
-		p.OnEnd(s)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), hangGuard)
-	defer cancel()
-	if !p.Flush(ctx) {
-		t.Fatal("export not bounded by the exporter timeout: flush hung")
-	}
-	st := p.Stats()
-	if st.Failed != int64(len(spans)) || st.Dropped != 0 || st.NotExported != 0 {
-		t.Errorf("stats %+v, want %d failed", st, len(spans))
-	}
-	if st.FailReason != "connection refused" && st.FailReason != "timeout" {
-		t.Errorf("reason %q", st.FailReason)
-	}
-	if n.Load() < 1 {
-		t.Error("no attempt")
-	}
-	p.Shutdown(context.Background())
 }
 
 // A collector that accepts the request and never answers: the export ends
@@ -550,5 +514,20 @@ func TestTLSCertificateFromEnv(t *testing.T) {
 	cfg.Endpoint = strings.Replace(plain.URL, "http:", "https:", 1)
 	if err := New(cfg, nil).Export(context.Background(), testSpans()); err == nil || !strings.HasPrefix(err.Error(), "TLS handshake failed") {
 		t.Errorf("err = %v", err)
+	}
+}
+
+// A body stops reading once its export has ended: the transport may read
+// it later, after the batch was reused.
+func TestBodyEnds(t *testing.T) {
+	b := newBody([][]byte{[]byte("abc"), nil, []byte("de")})
+	r1, _ := b.reader()
+	r2, _ := b.reader()
+	if got, err := io.ReadAll(r1); string(got) != "abcde" || err != nil || b.size != 5 {
+		t.Fatalf("%q %v, size %d", got, err, b.size)
+	}
+	b.end()
+	if n, err := r2.Read(make([]byte, 8)); n != 0 || err != errEnded {
+		t.Errorf("read after end: %d %v", n, err)
 	}
 }

@@ -72,6 +72,10 @@ type Record struct {
 	StatusMsg string
 	attrs     []byte // OTLP Span.attributes entries (see wire.go)
 
+	// Wire is the processor's buffer for the encoded span, kept (like
+	// attrs) when the record is recycled.
+	Wire []byte
+
 	start     int64 // wall clock, unix ns
 	startMono int64 // monotonic clock (see mono), ns
 	dur       int64 // monotonic, never negative
@@ -86,18 +90,31 @@ type Record struct {
 
 var records = sync.Pool{New: func() any { return new(Record) }}
 
-// maxKeptAttrs is the largest attribute buffer a released record keeps.
-const maxKeptAttrs = 4 << 10
+// maxKept is the largest buffer a released record keeps.
+const maxKept = 4 << 10
 
 // Release gives r back for reuse by a later span. The caller (the batch
 // processor, after an export or a drop) must not touch r afterwards.
 func Release(r *Record) {
-	attrs := r.attrs[:0] // bytes only: keeping them holds nothing alive
-	if cap(attrs) > maxKeptAttrs {
-		attrs = nil
-	}
-	*r = Record{attrs: attrs} // drop what it points to (TestRelease)
+	// Bytes only: keeping them holds nothing alive.
+	*r = Record{attrs: keep(r.attrs), Wire: keep(r.Wire)} // drop what it points to (TestRelease)
 	records.Put(r)
+}
+
+// keep is b emptied for reuse, or nil when it is too large to keep.
+func keep(b []byte) []byte {
+	if cap(b) > maxKept {
+		return nil
+	}
+	return b[:0]
+}
+
+// Clone returns a copy of r that shares nothing with it (for tests and
+// debugging: r itself is recycled once the processor has it).
+func (s *Record) Clone() *Record {
+	c := *s
+	c.attrs, c.Wire = slices.Clone(s.attrs), nil
+	return &c
 }
 
 // NumAttrs returns the number of attributes.
