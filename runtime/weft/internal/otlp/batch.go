@@ -3,7 +3,7 @@ package otlp
 // Batch holds ended spans already encoded as OTLP Span messages, grouped
 // by instrumentation scope. The batch processor encodes each span as it
 // ends (AppendSpan), adds it to a Batch and recycles its record at once:
-// a record then lives for one request, not until the next export, and the
+// a record then serves one span, not until the next export, and the
 // exporter only wraps the bytes in a request.
 type Batch struct {
 	scopes []scopeSpans

@@ -94,7 +94,8 @@ var records = sync.Pool{New: func() any { return new(Record) }}
 const maxKept = 4 << 10
 
 // Release gives r back for reuse by a later span. The caller (the batch
-// processor, after an export or a drop) must not touch r afterwards.
+// processor, once it has encoded or dropped the span) must not touch r
+// afterwards.
 func Release(r *Record) {
 	// Bytes only: keeping them holds nothing alive.
 	*r = Record{attrs: keep(r.attrs), Wire: keep(r.Wire)} // drop what it points to (TestRelease)
