@@ -1,12 +1,14 @@
 package main
 
-// instr: user-space instructions per request of a scenario's services
-// (hello, or the shop's two), plain and woven, counted by valgrind's
-// cachegrind. Unlike throughput on a
-// shared VM (where one binary's windows vary by ±15%), the count is nearly
-// the same from run to run, so it shows what a change to the runtime or a
-// hook costs. It leaves out the kernel (the same syscalls in both builds)
-// and the sink.
+// instr: user-space instructions and simulated cache misses per request
+// of a scenario's services (hello, or the shop's two), plain and woven,
+// counted by valgrind's cachegrind. Unlike throughput on a shared VM
+// (where one binary's windows vary by ±15%), the counts are nearly the
+// same from run to run, so they show what a change to the runtime or a
+// hook costs. The estimated cycles weigh misses as cachegrind's users
+// long have (KCachegrind's "cycle estimation"): an L1 miss 10 cycles, a
+// last-level miss 100. It leaves out the kernel (the same syscalls in both
+// builds) and the sink.
 
 import (
 	"errors"
@@ -31,9 +33,17 @@ type InstrResult struct {
 // InstrRun is one cachegrind run of a scenario's services under wrk.
 type InstrRun struct {
 	Instructions int64 // user-space instructions of the whole run, its services summed, startup included
+	L1Misses     int64 // instruction and data L1 misses (simCache)
+	LLMisses     int64 // last-level (here: L2) misses
 	Requests     int64
-	PerRequest   float64
+	PerRequest   float64 // instructions
+	CyclesPerReq float64 // estimated: instructions + 10 × L1 misses + 100 × LL misses
 }
+
+// simCache is the cache cachegrind simulates: this EPYC's per-core L1i,
+// L1d and L2 (valgrind would otherwise take the shared L3 as its last
+// level, which a VM shares with its neighbours).
+var simCache = []string{"--cache-sim=yes", "--I1=32768,8,64", "--D1=32768,8,64", "--LL=524288,8,64"}
 
 func instrMain(args []string) error {
 	fs := flag.NewFlagSet("instr", flag.ExitOnError)
@@ -59,14 +69,20 @@ func instrMain(args []string) error {
 			if err != nil {
 				return fmt.Errorf("%s round %d: %w", v, r+1, err)
 			}
-			logf("instr %s %-8s round %d: %d requests, %.0f instructions per request", *scenario, v, r+1, run.Requests, run.PerRequest)
+			logf("instr %s %-8s round %d: %d requests, %.0f instructions and ~%.0f cycles per request", *scenario, v, r+1, run.Requests, run.PerRequest, run.CyclesPerReq)
 			res.Variants[v] = append(res.Variants[v], run)
 		}
 	}
 	return writeJSON(*out, res)
 }
 
-var irefs = regexp.MustCompile(`I\s+refs:\s+([\d,]+)`)
+// The totals cachegrind logs, e.g. "==12== I1  misses:  18,029,122".
+var (
+	irefs    = regexp.MustCompile(`I\s+refs:\s+([\d,]+)`)
+	i1Misses = regexp.MustCompile(`I1\s+misses:\s+([\d,]+)`)
+	d1Misses = regexp.MustCompile(`D1\s+misses:\s+([\d,]+)`)
+	llMisses = regexp.MustCompile(`LL misses:\s+([\d,]+)`)
+)
 
 func instrRun(scenario, dir, sink string, secs int) (InstrRun, error) {
 	var run InstrRun
@@ -88,8 +104,8 @@ func instrRun(scenario, dir, sink string, secs int) (InstrRun, error) {
 	var logs []string
 	for _, p := range procs {
 		logPath := filepath.Join(tmp, p.name+".log")
-		valgrind := []string{"valgrind", "--tool=cachegrind", "--cache-sim=no",
-			"--cachegrind-out-file=" + filepath.Join(tmp, p.name+".out"), "--log-file=" + logPath}
+		valgrind := append([]string{"valgrind", "--tool=cachegrind",
+			"--cachegrind-out-file=" + filepath.Join(tmp, p.name+".out"), "--log-file=" + logPath}, simCache...)
 		cmd, err := startService(p, valgrind, filepath.Join(dir, p.prog), sink, filepath.Join(tmp, p.name+".stderr"))
 		if cmd != nil {
 			started = append(started, cmd)
@@ -118,17 +134,23 @@ func instrRun(scenario, dir, sink string, secs int) (InstrRun, error) {
 		if err != nil {
 			return run, err
 		}
-		m := irefs.FindSubmatch(lb)
-		if m == nil {
-			return run, fmt.Errorf("no instruction count in %s: %.300s", filepath.Base(logPath), lb)
+		var n [4]int64
+		for i, re := range []*regexp.Regexp{irefs, i1Misses, d1Misses, llMisses} {
+			m := re.FindSubmatch(lb)
+			if m == nil {
+				return run, fmt.Errorf("no %s in %s: %.300s", re, filepath.Base(logPath), lb)
+			}
+			n[i], _ = strconv.ParseInt(strings.ReplaceAll(string(m[1]), ",", ""), 10, 64)
 		}
-		n, _ := strconv.ParseInt(strings.ReplaceAll(string(m[1]), ",", ""), 10, 64)
-		run.Instructions += n
+		run.Instructions += n[0]
+		run.L1Misses += n[1] + n[2]
+		run.LLMisses += n[3]
 	}
 	if run.Requests == 0 {
 		return run, fmt.Errorf("no requests served (wrk: %.300s)", w)
 	}
 	run.PerRequest = float64(run.Instructions) / float64(run.Requests)
+	run.CyclesPerReq = float64(run.Instructions+10*run.L1Misses+100*run.LLMisses) / float64(run.Requests)
 	return run, nil
 }
 
@@ -145,24 +167,36 @@ func instrSection(body, r *report, dir, scenario string) {
 		body.p("no plain run to compare with\n")
 		return
 	}
-	body.p("The services under valgrind's cachegrind, `wrk -c4` for %d s per run: user-space instructions of the whole run (every service summed) over the requests served (start-up is under 1%% of a run). On a quiet machine the count varies by a few percent between runs where the throughput windows above vary by ±15%%, so it shows what a change costs; heavy load from other work adds scheduler instructions (idle spinning) to it. It leaves out the kernel, whose work per request is the same in both builds, and MariaDB.", ir.Seconds)
+	body.p("The services under valgrind's cachegrind, `wrk -c4` for %d s per run: user-space instructions of the whole run (every service summed) over the requests served (start-up is under 1%% of a run), and the misses of the simulated caches (`%s`: this EPYC's per-core L1 and L2). *Estimated cycles* weigh them as KCachegrind's cycle estimation does: instructions + 10 × L1 misses + 100 × L2 misses. On a quiet machine these counts vary by a few percent between runs where the throughput windows above vary by ±15%%, so they show what a change costs; heavy load from other work adds scheduler instructions (idle spinning). They leave out the kernel, whose work per request is the same in both builds, and MariaDB.", ir.Seconds, strings.Join(simCache, " "))
 	body.p("")
-	body.p("| variant | runs | instructions per request | added to plain | ratio to plain |")
-	body.p("| --- | --- | --- | --- | --- |")
-	per := func(runs []InstrRun) spread {
+	body.p("| variant | runs | instructions per request | added to plain | ratio to plain | L1 misses per request | L2 misses per request | est. cycles per request | ratio to plain |")
+	body.p("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+	per := func(runs []InstrRun, f func(InstrRun) float64) spread {
 		var xs []float64
 		for _, x := range runs {
-			xs = append(xs, x.PerRequest)
+			xs = append(xs, f(x))
 		}
 		return summarize(xs)
 	}
-	b := per(base)
+	instr := func(x InstrRun) float64 { return x.PerRequest }
+	cycles := func(x InstrRun) float64 { return x.CyclesPerReq }
+	b, bc := per(base, instr), per(base, cycles)
 	for _, v := range sortedKeys(ir.Variants) {
-		s := per(ir.Variants[v])
-		body.p("| %s | %d | %.0f [%.0f–%.0f] | %+.0f | %.3f |", v, s.N, s.Med, s.Min, s.Max, s.Med-b.Med, s.Med/b.Med)
+		runs := ir.Variants[v]
+		s, c := per(runs, instr), per(runs, cycles)
+		l1 := per(runs, func(x InstrRun) float64 { return float64(x.L1Misses) / float64(x.Requests) })
+		ll := per(runs, func(x InstrRun) float64 { return float64(x.LLMisses) / float64(x.Requests) })
+		sim := "| – | – | – | –" // a run from before the cache simulation
+		if c.Med > 0 && bc.Med > 0 {
+			sim = fmt.Sprintf("| %.0f | %.1f | %.0f [%.0f–%.0f] | %.3f", l1.Med, ll.Med, c.Med, c.Min, c.Max, c.Med/bc.Med)
+		}
+		body.p("| %s | %d | %.0f [%.0f–%.0f] | %+.0f | %.3f %s |", v, s.N, s.Med, s.Min, s.Max, s.Med-b.Med, s.Med/b.Med, sim)
 		if v != "plain" {
 			r.head("instr_per_req_ratio_"+v+"_vs_plain_"+scenario, s.Med/b.Med, 3)
 			r.head("instr_per_req_added_"+v+"_"+scenario, s.Med-b.Med, 0)
+			if c.Med > 0 && bc.Med > 0 {
+				r.head("est_cycles_per_req_ratio_"+v+"_vs_plain_"+scenario, c.Med/bc.Med, 3)
+			}
 		}
 	}
 	body.p("")
