@@ -1,7 +1,7 @@
 //! OTLP/HTTP protobuf export of finished spans, configured by the standard
 //! OTEL_* environment like the woven Go runtime: endpoint
 //! (`OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`, else `OTEL_EXPORTER_OTLP_ENDPOINT`
-//! + `/v1/traces`, else `http://localhost:4318/v1/traces`), headers,
+//! plus `/v1/traces`, else `http://localhost:4318/v1/traces`), headers,
 //! timeout, `OTEL_SERVICE_NAME` / `OTEL_RESOURCE_ATTRIBUTES` (service.name
 //! defaults to the executable's name), `OTEL_SDK_DISABLED`. Messages are the
 //! official opentelemetry-proto types encoded by prost; a background thread

@@ -219,6 +219,7 @@ const POLL: Duration = Duration::from_millis(20);
 /// every event to `on_event`, and calls `drained` after each drain of the
 /// ring buffer, until `keep_going` says stop; the ring buffer is drained
 /// before returning.
+#[allow(clippy::too_many_arguments)] // four of them are the loop's callbacks
 pub fn trace(
     bin: &GoBinary,
     target: &Path,

@@ -42,7 +42,7 @@ fn check(v: Variant) -> Result<(), Failed> {
     }
     if v == Variant::Normal {
         // `weft ebpf-offsets` on this build changes nothing in the pinned table.
-        let (table, notes) = weft_bpf::goelf::offsets::table_from_builds(&[path.clone()]).map_err(|e| format!("{e:#}"))?;
+        let (table, notes) = weft_bpf::goelf::offsets::table_from_builds(std::slice::from_ref(&path)).map_err(|e| format!("{e:#}"))?;
         assert!(notes.len() == 1 && notes[0].ends_with("(unchanged)"), "{notes:?}: regenerate offsets_table.json");
         assert_eq!(serde_json::from_str::<serde_json::Value>(&table)?, serde_json::from_str::<serde_json::Value>(include_str!("../src/goelf/offsets_table.json"))?);
     }

@@ -399,7 +399,7 @@ fn mirror_src(from: &Path, to: &Path, copy: bool, hard: &mut bool) -> Result<()>
             mirror_src(&e.path(), &dest, embeds, hard)?;
         } else if ft.is_symlink() {
             symlink(e.path(), &dest)?;
-        } else if embeds && !e.path().extension().is_some_and(|x| x == "go") {
+        } else if embeds && e.path().extension().is_none_or(|x| x != "go") {
             fs::copy(e.path(), &dest).with_context(|| format!("copying {}", e.path().display()))?;
         } else {
             link_or_copy(&e.path(), &dest, hard)?;

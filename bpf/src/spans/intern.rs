@@ -5,7 +5,7 @@
 //! texts are copied per span as before.
 
 use std::borrow::Cow;
-use std::hash::{BuildHasher, Hash, Hasher};
+use std::hash::BuildHasher;
 
 use rustc_hash::{FxBuildHasher, FxHashSet};
 
@@ -35,9 +35,7 @@ impl Interner {
         if s.len() > MAX_LEN || self.bytes + s.len() > MAX_BYTES {
             return Cow::Owned(s.to_string());
         }
-        let mut h = FxBuildHasher.build_hasher();
-        s.hash(&mut h);
-        let h = h.finish() | 1;
+        let h = FxBuildHasher.hash_one(s) | 1;
         let slot = &mut self.seen[(h as usize >> 7) % SEEN_SLOTS];
         if *slot != h {
             *slot = h;
