@@ -12,9 +12,9 @@
 #          `weft go build`, the official OTel SDK hand-instrumented (otelhttp,
 #          otelsql), orchestrion and otelc where they build here, and
 #          `weft run --ebpf` on the plain build when weft has it
-#   instr  user-space instructions per request (hello, the shop), plain and
-#          woven, under valgrind's cachegrind: steady where throughput on a
-#          shared VM is not
+#   instr  user-space instructions, simulated L1/L2 misses and estimated
+#          cycles per request (hello, the shop), plain and woven, under
+#          valgrind's cachegrind: steady where throughput on a shared VM is not
 #   micro  runtime/weft's go benchmarks beside the same operations on the SDK
 #   build  cold and warm `weft go build` against `go build`: the shop and
 #          prometheus/node_exporter (downloaded from the module proxy into a
