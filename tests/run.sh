@@ -43,6 +43,8 @@ cp -r runtime/weft "$mirror/src/weft"
 cp rules/goroutine/fallback.go "$mirror/src/runtime/zz_weft_fallback.go"
 GOROOT=$mirror GOTOOLCHAIN=local GOFLAGS= "$real_goroot/bin/go" vet weft/...
 GOROOT=$mirror GOTOOLCHAIN=local GOFLAGS= "$real_goroot/bin/go" test -count=1 weft/...
+# The span pipeline is shared by every goroutine that ends a span.
+GOROOT=$mirror GOTOOLCHAIN=local GOFLAGS= "$real_goroot/bin/go" test -race -count=1 weft/internal/batch weft/internal/otlp weft/rt
 
 echo "== Go tests of rule helpers that hold no package internals"
 (cd rules/nethttp && GOTOOLCHAIN=local GOFLAGS= go test -count=1 common.go common_test.go)

@@ -5,6 +5,8 @@ import (
 	"encoding/binary"
 	"errors"
 	"net"
+	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -353,6 +355,45 @@ func TestRingWraps(t *testing.T) {
 			}
 			seen[s.id] = true
 		}
+	}
+}
+
+// Spans ended on many goroutines at once are each exported once and
+// intact, while the worker exports and reuses batches: records, their
+// buffers and batches are recycled under that load.
+func TestConcurrentEnds(t *testing.T) {
+	f := &fakeExporter{}
+	p := New(f, Config{ScheduleDelay: time.Millisecond, ExportTimeout: time.Second, MaxQueueSize: 1 << 16, MaxBatchSize: 7})
+	tr := &trace.Tracer{Sampler: trace.AlwaysOn(), Processor: p, Limits: trace.Limits{AttrCount: 128}}
+	const goroutines, each = 8, 500
+	var wg sync.WaitGroup
+	for g := 0; g < goroutines; g++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; i < each; i++ {
+				name := "g" + strconv.Itoa(g) + "-" + strconv.Itoa(i)
+				_, s := tr.Start(context.Background(), "scope"+strconv.Itoa(i%3), name, trace.KindServer)
+				s.SetString("k", strings.Repeat(name, i%40))
+				s.Finish()
+			}
+		}()
+	}
+	wg.Wait()
+	if st := p.Shutdown(ctxTimeout(t, hangGuard)); st != (Stats{}) {
+		t.Fatalf("stats %+v", st)
+	}
+	seen := map[string]bool{}
+	for _, b := range f.batches {
+		for _, s := range b {
+			if seen[s.name] || !s.id.IsValid() {
+				t.Fatalf("span %q exported twice or without an id", s.name)
+			}
+			seen[s.name] = true
+		}
+	}
+	if len(seen) != goroutines*each {
+		t.Errorf("%d spans exported, want %d", len(seen), goroutines*each)
 	}
 }
 
