@@ -151,11 +151,13 @@ func IsASCII(s string) bool {
 	n := len(b)
 	var acc uint64
 	switch {
-	case n >= 8:
+	case n > 16:
 		for i := 0; i+8 <= n; i += 8 {
 			acc |= binary.LittleEndian.Uint64(b[i:])
 		}
 		acc |= binary.LittleEndian.Uint64(b[n-8:])
+	case n >= 8: // most keys and values: two loads, no loop
+		acc = binary.LittleEndian.Uint64(b) | binary.LittleEndian.Uint64(b[n-8:])
 	case n >= 4:
 		acc = uint64(binary.LittleEndian.Uint32(b) | binary.LittleEndian.Uint32(b[n-4:]))
 	default:
