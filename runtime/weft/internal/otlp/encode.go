@@ -73,17 +73,10 @@ func AppendRequest(dst []byte, resource []byte, b *Batch) []byte {
 // parts, which are pieces of hdr (the wrappers, the resource and each
 // scope's header, appended to hdr) and each scope's spans as they are.
 func requestParts(hdr []byte, parts [][]byte, resource []byte, b *Batch) ([]byte, [][]byte) {
-	size := protowire.SizeVarint
-	field := func(n int) int { return 1 + size(uint64(n)) + n } // one-byte tag
-	scopeMsg := func(name string) int {
-		if name == "" {
-			return 0
-		}
-		return field(len(protowire.ValidUTF8(name)))
-	}
-	rs := field(len(resource))
+	scopeMsg := func(name string) int { return strSize(protowire.ValidUTF8(name)) }
+	rs := fieldSize(len(resource))
 	for _, sc := range b.scopes {
-		rs += field(field(scopeMsg(sc.name)) + len(sc.spans))
+		rs += fieldSize(fieldSize(scopeMsg(sc.name)) + len(sc.spans))
 	}
 	start := len(hdr)
 	hdr = appendLen(hdr, fReqResourceSpans, rs)
@@ -94,7 +87,7 @@ func requestParts(hdr []byte, parts [][]byte, resource []byte, b *Batch) ([]byte
 	cuts := ends[:0]
 	for _, sc := range b.scopes {
 		n := scopeMsg(sc.name)
-		hdr = appendLen(hdr, fRSScopeSpans, field(n)+len(sc.spans))
+		hdr = appendLen(hdr, fRSScopeSpans, fieldSize(n)+len(sc.spans))
 		hdr = appendLen(hdr, fSSScope, n)
 		hdr = appendString(hdr, fScopeName, protowire.ValidUTF8(sc.name))
 		cuts = append(cuts, len(hdr))
@@ -116,13 +109,12 @@ func appendLen(b []byte, field, n int) []byte {
 }
 
 // AppendSpan appends r as a ScopeSpans.spans entry, for Batch.Add. It
-// runs for every span as it ends, so it sizes the message first and then
-// writes each field in place (every tag but flags' is one byte).
+// sizes the message first, so its length is written once and the buffer
+// grows at most once (every tag but flags' is one byte).
 func AppendSpan(b []byte, s *trace.Record) []byte {
 	name, state, msg := validUTF8(s.Name), validUTF8(s.SC.TraceState), validUTF8(s.StatusMsg)
 	attrs := s.Attributes() // already Span.attributes entries
 	parent := s.Parent.IsValid()
-	size := protowire.SizeVarint
 	status := 0
 	if s.StatusCode != trace.StatusUnset {
 		status = strSize(msg) + 2 // the code is 1 or 2
@@ -132,54 +124,38 @@ func AppendSpan(b []byte, s *trace.Record) []byte {
 		n += 10
 	}
 	if s.Dropped > 0 {
-		n += 1 + size(uint64(s.Dropped))
+		n += 1 + protowire.SizeVarint(uint64(s.Dropped))
 	}
 	if status > 0 {
-		n += 1 + size(uint64(status)) + status
+		n += fieldSize(status)
 	}
-	off := len(b)
-	b = slices.Grow(b, 1+size(uint64(n))+n)
-	b = b[:off+1+size(uint64(n))+n]
-	p := b[off:]
-	p[0] = fSSSpans<<3 | wireBytes
-	i := 1 + binary.PutUvarint(p[1:], uint64(n))
-	p[i], p[i+1] = fSpanTraceID<<3|wireBytes, 16
-	*(*trace.TraceID)(p[i+2:]) = s.SC.TraceID // no memmove call for 16 bytes
-	i += 18
-	p[i], p[i+1] = fSpanSpanID<<3|wireBytes, 8
-	*(*trace.SpanID)(p[i+2:]) = s.SC.SpanID
-	i += 10
-	i = putString(p, i, fSpanTraceState, state)
+	b = slices.Grow(b, fieldSize(n))
+	b = appendLen(b, fSSSpans, n)
+	b = append(append(b, fSpanTraceID<<3|wireBytes, 16), s.SC.TraceID[:]...)
+	b = append(append(b, fSpanSpanID<<3|wireBytes, 8), s.SC.SpanID[:]...)
+	b = appendString(b, fSpanTraceState, state)
 	if parent {
-		p[i], p[i+1] = fSpanParentSpanID<<3|wireBytes, 8
-		*(*trace.SpanID)(p[i+2:]) = s.Parent
-		i += 10
+		b = append(append(b, fSpanParentSpanID<<3|wireBytes, 8), s.Parent[:]...)
 	}
-	i = putString(p, i, fSpanName, name)
-	p[i], p[i+1] = fSpanKind<<3|wireVarint, byte(s.Kind) // 1 to 5
-	p[i+2] = fSpanStart<<3 | wireFixed64
-	binary.LittleEndian.PutUint64(p[i+3:], uint64(s.StartUnixNano()))
-	p[i+11] = fSpanEnd<<3 | wireFixed64
-	binary.LittleEndian.PutUint64(p[i+12:], uint64(s.EndUnixNano()))
-	i += 20 + copy(p[i+20:], attrs)
+	b = appendString(b, fSpanName, name)
+	b = append(b, fSpanKind<<3|wireVarint, byte(s.Kind)) // 1 to 5
+	b = binary.LittleEndian.AppendUint64(append(b, fSpanStart<<3|wireFixed64), uint64(s.StartUnixNano()))
+	b = binary.LittleEndian.AppendUint64(append(b, fSpanEnd<<3|wireFixed64), uint64(s.EndUnixNano()))
+	b = append(b, attrs...)
 	if s.Dropped > 0 {
-		p[i] = fSpanDroppedAttrs<<3 | wireVarint
-		i += 1 + binary.PutUvarint(p[i+1:], uint64(s.Dropped))
+		b = protowire.AppendVarint(append(b, fSpanDroppedAttrs<<3|wireVarint), uint64(s.Dropped))
 	}
 	if status > 0 {
-		p[i] = fSpanStatus<<3 | wireBytes
-		i += 1 + binary.PutUvarint(p[i+1:], uint64(status))
-		i = putString(p, i, fStatusMessage, msg)
-		p[i], p[i+1] = fStatusCode<<3|wireVarint, s.StatusCode
-		i += 2
+		b = appendLen(b, fSpanStatus, status)
+		b = appendString(b, fStatusMessage, msg)
+		b = append(b, fStatusCode<<3|wireVarint, s.StatusCode)
 	}
 	flags := uint32(s.SC.Flags) | flagHasIsRemote
 	if parent && s.ParentRemote {
 		flags |= flagIsRemote
 	}
-	p[i], p[i+1] = byte(fSpanFlags<<3|wireFixed32|0x80), fSpanFlags>>4 // a two-byte tag
-	binary.LittleEndian.PutUint32(p[i+2:], flags)
-	return b
+	b = append(b, byte(fSpanFlags<<3|wireFixed32|0x80), fSpanFlags>>4) // a two-byte tag
+	return binary.LittleEndian.AppendUint32(b, flags)
 }
 
 // validUTF8 is protowire.ValidUTF8 without a call for the empty string.
@@ -190,23 +166,16 @@ func validUTF8(s string) string {
 	return protowire.ValidUTF8(s)
 }
 
+// fieldSize is the size of a length-delimited field with an n-byte body
+// and a one-byte tag.
+func fieldSize(n int) int { return 1 + protowire.SizeVarint(uint64(n)) + n }
+
 // strSize is the size of a string field, omitted when empty.
 func strSize(v string) int {
 	if v == "" {
 		return 0
 	}
-	return 1 + protowire.SizeVarint(uint64(len(v))) + len(v)
-}
-
-// putString writes a string field at p[i:], omitted when empty, and
-// returns the index after it.
-func putString(p []byte, i, field int, v string) int {
-	if v == "" {
-		return i
-	}
-	p[i] = byte(field<<3 | wireBytes)
-	i += 1 + binary.PutUvarint(p[i+1:], uint64(len(v)))
-	return i + copy(p[i:], v)
+	return fieldSize(len(v))
 }
 
 // appendString appends a string field, omitted when empty.
