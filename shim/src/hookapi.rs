@@ -4,26 +4,28 @@
 //! Functions taking a context.Context are declared only when the package
 //! already imports "context" (woven code may not add imports).
 
-/// (local name, target in weft/rt, signature, needs context)
-const API: &[(&str, &str, &str, bool)] = &[
-    ("weftEnabled", "Enabled", "() bool", false),
-    ("weftStartSpan", "StartSpan", "(ctx context.Context, scope, name string, kind int) (context.Context, unsafe.Pointer)", true),
-    ("weftSetName", "SetName", "(span unsafe.Pointer, name string)", false),
-    ("weftSetString", "SetString", "(span unsafe.Pointer, key, value string)", false),
-    ("weftSetStrings", "SetStrings", "(span unsafe.Pointer, kv []string)", false),
-    ("weftSetInt", "SetInt", "(span unsafe.Pointer, key string, value int64)", false),
-    ("weftSetError", "SetError", "(span unsafe.Pointer, errorType, message string)", false),
-    ("weftEnd", "End", "(span unsafe.Pointer)", false),
-    ("weftExtract", "Extract", "(ctx context.Context, header map[string][]string) context.Context", true),
-    ("weftInject", "Inject", "(ctx context.Context, header map[string][]string)", true),
-    ("weftRedactQuery", "RedactQuery", "(rawQuery string) string", false),
-    ("weftSQLInfo", "SQLInfo", "(query string) (operation, target, sanitized string)", false),
-    ("weftDBSystem", "DBSystem", "(driverPkgPath string) string", false),
-    ("weftDSNInfo", "DSNInfo", "(system, dsn string) (host string, port int, namespace string)", false),
-    ("weftEnter", "Enter", "(ctx context.Context) unsafe.Pointer", true),
-    ("weftLeave", "Leave", "(prev unsafe.Pointer)", false),
-    ("weftCurrent", "Current", "() context.Context", true),
-    ("weftTraceIDs", "TraceIDs", "(ctx context.Context) (traceID, spanID string)", true),
+/// (local name, target in weft/rt, signature, needs context, noescape:
+/// the target keeps none of its arguments, so the caller's may stay on its
+/// stack)
+const API: &[(&str, &str, &str, bool, bool)] = &[
+    ("weftEnabled", "Enabled", "() bool", false, false),
+    ("weftStartSpan", "StartSpan", "(ctx context.Context, scope, name string, kind int) (context.Context, unsafe.Pointer)", true, false),
+    ("weftSetName", "SetName", "(span unsafe.Pointer, name string)", false, false),
+    ("weftSetString", "SetString", "(span unsafe.Pointer, key, value string)", false, false),
+    ("weftSetStrings", "SetStrings", "(span unsafe.Pointer, kv []string)", false, true),
+    ("weftSetInt", "SetInt", "(span unsafe.Pointer, key string, value int64)", false, false),
+    ("weftSetError", "SetError", "(span unsafe.Pointer, errorType, message string)", false, false),
+    ("weftEnd", "End", "(span unsafe.Pointer)", false, false),
+    ("weftExtract", "Extract", "(ctx context.Context, header map[string][]string) context.Context", true, false),
+    ("weftInject", "Inject", "(ctx context.Context, header map[string][]string)", true, false),
+    ("weftRedactQuery", "RedactQuery", "(rawQuery string) string", false, false),
+    ("weftSQLInfo", "SQLInfo", "(query string) (operation, target, sanitized string)", false, false),
+    ("weftDBSystem", "DBSystem", "(driverPkgPath string) string", false, false),
+    ("weftDSNInfo", "DSNInfo", "(system, dsn string) (host string, port int, namespace string)", false, false),
+    ("weftEnter", "Enter", "(ctx context.Context) unsafe.Pointer", true, false),
+    ("weftLeave", "Leave", "(prev unsafe.Pointer)", false, false),
+    ("weftCurrent", "Current", "() context.Context", true, false),
+    ("weftTraceIDs", "TraceIDs", "(ctx context.Context) (traceID, spanID string)", true, false),
 ];
 
 /// The Go source of the API file for package `name`.
@@ -36,16 +38,24 @@ pub fn source(package_name: &str, has_context: bool) -> String {
     } else {
         s.push_str("import \"unsafe\"\n");
     }
-    for (local, target, sig, ctx) in API {
+    for (local, target, sig, ctx, noescape) in API {
         if *ctx && !has_context {
             continue;
         }
         let sig = sig.replace("context.Context", "weftcontext.Context");
-        // rt.SetStrings keeps nothing of its slice: the caller's pairs may
-        // stay on its stack.
-        let noescape = if *target == "SetStrings" { "//go:noescape\n" } else { "" };
+        let noescape = if *noescape { "//go:noescape\n" } else { "" };
         s.push_str(&format!("\n{noescape}//go:linkname {local} weft/rt.{target}\nfunc {local}{sig}\n"));
     }
     s.push_str("\nvar _ unsafe.Pointer\n");
     s
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn only_set_strings_is_noescape() {
+        let src = super::source("p", true);
+        assert_eq!(src.matches("//go:noescape\n").count(), 1, "{src}");
+        assert!(src.contains("//go:noescape\n//go:linkname weftSetStrings weft/rt.SetStrings\nfunc weftSetStrings(span unsafe.Pointer, kv []string)\n"), "{src}");
+    }
 }
