@@ -1,6 +1,7 @@
 package otlp
 
 import (
+	"errors"
 	"io"
 	"net"
 	"slices"
@@ -44,11 +45,7 @@ type bodyReader struct {
 	rest net.Buffers
 }
 
-const errEnded = constError("export ended")
-
-type constError string
-
-func (e constError) Error() string { return string(e) }
+var errEnded = errors.New("export ended")
 
 func (r *bodyReader) Read(p []byte) (int, error) {
 	r.b.mu.Lock()
