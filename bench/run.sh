@@ -190,6 +190,16 @@ TOOL
   fi
 }
 
+# MariaDB for the shop: started here unless already running (stopped at
+# exit only then), its MYSQL_DSN exported.
+start_db() {
+  if ! "$root/tests/services/mariadb.sh" status >/dev/null 2>&1; then
+    "$root/tests/services/mariadb.sh" start >&2
+    started_db=1
+  fi
+  eval "$("$root/tests/services/mariadb.sh" env)"
+}
+
 start_sink() {
   [[ -z $sink_pid ]] || return 0
   say "the sink (OTLP/HTTP and Datadog agent, counts and discards)"
@@ -215,11 +225,7 @@ if has load; then
     -logs "$work/logs" -out "$results/load-hello.json"
 
   say "runtime: the shop (frontend → inventory, MariaDB)"
-  if ! "$root/tests/services/mariadb.sh" status >/dev/null 2>&1; then
-    "$root/tests/services/mariadb.sh" start >&2
-    started_db=1
-  fi
-  eval "$("$root/tests/services/mariadb.sh" env)"
+  start_db
   "$harness" load -scenario shop -bin "$bin" "${varflags[@]}" "${wraps[@]}" -rounds "$rounds" \
     -duration "${duration}s" -connections 8 -sink "$sink_addr" -lua "$bench/wrk-report.lua" \
     -logs "$work/logs" -out "$results/load-shop.json"
@@ -237,11 +243,7 @@ if has instr; then
       "$weft" go build -o "$bin/weft/" ./shop/frontend ./shop/inventory)
   fi
   start_sink
-  if ! "$root/tests/services/mariadb.sh" status >/dev/null 2>&1; then
-    "$root/tests/services/mariadb.sh" start >&2
-    started_db=1
-  fi
-  eval "$("$root/tests/services/mariadb.sh" env)"
+  start_db
   for sc in hello shop; do
     "$harness" instr -scenario "$sc" -bin "$bin" -variant plain -variant weft -rounds "$([[ -n $quick ]] && echo 1 || echo 2)" \
       -seconds "$([[ -n $quick ]] && echo 3 || echo 5)" -sink "$sink_addr" -out "$results/instr-$sc.json"
