@@ -71,7 +71,10 @@ fi
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/weft-bench.XXXXXX")
 results=$work/results
-mkdir -p "$results" "$work/bin" "$work/tools" "$work/logs"
+mkdir -p "$results" "$work/bin" "$work/tools" "$work/logs" "$work/tmp"
+# Every tool's temporary files go with the work dir (orchestrion leaves
+# ~300 MB in TMPDIR per build).
+export TMPDIR=$work/tmp
 sink_pid='' started_db=''
 cleanup() {
   local rc=$?

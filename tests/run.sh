@@ -12,6 +12,14 @@ for tool in go cargo cc; do
   command -v "$tool" >/dev/null || { echo "tests/run.sh: $tool is needed and not on PATH" >&2; exit 1; }
 done
 
+# A fresh run writes ~5 GiB (cargo's target/, the e2e tests' weft cache,
+# Go's build cache); a full disk shows up as "No space left on device" in
+# whichever test writes next.
+free_kib=$(df -Pk "$root" | awk 'NR == 2 {print $4}')
+if [ "${free_kib:-0}" -lt $((8 * 1024 * 1024)) ]; then
+  echo "tests/run.sh: warning: only $((free_kib / 1024)) MiB free under $root; the suite needs about 5 GiB" >&2
+fi
+
 # weft-bpf (the eBPF probes) builds with clang -target bpf, bindgen
 # (libclang), libbpf's vendored source (make, pkg-config, libelf and zlib
 # headers) and links Debian's static libelf/zlib; bpftool regenerates

@@ -1,7 +1,7 @@
 //! weft: zero-code OpenTelemetry for Go.
 //!
 //! * [`cli`] the `weft` command line.
-//! * [`sdk`] the wrapped Go SDK; [`gomode`] its `bin/go`; [`compile`] its compile shim.
+//! * [`sdk`] the wrapped Go SDK, [`trim`] its cache; [`gomode`] its `bin/go`; [`compile`] its compile shim.
 //! * [`rules`] the rule set; [`weave`] the source rewriting.
 //! * [`receiver`] the built-in OTLP receiver and trace printer.
 pub mod cli;
@@ -22,5 +22,6 @@ pub mod receiver;
 pub mod rules;
 pub mod sdk;
 pub mod stamp;
+pub mod trim;
 pub mod view;
 pub mod weave;

@@ -256,8 +256,10 @@ pub fn ensure_cached() -> Result<PathBuf> {
     let sdks = cache_dir().join("sdk");
     let pointer = cache_dir().join("by-binary").join(binary_stamp(&root, &version, &exe));
     if let Ok(name) = fs::read_to_string(&pointer) {
-        let dir = sdks.join(name.trim());
+        let name = name.trim();
+        let dir = sdks.join(name);
         if !name.contains('/') && dir.join(MARKER).exists() {
+            used(&dir, name);
             return Ok(dir);
         }
     }
@@ -279,7 +281,15 @@ pub fn ensure_cached() -> Result<PathBuf> {
     }
     // Only a pointer: a failure to write it costs the next run a hash.
     let _ = write_atomic(&pointer, &name);
+    used(&dir, &name);
     Ok(dir)
+}
+
+/// Marks the SDK as used and trims the cache now and then (see [`crate::trim`]).
+fn used(dir: &Path, name: &str) {
+    let now = std::time::SystemTime::now();
+    crate::trim::touch(dir, now);
+    crate::trim::maybe_trim(&cache_dir(), name, now);
 }
 
 /// `weft sdk --out DIR`: builds a wrapped SDK at DIR (which must not exist
