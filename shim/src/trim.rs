@@ -21,8 +21,8 @@ pub const KEEP: Duration = Duration::from_secs(5 * 24 * 3600);
 /// The cache is checked at most this often.
 pub const EVERY: Duration = DAY;
 const TOUCH: Duration = Duration::from_secs(3600);
-/// Names the last trim, in `sdk/`.
-const STAMP: &str = ".trimmed";
+/// Its mtime is the last trim, in the cache directory.
+const STAMP: &str = "trimmed";
 
 /// Marks the SDK at `dir` as used now.
 pub fn touch(dir: &Path, now: SystemTime) {
@@ -36,7 +36,7 @@ pub fn touch(dir: &Path, now: SystemTime) {
 /// Trims `cache` if the last trim is older than [`EVERY`], sparing the SDK
 /// named `keep`.
 pub fn maybe_trim(cache: &Path, keep: &str, now: SystemTime) {
-    let stamp = cache.join("sdk").join(STAMP);
+    let stamp = cache.join(STAMP);
     match fs::metadata(&stamp).and_then(|m| m.modified()) {
         Ok(t) if !older(t, now, EVERY) => return,
         _ => {}
@@ -59,7 +59,7 @@ pub fn trim(cache: &Path, keep: &str, now: SystemTime) -> std::io::Result<Vec<St
     for entry in fs::read_dir(&sdks)? {
         let entry = entry?;
         let name = entry.file_name().to_string_lossy().into_owned();
-        if name == keep || name == STAMP || !entry.file_type()?.is_dir() {
+        if name == keep || !entry.file_type()?.is_dir() {
             continue;
         }
         let path = entry.path();
