@@ -98,7 +98,7 @@ pub fn command(root: &Path, args: Vec<OsString>) -> Result<Command> {
     let entry = if locked { None } else { plancache::entry_path(root, &info.weft_binary, &strs) };
     if let Some(args) = entry.as_deref().and_then(plancache::lookup) {
         if debug {
-            eprintln!("weft: build plan from the cache");
+            eprintln!("weft: build plan from the cache: go {}", args[1..].join(" "));
         }
         return Ok(run(args));
     }
@@ -122,6 +122,9 @@ pub fn command(root: &Path, args: Vec<OsString>) -> Result<Command> {
             strs
         }
     };
+    if debug {
+        eprintln!("weft: go {}", args[1..].join(" "));
+    }
     Ok(run(args))
 }
 
@@ -175,11 +178,16 @@ pub fn plan(root: &Path, real_go: &Path, rules: &RuleSet, info: &SdkInfo, strs: 
     if marked.values().all(|(_, ids)| companion_only(ids)) {
         marked.clear();
     }
-    // Programs linking a marked package get the runtime and a manifest.
+    // Programs linking a package woven with calls into weft/rt get the
+    // runtime and a manifest. Marks hold for the whole build: a program
+    // using only companions (a test binary that merely logs, beside one
+    // that serves HTTP) links woven code too.
+    let rt_rules: BTreeSet<&str> = rules.rules.iter().filter(|r| r.calls_rt()).map(|r| r.id.as_str()).collect();
+    let calls_rt = |ids: &Vec<String>| ids.iter().any(|id| rt_rules.contains(id.as_str()));
     let mut links: BTreeMap<String, (String, Vec<&str>)> = BTreeMap::new(); // dir -> (name, marked deps)
     for l in pkgs.iter().filter(|l| !l.dep_only && l.name == "main") {
         let used: Vec<&str> = l.deps.iter().filter(|d| marked.contains_key(*d)).map(String::as_str).collect();
-        if used.iter().all(|p| companion_only(&marked[*p].1)) {
+        if !used.iter().any(|p| calls_rt(&marked[*p].1)) {
             continue;
         }
         // A test binary (`p.test`) gets them through the package under test.

@@ -50,8 +50,31 @@ pub fn source(package_name: &str, has_context: bool) -> String {
     s
 }
 
+/// True when Go source `src` may call into weft/rt: it names an API
+/// function or linknames a weft/rt function of its own. (A mention in a
+/// comment counts too: a program then links weft/rt without need, which is
+/// harmless; the reverse would fail its link.)
+pub fn calls_rt(src: &[u8]) -> bool {
+    let text = String::from_utf8_lossy(src);
+    let mut words = text.split(|c: char| !(c.is_alphanumeric() || c == '_'));
+    let api = words.any(|w| API.iter().any(|(local, ..)| *local == w));
+    api || text.lines().any(|l| {
+        let mut f = l.split_whitespace();
+        f.next() == Some("//go:linkname") && f.nth(1).is_some_and(|t| t.starts_with("weft/rt."))
+    })
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn calls_rt_sees_api_calls_and_pull_linknames_only() {
+        assert!(super::calls_rt(b"func f() { s := weftStartSpan(ctx, \"a\", \"b\", 2); _ = s }"));
+        assert!(super::calls_rt(b"//go:linkname weftLogIDs weft/rt.TraceIDs\nfunc weftLogIDs() (string, string)\n"));
+        // The runtime rule's accessors are pulled by weft/rt: no call.
+        assert!(!super::calls_rt(b"//go:linkname weftGoroutineCtx\nfunc weftGoroutineCtx() unsafe.Pointer { return nil }\n"));
+        assert!(!super::calls_rt(b"func weftStartSpanLike() {}"));
+    }
+
     #[test]
     fn only_set_strings_is_noescape() {
         let src = super::source("p", true);

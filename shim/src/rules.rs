@@ -57,6 +57,14 @@ pub struct Rule {
     pub hash: String,
 }
 
+impl Rule {
+    /// True when the rule's code calls weft/rt: a program linking a
+    /// package it wove must link weft/rt too (the runtime rule's never does).
+    pub fn calls_rt(&self) -> bool {
+        self.file_contents.iter().chain(&self.fallback_contents).any(|(_, src)| crate::hookapi::calls_rt(src))
+    }
+}
+
 /// A trampoline on one function: `before` runs at entry with pointers to the
 /// receiver and parameters and returns `(state, ok)`; `after` is deferred when
 /// ok and gets the state and pointers to the (named) results.

@@ -38,6 +38,7 @@ func (m *memExporter) OnEnd(r *trace.Record) {
 
 func (m *memExporter) Export(context.Context, *otlp.Batch) error { return nil }
 func (m *memExporter) Closing()                                  {}
+func (m *memExporter) Idle()                                     {}
 
 func (m *memExporter) get() []*trace.Record {
 	m.mu.Lock()

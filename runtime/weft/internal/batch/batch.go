@@ -1,7 +1,13 @@
 // Package batch is the batch span processor: ended spans are encoded into
 // a bounded queue of batches (End never blocks; a full queue drops and
-// counts), a background goroutine exports them on a schedule, and Shutdown
-// flushes what is left within a deadline.
+// counts), a worker goroutine exports them when a batch is full or the
+// schedule delay has passed, and Shutdown flushes what is left within a
+// deadline.
+//
+// The worker exists only while there is something to export: an idle
+// program has no goroutine of weft's (test suites that check for leaked
+// goroutines, like go.uber.org/goleak, pass), and a timer, not a
+// goroutine, waits out the delay.
 package batch
 
 import (
@@ -15,14 +21,17 @@ import (
 	"weft/internal/trace"
 )
 
-// Exporter sends a batch of encoded spans. Export is only ever called
-// from the processor's goroutine, and must not keep the batch after it
-// returns: the processor reuses it.
+// Exporter sends a batch of encoded spans. Export is called by one
+// goroutine at a time, and must not keep the batch after it returns: the
+// processor reuses it.
 type Exporter interface {
 	Export(ctx context.Context, spans *otlp.Batch) error
 	// Closing tells the exporter that the program is exiting: it should
 	// stop waiting to retry a collector that is down.
 	Closing()
+	// Idle tells the exporter that nothing is queued: it may close idle
+	// connections (and the goroutines serving them).
+	Idle()
 }
 
 // Config is the OTEL_BSP_* configuration.
@@ -76,20 +85,24 @@ type Stats struct {
 // a buffer its record keeps), copies the bytes into the batch being filled
 // under a mutex, and recycles the record at once: a record then stays in
 // cache for the next span instead of waiting for the export. A full batch
-// joins the queue and wakes the worker, which otherwise runs on its
-// ticker: waking a goroutine per span would cost more than the span.
+// joins the queue and starts a worker if none runs; partial batches wait
+// for the schedule delay: a goroutine per span would cost more than the
+// span.
 type Processor struct {
-	cfg   Config
-	exp   Exporter
-	kick  chan struct{} // a full batch is waiting (buffered, 1)
-	flush chan chan struct{}
+	cfg Config
+	exp Exporter
 
-	mu     sync.Mutex
-	cur    *otlp.Batch   // being filled; nil when empty
-	full   []*otlp.Batch // full batches, oldest first
-	free   []*otlp.Batch // exported batches, for reuse
-	n      int           // spans in cur and full
-	closed bool
+	mu      sync.Mutex
+	cur     *otlp.Batch   // being filled; nil when empty
+	full    []*otlp.Batch // full batches, oldest first
+	free    []*otlp.Batch // exported batches, for reuse
+	n       int           // spans in cur and full
+	closed  bool
+	working bool            // a worker runs
+	all     bool            // the worker exports partial batches too
+	timer   *time.Timer     // the schedule delay (made on first use)
+	armed   bool            // timer set; every queued span is covered by it
+	waiters []chan struct{} // flushes, told when the worker finishes
 
 	inflight atomic.Int64 // spans taken by the worker, not yet accounted
 	dropped  atomic.Int64
@@ -101,43 +114,40 @@ type Processor struct {
 	done      atomic.Bool // shutdown finished (or timed out)
 }
 
-// New starts the processor's goroutine.
+// New returns a processor exporting to exp; it starts no goroutine.
 func New(exp Exporter, cfg Config) *Processor {
-	cfg = cfg.normalize()
-	p := &Processor{
-		cfg:   cfg,
-		exp:   exp,
-		kick:  make(chan struct{}, 1),
-		flush: make(chan chan struct{}),
-	}
-	go p.run()
-	return p
+	return &Processor{cfg: cfg.normalize(), exp: exp}
 }
 
 // OnEnd queues a span and recycles its record; it never blocks. A full
 // queue drops the span.
 func (p *Processor) OnEnd(s *trace.Record) {
 	s.Wire = otlp.AppendSpan(s.Wire[:0], s)
-	queued, full := p.add(s.Scope, s.Wire)
+	queued, start := p.add(s.Scope, s.Wire)
 	trace.Release(s)
 	if !queued {
 		p.dropped.Add(1)
 	}
-	if full {
-		select {
-		case p.kick <- struct{}{}:
-		default:
-		}
+	if start {
+		go p.work()
 	}
 }
 
 // add copies an encoded span into the batch being filled and reports
-// whether it was queued and whether that batch is now full.
-func (p *Processor) add(scope string, span []byte) (queued, full bool) {
+// whether it was queued and whether the caller must start a worker.
+func (p *Processor) add(scope string, span []byte) (queued, start bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock() // a panic in Add must not leave the lock held
 	if p.closed || p.n >= p.cfg.MaxQueueSize {
 		return false, false
+	}
+	if !p.armed {
+		p.armed = true
+		if p.timer == nil {
+			p.timer = time.AfterFunc(p.cfg.ScheduleDelay, p.tick)
+		} else {
+			p.timer.Reset(p.cfg.ScheduleDelay)
+		}
 	}
 	b := p.cur
 	if b == nil {
@@ -156,14 +166,60 @@ func (p *Processor) add(scope string, span []byte) (queued, full bool) {
 	}
 	p.full = append(p.full, b)
 	p.cur = nil
-	return true, true
+	return true, p.startLocked()
 }
 
-// take removes the oldest full batch, or with partial the batch being
-// filled when no batch is full; nil when there is none.
-func (p *Processor) take(partial bool) *otlp.Batch {
+// startLocked claims the worker's place: true when none runs and the
+// caller must start one.
+func (p *Processor) startLocked() bool {
+	if p.working {
+		return false
+	}
+	p.working = true
+	return true
+}
+
+// tick runs when the schedule delay has passed since a span was queued to
+// an unarmed timer: everything queued is exported.
+func (p *Processor) tick() {
 	p.mu.Lock()
-	defer p.mu.Unlock()
+	p.armed = false
+	p.all = p.all || p.n > 0
+	start := p.n > 0 && p.startLocked()
+	p.mu.Unlock()
+	if start {
+		p.work() // (a timer's function runs on a goroutine of its own)
+	}
+}
+
+// work exports until nothing is left to export, then tells the flushes
+// waiting and leaves.
+func (p *Processor) work() {
+	for {
+		p.mu.Lock()
+		b := p.takeLocked(p.all)
+		if b == nil {
+			p.working, p.all = false, false
+			waiters, empty := p.waiters, p.n == 0
+			p.waiters = nil
+			p.mu.Unlock()
+			if empty {
+				safeIdle(p.exp)
+			}
+			for _, w := range waiters {
+				close(w)
+			}
+			return
+		}
+		p.mu.Unlock()
+		p.export(b)
+		p.recycle(b)
+	}
+}
+
+// takeLocked removes the oldest full batch, or with partial the batch
+// being filled when no batch is full; nil when there is none.
+func (p *Processor) takeLocked(partial bool) *otlp.Batch {
 	var b *otlp.Batch
 	if len(p.full) > 0 {
 		b = p.full[0]
@@ -195,34 +251,6 @@ func (p *Processor) queued() int {
 	return p.n
 }
 
-func (p *Processor) run() {
-	tick := time.NewTicker(p.cfg.ScheduleDelay)
-	defer tick.Stop()
-	for {
-		var done chan struct{}
-		all := false
-		select {
-		case <-tick.C:
-			all = true // export everything that waited a full delay
-		case <-p.kick:
-		case done = <-p.flush:
-			all = true
-		}
-		// Woken for a full batch, a partial one waits for the tick.
-		for {
-			b := p.take(all)
-			if b == nil {
-				break
-			}
-			p.export(b)
-			p.recycle(b)
-		}
-		if done != nil {
-			close(done)
-		}
-	}
-}
-
 func (p *Processor) export(batch *otlp.Batch) {
 	ctx, cancel := context.WithTimeout(context.Background(), p.cfg.ExportTimeout)
 	err := safeExport(ctx, p.exp, batch)
@@ -250,6 +278,11 @@ func safeExport(ctx context.Context, exp Exporter, batch *otlp.Batch) (err error
 	return exp.Export(ctx, batch)
 }
 
+func safeIdle(exp Exporter) {
+	defer func() { _ = recover() }()
+	exp.Idle()
+}
+
 type constError string
 
 func (e constError) Error() string { return string(e) }
@@ -260,10 +293,13 @@ const errPanic = constError("exporter panicked")
 // expires. It reports whether the flush completed.
 func (p *Processor) Flush(ctx context.Context) bool {
 	done := make(chan struct{})
-	select {
-	case p.flush <- done:
-	case <-ctx.Done():
-		return false
+	p.mu.Lock()
+	p.waiters = append(p.waiters, done)
+	p.all = true
+	start := p.startLocked()
+	p.mu.Unlock()
+	if start {
+		go p.work()
 	}
 	select {
 	case <-done:
@@ -282,6 +318,9 @@ func (p *Processor) Shutdown(ctx context.Context) Stats {
 		p.Flush(ctx)
 		p.mu.Lock()
 		p.closed = true
+		if p.timer != nil {
+			p.timer.Stop()
+		}
 		p.mu.Unlock()
 		p.done.Store(true)
 	})

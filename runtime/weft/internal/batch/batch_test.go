@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"net"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -36,6 +37,7 @@ type fakeExporter struct {
 	entered chan int
 	closing bool
 	calls   chan int
+	idles   atomic.Int32
 }
 
 func (f *fakeExporter) Export(ctx context.Context, spans *otlp.Batch) error {
@@ -99,6 +101,8 @@ func each(msg []byte, field int, f func([]byte)) {
 		panic("bad protobuf")
 	}
 }
+
+func (f *fakeExporter) Idle() { f.idles.Add(1) }
 
 func (f *fakeExporter) Closing() {
 	f.mu.Lock()
@@ -173,6 +177,62 @@ func TestScheduleDelay(t *testing.T) {
 	if n := await(t, f.calls, "schedule delay did not export"); n != 1 {
 		t.Errorf("batch of %d", n)
 	}
+}
+
+// workers counts the goroutines running the processor's code.
+func workers() int {
+	buf := make([]byte, 1<<20)
+	buf = buf[:runtime.Stack(buf, true)]
+	n := 0
+	for _, g := range strings.Split(string(buf), "\n\n") {
+		if strings.Contains(g, "weft/internal/batch.(*Processor)") {
+			n++
+		}
+	}
+	return n
+}
+
+// awaitNoWorker waits for the worker to leave.
+func awaitNoWorker(t *testing.T) {
+	t.Helper()
+	for deadline := time.Now().Add(hangGuard); workers() > 0; time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("hang: the worker never left")
+		}
+	}
+}
+
+func TestNoGoroutineWhileIdle(t *testing.T) {
+	f := &fakeExporter{calls: make(chan int, 10)}
+	p := New(f, Config{ScheduleDelay: time.Hour, ExportTimeout: time.Second, MaxQueueSize: 100, MaxBatchSize: 4})
+	for _, s := range spans(3) {
+		p.OnEnd(s)
+	}
+	if n := workers(); n != 0 {
+		t.Fatalf("%d goroutines with a partial batch waiting for its delay", n)
+	}
+	for _, s := range spans(3) {
+		p.OnEnd(s) // fills a batch: a worker exports it and leaves
+	}
+	if n := await(t, f.calls, "no export on full batch"); n != 4 {
+		t.Errorf("batch of %d, want 4", n)
+	}
+	awaitNoWorker(t)
+	if n := f.idles.Load(); n != 0 {
+		t.Errorf("exporter told idle %d times with 2 spans queued", n)
+	}
+	if !p.Flush(ctxTimeout(t, hangGuard)) {
+		t.Fatal("flush did not finish")
+	}
+	if n := await(t, f.calls, "flush did not export"); n != 2 {
+		t.Errorf("batch of %d, want 2", n)
+	}
+	awaitNoWorker(t)
+	if n := f.idles.Load(); n != 1 {
+		t.Errorf("exporter told idle %d times, want once, when nothing was left", n)
+	}
+	p.Shutdown(ctxTimeout(t, hangGuard))
+	awaitNoWorker(t)
 }
 
 func TestQueueFullDropsAndNeverBlocks(t *testing.T) {
@@ -278,6 +338,7 @@ type panicky struct{}
 
 func (panicky) Export(context.Context, *otlp.Batch) error { panic("boom") }
 func (panicky) Closing()                                  {}
+func (panicky) Idle()                                     { panic("boom") }
 
 func TestExporterPanicContained(t *testing.T) {
 	p := New(panicky{}, Config{ScheduleDelay: time.Hour, ExportTimeout: time.Second, MaxQueueSize: 10, MaxBatchSize: 10})

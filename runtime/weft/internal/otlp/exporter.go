@@ -76,6 +76,10 @@ func New(cfg Config, resource []trace.Attr) *Exporter {
 // collector that is down must not delay the program.
 func (e *Exporter) Closing() { e.closeOnce.Do(func() { close(e.closing) }) }
 
+// Idle closes the connections to the collector that are idle: with
+// nothing queued, the goroutines serving them are not kept alive.
+func (e *Exporter) Idle() { e.client.CloseIdleConnections() }
+
 func (e *Exporter) isClosing() bool {
 	select {
 	case <-e.closing:
