@@ -1,6 +1,7 @@
 //! The compile shim: installed as `pkg/tool/<os>_<arch>/compile` in a
 //! wrapped SDK, with the real compiler beside it as `compile.real` (and as
-//! `asm`, `cgo` and `link`, which only answer `-V=full` from a cache).
+//! `asm`, `cgo` and `link`, which only answer `-V=full` from a cache, and
+//! `cover`, see [`crate::cover`]).
 //!
 //! The go command and rules_go call it once per package. Unless the
 //! package carries go mode's mark (or WEFT_WEAVE_ALL is set) and a
@@ -121,6 +122,16 @@ pub fn tool_main(argv0: OsString, args: Vec<OsString>) -> ! {
     if args.len() == 1 && args[0] == "-V=full" {
         version_full(&argv0, &real);
     }
+    exec(&argv0, &real, args)
+}
+
+/// Entry point when argv[0] is `.../cover` (see [`crate::cover`]).
+pub fn cover_main(argv0: OsString, args: Vec<OsString>) -> ! {
+    let real = real_tool(Path::new(&argv0));
+    if args.len() == 1 && args[0] == "-V=full" {
+        version_full(&argv0, &real);
+    }
+    let args = crate::cover::rewrite(&args).unwrap_or(args);
     exec(&argv0, &real, args)
 }
 

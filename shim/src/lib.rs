@@ -1,11 +1,12 @@
 //! weft: zero-code OpenTelemetry for Go.
 //!
 //! * [`cli`] the `weft` command line.
-//! * [`sdk`] the wrapped Go SDK, [`trim`] its cache; [`gomode`] its `bin/go`; [`compile`] its compile shim.
+//! * [`sdk`] the wrapped Go SDK, [`trim`] its cache; [`gomode`] its `bin/go`; [`compile`] its compile shim, [`cover`] its cover shim.
 //! * [`rules`] the rule set; [`weave`] the source rewriting.
 //! * [`receiver`] the built-in OTLP receiver and trace printer.
 pub mod cli;
 pub mod compile;
+pub mod cover;
 pub mod gcflags;
 pub mod embedded {
     //! The runtime and rules, embedded at build time (see build.rs).

@@ -26,3 +26,32 @@ fn go_test_all_packages_passes_goleak_and_exports() {
     let client = spans.iter().find(|s| s.kind == SpanKind::Client).unwrap_or_else(|| panic!("no client span:\n{dump}"));
     assert_eq!((server.trace_id.as_str(), server.parent_span_id.as_str()), (client.trace_id.as_str(), client.span_id.as_str()), "{dump}");
 }
+
+/// `-cover` runs cover on every file of the packages it covers, by their
+/// paths on disk; weft's link file exists only in the overlay. Coverage
+/// must work and read exactly as without weft.
+#[test]
+fn cover_works_and_counts_only_the_users_statements() {
+    let dir = repo().join("tests/go/gotest");
+    let out = run_ok(weft_go(&dir, &["test", "-count=1", "-cover", "./..."]).env("OTEL_SDK_DISABLED", "true"));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(stdout.matches("coverage: [no statements]").count(), 2, "{stdout}");
+
+    // A coverage-instrumented program: the same figure as plain go's.
+    let hello = repo().join("tests/go/hello");
+    let tmp = tempfile::tempdir().unwrap();
+    let percent = |bin: &std::path::Path, data: &str| {
+        let data = tmp.path().join(data);
+        std::fs::create_dir_all(&data).unwrap();
+        run_ok(std::process::Command::new(bin).arg("world").env("GOCOVERDIR", &data).env("OTEL_SDK_DISABLED", "true"));
+        let out = run_ok(std::process::Command::new("go").args(["tool", "covdata", "percent", "-i"]).arg(&data).env_remove("GOFLAGS"));
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let woven = tmp.path().join("woven");
+    run_ok(&mut weft_go(&hello, &["build", "-cover", "-o", woven.to_str().unwrap(), "."]));
+    let plain = tmp.path().join("plain");
+    run_ok(std::process::Command::new("go").args(["build", "-cover", "-o", plain.to_str().unwrap(), "."]).current_dir(&hello).env_remove("GOFLAGS"));
+    let (w, p) = (percent(&woven, "w"), percent(&plain, "p"));
+    assert!(w.contains("example.com/hello") && w.contains("% of statements"), "{w}");
+    assert_eq!(w, p);
+}
