@@ -33,7 +33,7 @@ pub fn main(argv0: OsString, args: Vec<OsString>) -> ! {
         exec(&argv0, &real, args);
     }
     match run(args.clone()) {
-        Ok(Some(new_args)) => exec(&argv0, &real, new_args),
+        Ok(Some(woven)) => compile_or_fall_back(&argv0, &real, woven),
         Ok(None) => exec(&argv0, &real, args),
         Err(e) => {
             eprintln!("weft: {e:#}");
@@ -135,8 +135,40 @@ pub fn cover_main(argv0: OsString, args: Vec<OsString>) -> ! {
     exec(&argv0, &real, args)
 }
 
-/// Returns new arguments when the package was woven, None to pass through.
-fn run(args: Vec<OsString>) -> Result<Option<Vec<OsString>>> {
+/// A woven package's compile command, and the one to fall back to.
+struct Planned {
+    pkg: String,
+    woven: Vec<OsString>,
+    /// The package as it is, plus the rules' fallback files (no-ops that
+    /// keep defined what weft/rt links to).
+    plain: Vec<OsString>,
+}
+
+/// Compiles the woven package; if that fails, compiles it unwoven, so a
+/// rule that no longer fits (a new Go or library release changed what it
+/// relies on) costs the package its instrumentation, never the build.
+/// The user's own errors then come from the second compile, as they are.
+fn compile_or_fall_back(argv0: &OsString, real: &Path, p: Planned) -> ! {
+    use std::io::Write;
+    let run = Command::new(real).arg0(argv0).args(&p.woven).stdout(std::process::Stdio::inherit()).output();
+    let out = match run {
+        Ok(out) => out,
+        Err(_) => exec(argv0, real, p.plain),
+    };
+    let _ = std::io::stderr().write_all(&out.stderr);
+    if out.status.success() {
+        std::process::exit(0);
+    }
+    if out.status.code().is_none() {
+        std::process::exit(2); // killed: no second try
+    }
+    eprintln!("weft: {} does not compile with weft's rules (above); building it without instrumentation", p.pkg);
+    exec(argv0, real, p.plain)
+}
+
+/// Returns the compile commands when the package was woven, None to pass
+/// through.
+fn run(args: Vec<OsString>) -> Result<Option<Planned>> {
     let args = expand_response_files(args)?;
     let inv = Invocation::parse(&args);
     let Some(pkg) = inv.package.as_deref() else { return Ok(None) };
@@ -168,6 +200,12 @@ fn run(args: Vec<OsString>) -> Result<Option<Vec<OsString>>> {
         return Ok(None);
     }
     let out_dir = inv.output_dir().join("weft");
+    let mut plain = inv.args.clone();
+    for (name, bytes) in package::fallbacks(&rules, pkg, version.as_deref()) {
+        let dest = inv.output_dir().join("weft-plain").join(name);
+        write(&dest, &bytes)?;
+        plain.push(dest.into_os_string());
+    }
     let mut args = inv.args.clone();
     for (idx, bytes) in &woven.rewritten {
         let name = Path::new(&inv.files[*idx]).file_name().unwrap_or_default().to_owned();
@@ -180,7 +218,7 @@ fn run(args: Vec<OsString>) -> Result<Option<Vec<OsString>>> {
         write(&dest, bytes)?;
         args.push(dest.into_os_string());
     }
-    Ok(Some(args))
+    Ok(Some(Planned { pkg: pkg.to_string(), woven: args, plain }))
 }
 
 fn write(dest: &Path, bytes: &[u8]) -> Result<()> {

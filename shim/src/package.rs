@@ -175,6 +175,14 @@ fn add_files(woven: &mut Woven, chosen: &[&Rule], sources: &[Source], has_contex
     Ok(())
 }
 
+/// The fallback files of every rule for `pkg` that fits `version`: what
+/// the package gets when its woven form does not compile.
+pub fn fallbacks(rules: &RuleSet, pkg: &str, version: Option<&str>) -> Vec<(String, Vec<u8>)> {
+    let mut woven = Woven::default();
+    add_fallbacks(&mut woven, &rules.for_package(pkg).filter(|r| r.matches_version(version)).collect::<Vec<_>>());
+    woven.added
+}
+
 /// Fallback files of rules that fit the version but could not be woven.
 fn add_fallbacks(woven: &mut Woven, failed: &[&Rule]) {
     for r in failed {

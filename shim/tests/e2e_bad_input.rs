@@ -99,6 +99,23 @@ fn a_panicking_handler_still_panics_with_the_users_lines() {
 }
 
 #[test]
+fn a_rule_whose_code_no_longer_compiles_costs_the_package_not_the_build() {
+    let tmp = tempfile::tempdir().unwrap();
+    let bin = tmp.path().join("lockme");
+    let out = run_ok(
+        weft_go(&go_dir("lockme"), &["build", "-o", bin.to_str().unwrap(), "."])
+            .env("WEFT_RULES", repo().join("tests/rules/nocompile")),
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("undefined: renamedInThisRelease"), "the compiler's own error is shown: {err}");
+    let warnings: Vec<&str> = err.lines().filter(|l| l.starts_with("weft:")).collect();
+    assert_eq!(warnings.len(), 1, "{err}");
+    assert!(warnings[0].contains("example.com/lockme/greet") && warnings[0].contains("without instrumentation"), "{err}");
+    let run = run_ok(Command::new(&bin).arg("world"));
+    assert_eq!(String::from_utf8_lossy(&run.stdout), "hello world\n", "uninstrumented, unchanged");
+}
+
+#[test]
 fn a_rule_whose_signature_changed_is_skipped_with_one_warning() {
     let tmp = tempfile::tempdir().unwrap();
     let bin = tmp.path().join("lockme");

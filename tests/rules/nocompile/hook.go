@@ -1,0 +1,6 @@
+package greet
+
+func weftHelloBefore(name *string) (struct{}, bool) {
+	var _ *renamedInThisRelease
+	return struct{}{}, false
+}
