@@ -107,22 +107,7 @@ func weftServerAfter(st weftServerState) {
 		weftSetString(st.span, "http.route", route)
 		weftSetName(st.span, weftSpanName(method, route))
 	}
-	status := 0
-	switch w := st.rw.(type) {
-	case *response:
-		status = w.status
-		if !w.wroteHeader {
-			status = StatusOK
-		}
-	case *http2responseWriter:
-		if w.rws != nil {
-			status = w.rws.status
-			if !w.rws.wroteHeader {
-				status = StatusOK
-			}
-		}
-	}
-	if status > 0 {
+	if status := weftStatus(st.rw); status > 0 {
 		weftSetInt(st.span, "http.response.status_code", int64(status))
 		if status >= 500 {
 			weftSetError(st.span, strconv.Itoa(status), "")

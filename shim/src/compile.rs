@@ -1,7 +1,7 @@
 //! The compile shim: installed as `pkg/tool/<os>_<arch>/compile` in a
 //! wrapped SDK, with the real compiler beside it as `compile.real` (and as
-//! `asm`, `cgo` and `link`, which only answer `-V=full` from a cache, and
-//! `cover`, see [`crate::cover`]).
+//! `asm`, `cgo`, `link`, `cover` and `vet`, which answer `-V=full` from a
+//! cache; see [`crate::overlaid`] for cover and vet).
 //!
 //! The go command and rules_go call it once per package. Unless the
 //! package carries go mode's mark (or WEFT_WEAVE_ALL is set) and a
@@ -115,23 +115,17 @@ fn real_tool(argv0: &Path) -> PathBuf {
     std::fs::canonicalize(argv0).map(|p| p.with_file_name(&name)).unwrap_or(beside)
 }
 
-/// Entry point when argv[0] is `.../asm`, `.../cgo` or `.../link`: only
-/// `-V=full` is answered here, everything else is the real tool's.
+/// Entry point when argv[0] is `.../asm`, `.../cgo`, `.../link`,
+/// `.../cover` or `.../vet`: `-V=full` is answered here, cover and vet may
+/// get the link file's real path (see [`crate::overlaid`]), everything else
+/// is the real tool's.
 pub fn tool_main(argv0: OsString, args: Vec<OsString>) -> ! {
     let real = real_tool(Path::new(&argv0));
     if args.len() == 1 && args[0] == "-V=full" {
         version_full(&argv0, &real);
     }
-    exec(&argv0, &real, args)
-}
-
-/// Entry point when argv[0] is `.../cover` (see [`crate::cover`]).
-pub fn cover_main(argv0: OsString, args: Vec<OsString>) -> ! {
-    let real = real_tool(Path::new(&argv0));
-    if args.len() == 1 && args[0] == "-V=full" {
-        version_full(&argv0, &real);
-    }
-    let args = crate::cover::rewrite(&args).unwrap_or(args);
+    let tool = Path::new(&argv0).file_name().unwrap_or_default().to_string_lossy().into_owned();
+    let args = crate::overlaid::rewrite(&tool, &args).unwrap_or(args);
     exec(&argv0, &real, args)
 }
 
@@ -147,23 +141,27 @@ struct Planned {
 /// Compiles the woven package; if that fails, compiles it unwoven, so a
 /// rule that no longer fits (a new Go or library release changed what it
 /// relies on) costs the package its instrumentation, never the build.
-/// The user's own errors then come from the second compile, as they are.
+/// When the unwoven package fails too, the errors are the user's own, and
+/// only that compile's output is shown.
 fn compile_or_fall_back(argv0: &OsString, real: &Path, p: Planned) -> ! {
     use std::io::Write;
-    let run = Command::new(real).arg0(argv0).args(&p.woven).stdout(std::process::Stdio::inherit()).output();
-    let out = match run {
-        Ok(out) => out,
-        Err(_) => exec(argv0, real, p.plain),
-    };
-    let _ = std::io::stderr().write_all(&out.stderr);
-    if out.status.success() {
+    let compile = |args: &[OsString]| Command::new(real).arg0(argv0).args(args).stdout(std::process::Stdio::inherit()).output();
+    let Ok(woven) = compile(&p.woven) else { exec(argv0, real, p.plain) };
+    let mut stderr = std::io::stderr();
+    if woven.status.success() {
+        let _ = stderr.write_all(&woven.stderr);
         std::process::exit(0);
     }
-    if out.status.code().is_none() {
+    if woven.status.code().is_none() {
         std::process::exit(2); // killed: no second try
     }
-    eprintln!("weft: {} does not compile with weft's rules (above); building it without instrumentation", p.pkg);
-    exec(argv0, real, p.plain)
+    let Ok(plain) = compile(&p.plain) else { exec(argv0, real, p.plain) };
+    if plain.status.success() {
+        let _ = stderr.write_all(&woven.stderr);
+        let _ = writeln!(stderr, "weft: {} does not compile with weft's rules (above); built without instrumentation", p.pkg);
+    }
+    let _ = stderr.write_all(&plain.stderr);
+    std::process::exit(plain.status.code().unwrap_or(2));
 }
 
 /// Returns the compile commands when the package was woven, None to pass

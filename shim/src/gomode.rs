@@ -92,7 +92,7 @@ pub fn command(root: &Path, args: Vec<OsString>) -> Result<Command> {
     let run = |args: Vec<String>| {
         let mut cmd = Command::new(&real_go);
         if let Some(overlay) = args.iter().find_map(|a| a.strip_prefix("-overlay=")) {
-            cmd.env(crate::cover::OVERLAY_ENV, overlay);
+            cmd.env(crate::overlaid::OVERLAY_ENV, overlay);
         }
         cmd.args(args).env("GOROOT", root).env("GOTOOLCHAIN", "local");
         cmd

@@ -1,12 +1,11 @@
 //! weft: zero-code OpenTelemetry for Go.
 //!
 //! * [`cli`] the `weft` command line.
-//! * [`sdk`] the wrapped Go SDK, [`trim`] its cache; [`gomode`] its `bin/go`; [`compile`] its compile shim, [`cover`] its cover shim.
+//! * [`sdk`] the wrapped Go SDK, [`trim`] its cache; [`gomode`] its `bin/go`; [`compile`] its compile shim, [`overlaid`] its cover and vet shims.
 //! * [`rules`] the rule set; [`weave`] the source rewriting.
 //! * [`receiver`] the built-in OTLP receiver and trace printer.
 pub mod cli;
 pub mod compile;
-pub mod cover;
 pub mod gcflags;
 pub mod embedded {
     //! The runtime and rules, embedded at build time (see build.rs).
@@ -16,6 +15,7 @@ pub mod golist;
 pub mod gomode;
 pub mod inspect;
 pub mod lock;
+pub mod overlaid;
 pub mod hookapi;
 pub mod package;
 pub mod plancache;

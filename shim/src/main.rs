@@ -1,6 +1,6 @@
 //! The `weft` binary. One file plays three parts, chosen by argv[0]:
-//! `compile` (the shim in a wrapped SDK; `asm`, `cgo`, `link` and `cover`
-//! there too), `go` (the SDK's bin/go), or the
+//! `compile` (the shim in a wrapped SDK; `asm`, `cgo`, `link`, `cover`
+//! and `vet` there too), `go` (the SDK's bin/go), or the
 //! `weft` command line.
 use std::ffi::OsString;
 use std::path::Path;
@@ -12,8 +12,7 @@ fn main() {
     let name = Path::new(&argv0).file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
     match name.as_str() {
         "compile" | "compile.exe" => weft::compile::main(argv0, rest),
-        "asm" | "cgo" | "link" => weft::compile::tool_main(argv0, rest),
-        "cover" => weft::compile::cover_main(argv0, rest),
+        "asm" | "cgo" | "link" | "cover" | "vet" => weft::compile::tool_main(argv0, rest),
         "go" | "go.exe" => weft::gomode::main(argv0, rest),
         _ => std::process::exit(weft::cli::main(argv0, rest)),
     }

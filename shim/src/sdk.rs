@@ -11,9 +11,9 @@
 //!   are copies; `src/weft/...` is written from the embedded runtime.
 //! * `pkg/tool/<os>_<arch>/` the only tool directory: `compile` is a copy
 //!   of weft, `compile.real` links the real compiler; `asm`, `cgo`,
-//!   `link` and `cover` are weft too (hard links to `compile`, beside
-//!   `<tool>.real`) to answer `-V=full` from a cache (and cover to skip
-//!   weft's link file); other tools link.
+//!   `link`, `cover` and `vet` are weft too (hard links to `compile`,
+//!   beside `<tool>.real`) to answer `-V=full` from a cache (cover and
+//!   vet also to find weft's link file); other tools link.
 //! * `bin/go` a copy of weft (go mode), `go.env` with `GOTOOLCHAIN=local`,
 //!   `weft-sdk.json` naming the real GOROOT.
 //!
@@ -305,8 +305,8 @@ pub fn create(out: &Path) -> Result<()> {
 }
 
 /// Tools that are weft too (beside `<name>.real`), to answer `-V=full`
-/// without starting the real tool (and for cover, see crate::cover).
-const SHIMMED: [&str; 4] = ["asm", "cgo", "link", "cover"];
+/// without starting the real tool (cover and vet: see crate::overlaid).
+const SHIMMED: [&str; 5] = ["asm", "cgo", "link", "cover", "vet"];
 
 fn build(real: &Path, version: &str, weft_binary: &str, out: &Path) -> Result<()> {
     let exe = std::env::current_exe().context("locating the weft binary")?;

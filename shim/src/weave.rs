@@ -171,13 +171,23 @@ pub fn weave_file(src: &[u8], line_path: &str, hooks: &[HookRef], fields: &[&Str
         return res;
     };
     let root = tree.root_node();
-    if root.has_error() {
-        res.syntax_error = true;
-        return res;
-    }
+    // A declaration the grammar cannot read (a syntax error, or syntax
+    // newer than tree-sitter-go knows, such as Go 1.26's new(expr)) is
+    // left alone; if it may be one the rules change, the whole file is.
+    let wanted = |n: Node| {
+        let t = text(n, src);
+        hooks.iter().any(|h| t.contains(h.hook.func.as_str())) || fields.iter().any(|f| t.contains(f.struct_name.as_str()))
+    };
     let mut edits: Vec<Edit> = Vec::new();
     let mut c = root.walk();
-    for decl in root.named_children(&mut c) {
+    for decl in root.children(&mut c) {
+        if decl.has_error() || decl.is_missing() {
+            if wanted(decl) {
+                res.syntax_error = true;
+                return res;
+            }
+            continue;
+        }
         match decl.kind() {
             "function_declaration" | "method_declaration" => {
                 weave_func(decl, src, hooks, &mut edits, &mut res);
@@ -439,6 +449,20 @@ mod tests {
         let h = hook("G", None, "func()", false);
         let r = weave_file(src, "g.go", &[HookRef { rule_id: "r", hook: &h }], &[]);
         assert!(r.syntax_error && r.output.is_none());
+    }
+
+    #[test]
+    fn unreadable_declarations_elsewhere_do_not_stop_weaving() {
+        // Go 1.26's new(expr) is past tree-sitter-go 0.25.
+        let src = b"package p\nvar k = new(\"key\")\nfunc G() {}\n";
+        let h = hook("G", None, "func()", false);
+        let r = weave_file(src, "g.go", &[HookRef { rule_id: "r", hook: &h }], &[]);
+        assert!(!r.syntax_error && r.output.is_some(), "{:?}", r.warnings);
+        let out = String::from_utf8(r.output.unwrap()).unwrap();
+        assert!(out.contains("var k = new(\"key\")\n"), "{out}");
+        // Nothing to weave there: no edit, no error.
+        let r = weave_file(src, "g.go", &[], &[]);
+        assert!(!r.syntax_error && r.output.is_none());
     }
 
     #[test]

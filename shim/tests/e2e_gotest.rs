@@ -3,28 +3,49 @@
 //! serves HTTP (net/http woven, spans exported at exit), the other only
 //! logs (package log is woven for the whole build, so its test binary must
 //! link weft's runtime too). Both pass as they do under plain `go test`,
-//! and the web test's spans reach the collector.
+//! and the web test's spans (HTTP/1 and HTTP/2) reach the collector, on
+//! the oldest and newest Go releases weft supports.
 
 mod support;
 
 use support::*;
 use weft::receiver::{Receiver, SpanKind};
 
+/// The Go releases tried: the one on PATH, the oldest supported (whose vet
+/// reads files by their paths on disk) and 1.27 (whose HTTP/2 server moved
+/// to net/http/internal/http2), fetched as toolchains by the module proxy.
+const RELEASES: [Option<&str>; 3] = [None, Some("go1.22.10"), Some("go1.27.0")];
+
 #[test]
 fn go_test_all_packages_passes_goleak_and_exports() {
     let dir = repo().join("tests/go/gotest");
-    let rx = Receiver::start("127.0.0.1:0").unwrap();
-    let out = run_ok(weft_go(&dir, &["test", "-count=1", "./..."]).env("OTEL_EXPORTER_OTLP_ENDPOINT", rx.endpoint()));
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    for pkg in ["logonly", "web"] {
-        assert!(stdout.lines().any(|l| l.starts_with("ok") && l.contains(&format!("weft-gotest-fixture/{pkg}"))), "{stdout}");
+    for go in RELEASES {
+        let rx = Receiver::start("127.0.0.1:0").unwrap();
+        let mut cmd = weft_go(&dir, &["test", "-count=1", "./..."]);
+        cmd.env("OTEL_EXPORTER_OTLP_ENDPOINT", rx.endpoint());
+        if let Some(go) = go {
+            cmd.env("GOTOOLCHAIN", go);
+        }
+        let out = run_ok(&mut cmd);
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        for pkg in ["logonly", "web"] {
+            assert!(stdout.lines().any(|l| l.starts_with("ok") && l.contains(&format!("weft-gotest-fixture/{pkg}"))), "{go:?}: {stdout}");
+        }
+        let spans = rx.spans();
+        let dump = weft::receiver::render_traces(&spans, false);
+        let server = |path: &str| {
+            spans
+                .iter()
+                .find(|s| s.kind == SpanKind::Server && s.attr_str("url.path") == Some(path))
+                .unwrap_or_else(|| panic!("{go:?}: no server span for {path}:\n{dump}"))
+        };
+        let hello = server("/hello");
+        let client = spans.iter().find(|s| s.kind == SpanKind::Client && s.span_id == hello.parent_span_id);
+        assert!(client.is_some_and(|c| c.trace_id == hello.trace_id), "{go:?}: the server span's parent is the client span:\n{dump}");
+        let h2 = server("/h2");
+        assert_eq!(h2.attr_str("network.protocol.version"), Some("2"), "{go:?}:\n{dump}");
+        assert_eq!(h2.attr_int("http.response.status_code"), Some(201), "{go:?}:\n{dump}");
     }
-    let spans = rx.spans();
-    let dump = weft::receiver::render_traces(&spans, false);
-    let server = spans.iter().find(|s| s.kind == SpanKind::Server).unwrap_or_else(|| panic!("no server span:\n{dump}"));
-    assert_eq!(server.attr_str("url.path"), Some("/hello"), "{dump}");
-    let client = spans.iter().find(|s| s.kind == SpanKind::Client).unwrap_or_else(|| panic!("no client span:\n{dump}"));
-    assert_eq!((server.trace_id.as_str(), server.parent_span_id.as_str()), (client.trace_id.as_str(), client.span_id.as_str()), "{dump}");
 }
 
 /// `-cover` runs cover on every file of the packages it covers, by their
@@ -33,9 +54,16 @@ fn go_test_all_packages_passes_goleak_and_exports() {
 #[test]
 fn cover_works_and_counts_only_the_users_statements() {
     let dir = repo().join("tests/go/gotest");
-    let out = run_ok(weft_go(&dir, &["test", "-count=1", "-cover", "./..."]).env("OTEL_SDK_DISABLED", "true"));
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(stdout.matches("coverage: [no statements]").count(), 2, "{stdout}");
+    for go in RELEASES {
+        let mut cmd = weft_go(&dir, &["test", "-count=1", "-cover", "./..."]);
+        cmd.env("OTEL_SDK_DISABLED", "true");
+        if let Some(go) = go {
+            cmd.env("GOTOOLCHAIN", go);
+        }
+        let out = run_ok(&mut cmd);
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert_eq!(stdout.matches("coverage: [no statements]").count(), 2, "{go:?}: {stdout}");
+    }
 
     // A coverage-instrumented program: the same figure as plain go's.
     let hello = repo().join("tests/go/hello");

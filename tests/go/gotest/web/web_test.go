@@ -31,3 +31,22 @@ func TestGet(t *testing.T) {
 		t.Fatalf("body %q", body)
 	}
 }
+
+// TestHTTP2 is served over HTTP/2 (TLS), whose server lives elsewhere in
+// net/http from Go 1.27 on: the span must still get the status.
+func TestHTTP2(t *testing.T) {
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusCreated)
+	}))
+	srv.EnableHTTP2 = true
+	srv.StartTLS()
+	defer srv.Close()
+	resp, err := srv.Client().Get(srv.URL + "/h2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.ProtoMajor != 2 || resp.StatusCode != http.StatusCreated {
+		t.Fatalf("%s %d", resp.Proto, resp.StatusCode)
+	}
+}
