@@ -101,7 +101,8 @@ pub fn command(root: &Path, args: Vec<OsString>) -> Result<Command> {
     let entry = if locked { None } else { plancache::entry_path(root, &info.weft_binary, &strs) };
     if let Some(args) = entry.as_deref().and_then(plancache::lookup) {
         if debug {
-            eprintln!("weft: build plan from the cache: go {}", args[1..].join(" "));
+            eprintln!("weft: build plan from the cache");
+            eprintln!("weft: go {}", args.join(" "));
         }
         return Ok(run(args));
     }
@@ -126,7 +127,7 @@ pub fn command(root: &Path, args: Vec<OsString>) -> Result<Command> {
         }
     };
     if debug {
-        eprintln!("weft: go {}", args[1..].join(" "));
+        eprintln!("weft: go {}", args.join(" "));
     }
     Ok(run(args))
 }
