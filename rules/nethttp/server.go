@@ -115,6 +115,19 @@ func weftServerAfter(st weftServerState) {
 	}
 }
 
+// weftStatus is the status the handler wrote (200 if it wrote none), 0
+// when w is not net/http's own writer. HTTP/2's writer is read by
+// weftHTTP2Status, whose file depends on the Go release.
+func weftStatus(w ResponseWriter) int {
+	if r, ok := w.(*response); ok {
+		if !r.wroteHeader {
+			return StatusOK
+		}
+		return r.status
+	}
+	return weftHTTP2Status(w)
+}
+
 // weftRoute is the path part of the ServeMux pattern that matched, if any.
 func weftRoute(r *Request) string {
 	if r == nil || r.pat == nil {
