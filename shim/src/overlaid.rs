@@ -19,13 +19,18 @@ pub const OVERLAY_ENV: &str = "WEFT_GO_OVERLAY";
 /// The tool's arguments with weft's link file named by its real path;
 /// None when there is nothing to change.
 pub fn rewrite(tool: &str, args: &[OsString]) -> Option<Vec<OsString>> {
+    if tool != "cover" && tool != "vet" {
+        return None;
+    }
     let overlay = std::env::var_os(OVERLAY_ENV).filter(|v| !v.is_empty())?;
-    let replace = read_overlay(Path::new(&overlay));
+    // Read only once a link file is named: most runs name none.
+    let replace = std::cell::OnceCell::new();
     let actual = |path: &str| -> Option<String> {
         let p = Path::new(path);
         if p.file_name()? != crate::gomode::LINK_FILE || p.exists() {
             return None;
         }
+        let replace = replace.get_or_init(|| read_overlay(Path::new(&overlay)));
         replace.get(path).filter(|a| !a.is_empty()).cloned()
     };
     match tool {
@@ -48,7 +53,11 @@ pub fn rewrite(tool: &str, args: &[OsString]) -> Option<Vec<OsString>> {
             if !cfg.ends_with("vet.cfg") {
                 return None;
             }
-            let mut v: serde_json::Value = serde_json::from_slice(&std::fs::read(&cfg).ok()?).ok()?;
+            let text = std::fs::read(&cfg).ok()?;
+            if !text.windows(crate::gomode::LINK_FILE.len()).any(|w| w == crate::gomode::LINK_FILE.as_bytes()) {
+                return None;
+            }
+            let mut v: serde_json::Value = serde_json::from_slice(&text).ok()?;
             let mut changed = false;
             for f in v.get_mut("GoFiles")?.as_array_mut()? {
                 if let Some(real) = f.as_str().and_then(actual) {
