@@ -134,8 +134,9 @@ struct Planned {
     pkg: String,
     woven: Vec<OsString>,
     /// The package as it is, plus the rules' fallback files (no-ops that
-    /// keep defined what weft/rt links to).
+    /// keep defined what weft/rt links to), written only when needed.
     plain: Vec<OsString>,
+    fallbacks: Vec<(PathBuf, Vec<u8>)>,
 }
 
 /// Compiles the woven package; if that fails, compiles it unwoven, so a
@@ -146,7 +147,8 @@ struct Planned {
 fn compile_or_fall_back(argv0: &OsString, real: &Path, p: Planned) -> ! {
     use std::io::Write;
     let compile = |args: &[OsString]| Command::new(real).arg0(argv0).args(args).stdout(std::process::Stdio::inherit()).output();
-    let Ok(woven) = compile(&p.woven) else { exec(argv0, real, p.plain) };
+    // (Cannot start the compiler: exec says why.)
+    let Ok(woven) = compile(&p.woven) else { exec(argv0, real, p.woven) };
     let mut stderr = std::io::stderr();
     if woven.status.success() {
         let _ = stderr.write_all(&woven.stderr);
@@ -154,6 +156,11 @@ fn compile_or_fall_back(argv0: &OsString, real: &Path, p: Planned) -> ! {
     }
     if woven.status.code().is_none() {
         std::process::exit(2); // killed: no second try
+    }
+    for (dest, bytes) in &p.fallbacks {
+        if let Err(e) = write(dest, bytes) {
+            let _ = writeln!(stderr, "weft: {e:#}");
+        }
     }
     let Ok(plain) = compile(&p.plain) else { exec(argv0, real, p.plain) };
     if plain.status.success() {
@@ -199,10 +206,11 @@ fn run(args: Vec<OsString>) -> Result<Option<Planned>> {
     }
     let out_dir = inv.output_dir().join("weft");
     let mut plain = inv.args.clone();
+    let mut fallbacks = Vec::new();
     for (name, bytes) in package::fallbacks(&rules, pkg, version.as_deref()) {
         let dest = inv.output_dir().join("weft-plain").join(name);
-        write(&dest, &bytes)?;
-        plain.push(dest.into_os_string());
+        plain.push(dest.clone().into_os_string());
+        fallbacks.push((dest, bytes));
     }
     let mut args = inv.args.clone();
     for (idx, bytes) in &woven.rewritten {
@@ -216,7 +224,7 @@ fn run(args: Vec<OsString>) -> Result<Option<Planned>> {
         write(&dest, bytes)?;
         args.push(dest.into_os_string());
     }
-    Ok(Some(Planned { pkg: pkg.to_string(), woven: args, plain }))
+    Ok(Some(Planned { pkg: pkg.to_string(), woven: args, plain, fallbacks }))
 }
 
 fn write(dest: &Path, bytes: &[u8]) -> Result<()> {
