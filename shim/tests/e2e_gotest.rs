@@ -83,3 +83,20 @@ fn cover_works_and_counts_only_the_users_statements() {
     assert!(w.contains("example.com/hello") && w.contains("% of statements"), "{w}");
     assert_eq!(w, p);
 }
+
+/// With the collector down, a failed export waits to be retried while the
+/// tests still run (the schedule delay is 1 ms, so one is waiting when
+/// goleak checks): that wait must hold no goroutine, and the test binary
+/// reports the loss at exit instead of failing.
+#[test]
+fn go_test_passes_goleak_with_the_collector_down() {
+    let dir = repo().join("tests/go/gotest");
+    let down = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
+    let mut cmd = weft_go(&dir, &["test", "-count=1", "-v", "./web"]);
+    cmd.env("OTEL_EXPORTER_OTLP_ENDPOINT", format!("http://{down}"));
+    cmd.env("OTEL_BSP_SCHEDULE_DELAY", "1");
+    let out = run_ok(&mut cmd);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.lines().any(|l| l.starts_with("ok") && l.contains("weft-gotest-fixture/web")), "{stdout}");
+    assert!(stdout.contains("spans lost (export failed: connection refused)"), "the loss is reported: {stdout}");
+}

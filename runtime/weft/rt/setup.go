@@ -59,8 +59,12 @@ func newFromEnv() *state {
 	default:
 		env.Warnf("OTEL_TRACES_EXPORTER=%q is not supported; using otlp", exp)
 	}
-	exporter := otlp.New(otlp.ConfigFromEnv(), resource.FromEnv())
-	return newState(exporter, batch.ConfigFromEnv())
+	ocfg := otlp.ConfigFromEnv()
+	bcfg := batch.ConfigFromEnv()
+	// Both timeouts bound one batch's export, retries included; the
+	// processor, which makes the retries, keeps the shorter.
+	bcfg.ExportTimeout = min(bcfg.ExportTimeout, ocfg.Timeout)
+	return newState(otlp.New(ocfg, resource.FromEnv()), bcfg)
 }
 
 func newState(exp batch.Exporter, cfg batch.Config) *state {

@@ -6,12 +6,14 @@
 //
 // The worker exists only while there is something to export: an idle
 // program has no goroutine of weft's (test suites that check for leaked
-// goroutines, like go.uber.org/goleak, pass), and a timer, not a
-// goroutine, waits out the delay.
+// goroutines, like go.uber.org/goleak, pass). Timers, not goroutines, wait
+// out the schedule delay and the backoff before retrying a batch the
+// collector could not take.
 package batch
 
 import (
 	"context"
+	"math/rand/v2"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -21,9 +23,11 @@ import (
 	"weft/internal/trace"
 )
 
-// Exporter sends a batch of encoded spans. Export is called by one
+// Exporter sends a batch of encoded spans, once. Export is called by one
 // goroutine at a time, and must not keep the batch after it returns: the
-// processor reuses it.
+// processor reuses it, or retries it when the error has a method
+// RetryAfter() (time.Duration, bool) that reports true (with the wait the
+// collector asked for, or 0).
 type Exporter interface {
 	Export(ctx context.Context, spans *otlp.Batch) error
 	// Closing tells the exporter that the program is exiting: it should
@@ -34,10 +38,16 @@ type Exporter interface {
 	Idle()
 }
 
+// Backoff bounds between retries of a batch; tests shorten them.
+var (
+	initialBackoff = 100 * time.Millisecond
+	maxBackoff     = 5 * time.Second
+)
+
 // Config is the OTEL_BSP_* configuration.
 type Config struct {
 	ScheduleDelay time.Duration
-	ExportTimeout time.Duration
+	ExportTimeout time.Duration // per batch, retries included
 	MaxQueueSize  int
 	MaxBatchSize  int
 }
@@ -99,10 +109,16 @@ type Processor struct {
 	n       int           // spans in cur and full
 	closed  bool
 	working bool            // a worker runs
+	waiting bool            // the oldest batch waits to be retried; no worker runs
+	retry   *time.Timer     // ends that wait (made on first use)
 	all     bool            // the worker exports partial batches too
 	timer   *time.Timer     // the schedule delay (made on first use)
 	armed   bool            // timer set; every queued span is covered by it
 	waiters []chan struct{} // flushes, told when the worker finishes
+
+	// The oldest batch's attempts; used by the worker only.
+	firstTry time.Time // zero: not tried yet
+	backoff  time.Duration
 
 	inflight atomic.Int64 // spans taken by the worker, not yet accounted
 	dropped  atomic.Int64
@@ -169,10 +185,10 @@ func (p *Processor) add(scope string, span []byte) (queued, start bool) {
 	return true, p.startLocked()
 }
 
-// startLocked claims the worker's place: true when none runs and the
-// caller must start one.
+// startLocked claims the worker's place: true when none runs (nor waits
+// to retry) and the caller must start one.
 func (p *Processor) startLocked() bool {
-	if p.working {
+	if p.working || p.waiting {
 		return false
 	}
 	p.working = true
@@ -193,7 +209,8 @@ func (p *Processor) tick() {
 }
 
 // work exports until nothing is left to export, then tells the flushes
-// waiting and leaves.
+// waiting and leaves. A batch to retry goes back to the head of the queue
+// and the worker leaves until the retry timer starts another.
 func (p *Processor) work() {
 	for {
 		p.mu.Lock()
@@ -212,8 +229,75 @@ func (p *Processor) work() {
 			return
 		}
 		p.mu.Unlock()
-		p.export(b)
+		if p.firstTry.IsZero() {
+			p.firstTry = time.Now()
+		}
+		err := p.export(b)
+		if wait, ok := p.retryWait(err); ok {
+			p.requeue(b, wait)
+			safeIdle(p.exp) // no connection is kept open through the wait
+			return
+		}
+		p.firstTry, p.backoff = time.Time{}, 0
+		p.account(b, err)
 		p.recycle(b)
+	}
+}
+
+// retryWait reports whether a failed export is retried, and after how
+// long: the collector's wait, or an exponential backoff with jitter, if
+// the retry can start within the batch's export timeout.
+func (p *Processor) retryWait(err error) (time.Duration, bool) {
+	r, ok := err.(interface{ RetryAfter() (time.Duration, bool) })
+	if !ok {
+		return 0, false
+	}
+	wait, retry := r.RetryAfter()
+	if !retry {
+		return 0, false
+	}
+	if wait <= 0 {
+		if p.backoff == 0 {
+			p.backoff = initialBackoff
+		}
+		wait = p.backoff/2 + rand.N(p.backoff)
+		p.backoff = min(2*p.backoff, maxBackoff)
+	}
+	if time.Since(p.firstTry)+wait >= p.cfg.ExportTimeout {
+		return 0, false
+	}
+	return wait, true
+}
+
+// requeue puts a batch back at the head of the queue and arms the retry
+// timer; the worker then leaves.
+func (p *Processor) requeue(b *otlp.Batch, wait time.Duration) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.full = append(p.full, nil)
+	copy(p.full[1:], p.full)
+	p.full[0] = b
+	p.n += b.Len()
+	p.inflight.Store(0)
+	p.working, p.waiting = false, true
+	if p.retry == nil {
+		p.retry = time.AfterFunc(wait, p.resume)
+	} else {
+		p.retry.Reset(wait)
+	}
+}
+
+// resume ends a retry wait: the worker starts again with the oldest batch.
+func (p *Processor) resume() {
+	p.mu.Lock()
+	start := p.waiting
+	p.waiting = false
+	if start {
+		start = p.startLocked()
+	}
+	p.mu.Unlock()
+	if start {
+		p.work()
 	}
 }
 
@@ -251,10 +335,16 @@ func (p *Processor) queued() int {
 	return p.n
 }
 
-func (p *Processor) export(batch *otlp.Batch) {
-	ctx, cancel := context.WithTimeout(context.Background(), p.cfg.ExportTimeout)
-	err := safeExport(ctx, p.exp, batch)
-	cancel()
+// export makes one attempt, within what is left of the batch's export
+// timeout.
+func (p *Processor) export(batch *otlp.Batch) error {
+	ctx, cancel := context.WithDeadline(context.Background(), p.firstTry.Add(p.cfg.ExportTimeout))
+	defer cancel()
+	return safeExport(ctx, p.exp, batch)
+}
+
+// account counts a batch's spans lost when its export failed for good.
+func (p *Processor) account(batch *otlp.Batch, err error) {
 	if err != nil {
 		n := int64(batch.Len())
 		if pe, ok := err.(interface{ Lost() int64 }); ok && pe.Lost() > 0 && pe.Lost() < n {
@@ -310,11 +400,17 @@ func (p *Processor) Flush(ctx context.Context) bool {
 }
 
 // Shutdown stops accepting spans, tells the exporter to stop retrying a
-// collector that is down, and flushes within ctx. It returns the final
-// statistics. Only the first call does any work.
+// collector that is down, and flushes within ctx: a batch waiting to be
+// retried gets its attempt now. It returns the final statistics. Only the
+// first call does any work.
 func (p *Processor) Shutdown(ctx context.Context) Stats {
 	p.closeOnce.Do(func() {
 		p.exp.Closing()
+		p.mu.Lock()
+		if p.waiting && p.retry.Stop() {
+			p.waiting = false // (a timer that already fired resumes by itself)
+		}
+		p.mu.Unlock()
 		p.Flush(ctx)
 		p.mu.Lock()
 		p.closed = true

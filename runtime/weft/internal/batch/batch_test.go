@@ -32,6 +32,7 @@ const hangGuard = 60 * time.Second
 type fakeExporter struct {
 	mu      sync.Mutex
 	batches [][]exported
+	errs    []error // returned in order, then err
 	err     error
 	block   chan struct{}
 	entered chan int
@@ -57,12 +58,31 @@ func (f *fakeExporter) Export(ctx context.Context, spans *otlp.Batch) error {
 	}
 	f.mu.Lock()
 	f.batches = append(f.batches, batch)
+	err := f.err
+	if len(f.errs) > 0 {
+		err, f.errs = f.errs[0], f.errs[1:]
+	}
+	if r, ok := err.(retryable); ok && r.deadOnClose && f.closing {
+		err = errors.New(r.reason) // as the otlp exporter: final at exit
+	}
 	f.mu.Unlock()
 	if f.calls != nil {
 		f.calls <- spans.Len()
 	}
-	return f.err
+	return err
 }
+
+// retryable is an export error the processor retries, after wait (0: its
+// backoff). deadOnClose makes it final once the exporter is closing, as a
+// collector that cannot be reached is.
+type retryable struct {
+	reason      string
+	wait        time.Duration
+	deadOnClose bool
+}
+
+func (r retryable) Error() string                      { return r.reason }
+func (r retryable) RetryAfter() (time.Duration, bool) { return r.wait, true }
 
 // exported is what the tests check of an exported span.
 type exported struct {
@@ -180,12 +200,15 @@ func TestScheduleDelay(t *testing.T) {
 }
 
 // workers counts the goroutines running the processor's code.
-func workers() int {
+func workers() int { return goroutinesIn("weft/internal/batch.(*Processor)") }
+
+// goroutinesIn counts the goroutines with fn in their stack.
+func goroutinesIn(fn string) int {
 	buf := make([]byte, 1<<20)
 	buf = buf[:runtime.Stack(buf, true)]
 	n := 0
 	for _, g := range strings.Split(string(buf), "\n\n") {
-		if strings.Contains(g, "weft/internal/batch.(*Processor)") {
+		if strings.Contains(g, fn) {
 			n++
 		}
 	}
@@ -203,7 +226,7 @@ func awaitNoWorker(t *testing.T) {
 }
 
 func TestNoGoroutineWhileIdle(t *testing.T) {
-	f := &fakeExporter{calls: make(chan int, 10)}
+	f := &fakeExporter{calls: make(chan int, 10), block: make(chan struct{})}
 	p := New(f, Config{ScheduleDelay: time.Hour, ExportTimeout: time.Second, MaxQueueSize: 100, MaxBatchSize: 4})
 	for _, s := range spans(3) {
 		p.OnEnd(s)
@@ -214,6 +237,7 @@ func TestNoGoroutineWhileIdle(t *testing.T) {
 	for _, s := range spans(3) {
 		p.OnEnd(s) // fills a batch: a worker exports it and leaves
 	}
+	close(f.block) // (only now: the worker must see the 2 spans left)
 	if n := await(t, f.calls, "no export on full batch"); n != 4 {
 		t.Errorf("batch of %d, want 4", n)
 	}
@@ -233,6 +257,123 @@ func TestNoGoroutineWhileIdle(t *testing.T) {
 	}
 	p.Shutdown(ctxTimeout(t, hangGuard))
 	awaitNoWorker(t)
+}
+
+func init() {
+	initialBackoff = 5 * time.Millisecond
+	maxBackoff = 20 * time.Millisecond
+}
+
+// A batch the collector could not take is retried, the same spans in the
+// same batch, before any later one; the spans are then neither lost nor
+// exported twice.
+func TestRetry(t *testing.T) {
+	busy := retryable{reason: "HTTP 503 Service Unavailable"}
+	f := &fakeExporter{calls: make(chan int, 10), errs: []error{busy, busy, busy}}
+	p := New(f, Config{ScheduleDelay: time.Hour, ExportTimeout: time.Hour, MaxQueueSize: 100, MaxBatchSize: 4})
+	for _, s := range spans(8) {
+		p.OnEnd(s)
+	}
+	for i := 0; i < 5; i++ {
+		if n := await(t, f.calls, "export or retry missing"); n != 4 {
+			t.Errorf("batch of %d, want 4", n)
+		}
+	}
+	st := p.Shutdown(ctxTimeout(t, hangGuard))
+	if st != (Stats{}) {
+		t.Errorf("stats %+v, want no loss", st)
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for i := 1; i < 4; i++ {
+		if f.batches[i][0] != f.batches[0][0] || f.batches[i][3] != f.batches[0][3] {
+			t.Errorf("attempt %d sent other spans than the first", i+1)
+		}
+	}
+	if f.batches[4][0] == f.batches[0][0] {
+		t.Error("the second batch was never sent")
+	}
+}
+
+// While a batch waits to be retried no goroutine of weft's exists, and
+// spans filling more batches meanwhile do not start one early.
+func TestNoGoroutineWhileWaitingToRetry(t *testing.T) {
+	f := &fakeExporter{calls: make(chan int, 10), err: retryable{reason: "connection refused", wait: time.Hour, deadOnClose: true}}
+	p := New(f, Config{ScheduleDelay: time.Hour, ExportTimeout: 2 * time.Hour, MaxQueueSize: 100, MaxBatchSize: 4})
+	for _, s := range spans(4) {
+		p.OnEnd(s)
+	}
+	await(t, f.calls, "full batch not exported")
+	awaitNoWorker(t)
+	if n := f.idles.Load(); n != 1 {
+		t.Errorf("exporter told idle %d times, want once as the worker left to wait", n)
+	}
+	for _, s := range spans(8) {
+		p.OnEnd(s)
+	}
+	if n := workers(); n != 0 {
+		t.Errorf("%d goroutines while the retry waits", n)
+	}
+	// Shutdown ends the wait: one more attempt per batch, final at exit.
+	st := p.Shutdown(ctxTimeout(t, hangGuard))
+	if st.Failed != 12 || st.FailReason != "connection refused" || st.NotExported != 0 {
+		t.Errorf("stats %+v, want 12 failed", st)
+	}
+	if _, n := f.total(); n != 4 {
+		t.Errorf("%d attempts, want 4 (1 + one per batch at exit)", n)
+	}
+}
+
+// The collector's Retry-After is honoured, and a retry that could not
+// start within the export timeout is not made.
+func TestRetryAfter(t *testing.T) {
+	f := &fakeExporter{calls: make(chan int, 10), errs: []error{retryable{reason: "HTTP 429 Too Many Requests", wait: 300 * time.Millisecond}}}
+	p := New(f, Config{ScheduleDelay: time.Hour, ExportTimeout: time.Hour, MaxQueueSize: 100, MaxBatchSize: 2})
+	for _, s := range spans(2) {
+		p.OnEnd(s)
+	}
+	await(t, f.calls, "no export")
+	first := time.Now()
+	await(t, f.calls, "no retry")
+	// A lower bound only: a timer never fires early (the backoff is 5ms).
+	if gap := time.Since(first); gap < 300*time.Millisecond {
+		t.Errorf("retried after %v, want >= 300ms", gap)
+	}
+	if st := p.Shutdown(ctxTimeout(t, hangGuard)); st != (Stats{}) {
+		t.Errorf("stats %+v", st)
+	}
+
+	f = &fakeExporter{calls: make(chan int, 10), err: retryable{reason: "HTTP 429 Too Many Requests", wait: time.Hour}}
+	p = New(f, Config{ScheduleDelay: time.Hour, ExportTimeout: time.Minute, MaxQueueSize: 100, MaxBatchSize: 2})
+	for _, s := range spans(2) {
+		p.OnEnd(s)
+	}
+	if !p.Flush(ctxTimeout(t, hangGuard)) {
+		t.Fatal("a wait beyond the export timeout was waited for")
+	}
+	if _, n := f.total(); n != 1 || p.Stats().Failed != 2 {
+		t.Errorf("%d attempts, stats %+v; want 1 attempt and 2 failed", n, p.Stats())
+	}
+}
+
+// A collector that keeps failing costs a batch no more than its export
+// timeout: the retries stop and its spans are counted lost.
+func TestRetriesEndAtExportTimeout(t *testing.T) {
+	f := &fakeExporter{err: retryable{reason: "HTTP 503 Service Unavailable"}}
+	p := New(f, Config{ScheduleDelay: time.Hour, ExportTimeout: 200 * time.Millisecond, MaxQueueSize: 100, MaxBatchSize: 10})
+	for _, s := range spans(3) {
+		p.OnEnd(s)
+	}
+	if !p.Flush(ctxTimeout(t, hangGuard)) {
+		t.Fatal("flush hung")
+	}
+	if _, n := f.total(); n < 2 {
+		t.Errorf("%d attempts, want retries within the timeout", n)
+	}
+	if st := p.Stats(); st.Failed != 3 || st.NotExported != 0 {
+		t.Errorf("stats %+v", st)
+	}
+	p.Shutdown(context.Background())
 }
 
 func TestQueueFullDropsAndNeverBlocks(t *testing.T) {
@@ -483,10 +624,10 @@ func TestRecordsRecycled(t *testing.T) {
 	}
 }
 
-// With a short timeout and the collector down, the export ends by the
-// timeout: whether the last attempt was refused or cut by the deadline
-// depends on the machine's load, but every span is counted lost and none
-// is left behind.
+// With a short export timeout and the collector down, the retries end by
+// the timeout: whether the last attempt was refused or cut by the deadline
+// depends on the machine's load, but every span is counted lost, none is
+// left behind, and no goroutine of weft's or of its HTTP client remains.
 func TestCollectorDownShortTimeout(t *testing.T) {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -494,13 +635,13 @@ func TestCollectorDownShortTimeout(t *testing.T) {
 	}
 	down := "http://" + l.Addr().String() + "/v1/traces"
 	l.Close()
-	e := otlp.New(otlp.Config{Endpoint: down, Timeout: 300 * time.Millisecond}, nil)
-	p := New(e, Config{ScheduleDelay: time.Hour, ExportTimeout: time.Hour, MaxQueueSize: 10, MaxBatchSize: 10})
+	e := otlp.New(otlp.Config{Endpoint: down, Timeout: time.Hour}, nil)
+	p := New(e, Config{ScheduleDelay: time.Hour, ExportTimeout: 300 * time.Millisecond, MaxQueueSize: 10, MaxBatchSize: 10})
 	for _, s := range spans(3) {
 		p.OnEnd(s)
 	}
 	if !p.Flush(ctxTimeout(t, hangGuard)) {
-		t.Fatal("export not bounded by the exporter timeout: flush hung")
+		t.Fatal("export not bounded by the export timeout: flush hung")
 	}
 	st := p.Stats()
 	if st.Failed != 3 || st.Dropped != 0 || st.NotExported != 0 {
@@ -508,6 +649,10 @@ func TestCollectorDownShortTimeout(t *testing.T) {
 	}
 	if st.FailReason != "connection refused" && st.FailReason != "timeout" {
 		t.Errorf("reason %q", st.FailReason)
+	}
+	awaitNoWorker(t)
+	if n := goroutinesIn("net/http."); n != 0 {
+		t.Errorf("%d goroutines of the exporter's HTTP client left", n)
 	}
 	p.Shutdown(context.Background())
 }

@@ -8,7 +8,6 @@ import (
 	"crypto/x509"
 	"errors"
 	"io"
-	"math/rand/v2"
 	"net"
 	"net/http"
 	"net/url"
@@ -41,12 +40,6 @@ type Exporter struct {
 	gz    *gzip.Writer
 	gzb   bytes.Buffer
 }
-
-// Backoff bounds between retries; tests shorten them.
-var (
-	initialBackoff = 100 * time.Millisecond
-	maxBackoff     = 5 * time.Second
-)
 
 // New returns an exporter for cfg sending the given resource attributes.
 func New(cfg Config, resource []trace.Attr) *Exporter {
@@ -92,17 +85,24 @@ func (e *Exporter) isClosing() bool {
 // Error is an export failure, with a short reason for the exit summary.
 type Error struct {
 	Reason   string
-	Rejected int64 // >0: only this many spans were refused (partial success)
+	Rejected int64         // >0: only this many spans were refused (partial success)
+	Retry    bool          // the same request may succeed later
+	Wait     time.Duration // how long the collector asked to wait (0: not said)
 }
 
 func (e *Error) Error() string { return e.Reason }
 
+// RetryAfter reports whether the export may be tried again, and after how
+// long the collector asked (0: the caller's backoff decides).
+func (e *Error) RetryAfter() (time.Duration, bool) { return e.Wait, e.Retry }
+
 // Lost is the number of spans refused in a partial success, 0 otherwise.
 func (e *Error) Lost() int64 { return e.Rejected }
 
-// Export posts a batch, retrying throttling, gateway errors and
-// connection failures with exponential backoff within the exporter timeout
-// (and ctx).
+// Export posts a batch once, within the exporter timeout (and ctx). A
+// failure worth retrying (throttling, a gateway error, a collector that
+// cannot be reached) says so through Error.RetryAfter: the caller waits
+// and retries, so no goroutine of the exporter waits between attempts.
 func (e *Exporter) Export(ctx context.Context, spans *Batch) error {
 	if spans.Len() == 0 {
 		return nil
@@ -129,45 +129,14 @@ func (e *Exporter) Export(ctx context.Context, spans *Batch) error {
 	}
 	body := newBody(parts)
 	defer body.end() // the batch is reused once Export returns
-
-	backoff := initialBackoff
-	for {
-		retry, wait, err := e.post(ctx, body)
-		if err == nil || !retry {
-			return err
-		}
-		if wait <= 0 {
-			wait = backoff/2 + rand.N(backoff)
-			backoff = min(2*backoff, maxBackoff)
-		}
-		if dl, ok := ctx.Deadline(); ok && time.Until(dl) < wait {
-			return err
-		}
-		// At exit, a collector that cannot be reached is not waited for;
-		// a throttling one is, within ctx.
-		var closing <-chan struct{}
-		if isConnError(err) {
-			closing = e.closing
-		}
-		t := time.NewTimer(wait)
-		select {
-		case <-t.C:
-		case <-ctx.Done():
-			t.Stop()
-			return err
-		case <-closing:
-			t.Stop()
-			return err
-		}
-	}
+	return e.post(ctx, body)
 }
 
-// post sends one request. It reports whether the failure is retryable and
-// how long the server asked to wait.
-func (e *Exporter) post(ctx context.Context, body *body) (retry bool, wait time.Duration, err error) {
+// post sends one request.
+func (e *Exporter) post(ctx context.Context, body *body) error {
 	req, rerr := http.NewRequestWithContext(ctx, http.MethodPost, e.cfg.Endpoint, nil)
 	if rerr != nil {
-		return false, 0, &Error{Reason: "bad endpoint " + strconv.Quote(e.cfg.Endpoint)}
+		return &Error{Reason: "bad endpoint " + strconv.Quote(e.cfg.Endpoint)}
 	}
 	req.Body, _ = body.reader()
 	req.GetBody = body.reader
@@ -187,13 +156,12 @@ func (e *Exporter) post(ctx context.Context, body *body) (retry bool, wait time.
 			e.warnOnce.Do(func() {
 				env.Print("cannot export spans to " + e.cfg.Endpoint + ": " + err.Reason)
 			})
-			return false, 0, err
+			return err
 		}
-		connErr := !errors.Is(derr, context.Canceled) && !errors.Is(derr, context.DeadlineExceeded)
-		if connErr && e.isClosing() {
-			connErr = false
-		}
-		return connErr, 0, err
+		// At exit, a collector that cannot be reached is not waited for;
+		// a throttling one is, within the caller's deadline.
+		err.Retry = !errors.Is(derr, context.Canceled) && !errors.Is(derr, context.DeadlineExceeded) && !e.isClosing()
+		return err
 	}
 	defer resp.Body.Close()
 	data, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
@@ -203,16 +171,16 @@ func (e *Exporter) post(ctx context.Context, body *body) (retry bool, wait time.
 	case code >= 200 && code < 300:
 		if n, msg := partialSuccess(data); n > 0 {
 			env.Warnf("collector rejected %d spans: %s", n, msg)
-			return false, 0, &Error{Reason: "collector rejected spans", Rejected: n}
+			return &Error{Reason: "collector rejected spans", Rejected: n}
 		}
-		return false, 0, nil
+		return nil
 	case code == 429 || code == 502 || code == 503 || code == 504:
-		return true, retryAfter(resp.Header.Get("Retry-After")), &Error{Reason: statusText(code)}
+		return &Error{Reason: statusText(code), Retry: true, Wait: retryAfter(resp.Header.Get("Retry-After"))}
 	default:
 		e.warnOnce.Do(func() {
 			env.Print("collector at " + e.cfg.Endpoint + " refused spans: " + statusText(code) + bodyHint(data))
 		})
-		return false, 0, &Error{Reason: statusText(code)}
+		return &Error{Reason: statusText(code)}
 	}
 }
 
@@ -233,11 +201,6 @@ func permanent(err error) bool {
 // URL (a bare errors.New, so only its text identifies it).
 func plainHTTP(err error) bool {
 	return strings.Contains(err.Error(), "server gave HTTP response to HTTPS client")
-}
-
-func isConnError(err error) bool {
-	var e *Error
-	return errors.As(err, &e) && !strings.HasPrefix(e.Reason, "HTTP ")
 }
 
 func statusText(code int) string {

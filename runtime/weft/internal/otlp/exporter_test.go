@@ -11,7 +11,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -28,11 +27,6 @@ import (
 // and give every deadline they do not test a generous value. A guard that
 // fires means a hang, never slowness.
 const hangGuard = 60 * time.Second
-
-func init() {
-	initialBackoff = 5 * time.Millisecond
-	maxBackoff = 20 * time.Millisecond
-}
 
 type recorder struct {
 	mu       sync.Mutex
@@ -183,64 +177,41 @@ type rtFunc func(*http.Request) (*http.Response, error)
 
 func (f rtFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
 
-func TestExportRetries(t *testing.T) {
+// retryIn returns what an export error says about retrying it.
+func retryIn(err error) (time.Duration, bool) {
+	r, ok := err.(interface{ RetryAfter() (time.Duration, bool) })
+	if !ok {
+		return 0, false
+	}
+	return r.RetryAfter()
+}
+
+// Throttling and gateway errors are reported retryable, after one attempt:
+// the batch processor waits and retries, not the exporter.
+func TestExportRetryable(t *testing.T) {
 	rec := &recorder{statuses: []int{503, 429, 502, 504}}
 	srv := httptest.NewServer(rec)
 	defer srv.Close()
 	e := newExporter(t, srv.URL, nil)
-	err, n := exportAtMost(t, e, context.Background(), 5, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if n != 5 || rec.count() != 5 {
-		t.Fatalf("%d attempts (%d served), want 5", n, rec.count())
-	}
-	for i := 1; i < 5; i++ {
-		if !bytes.Equal(rec.bodies[i], rec.bodies[0]) {
-			t.Error("retry body differs")
+	for _, want := range []string{"HTTP 503 Service Unavailable", "HTTP 429 Too Many Requests", "HTTP 502 Bad Gateway", "HTTP 504 Gateway Timeout"} {
+		err, n := exportAtMost(t, e, context.Background(), 1, nil)
+		wait, retry := retryIn(err)
+		if err == nil || err.Error() != want || n != 1 || !retry || wait != 0 {
+			t.Errorf("err = %v (retry %v after %v) after %d attempts, want %s, retryable, after 1", err, retry, wait, n, want)
 		}
 	}
+	if err, _ := exportAtMost(t, e, context.Background(), 1, nil); err != nil {
+		t.Fatal(err)
+	}
 }
-
-// noDoneDeadline is a context with a deadline whose Done never fires: an
-// exporter that wrongly sleeps towards it does not get woken up by it, but
-// retries once its own timer fires, and that extra attempt is what the
-// test sees.
-type noDoneDeadline struct {
-	context.Context
-	dl time.Time
-}
-
-func (c noDoneDeadline) Deadline() (time.Time, bool) { return c.dl, true }
 
 func TestExportRetryAfter(t *testing.T) {
-	rec := &recorder{statuses: []int{429}, header: http.Header{"Retry-After": {"1"}}}
+	rec := &recorder{statuses: []int{429}, header: http.Header{"Retry-After": {"7"}}}
 	srv := httptest.NewServer(rec)
 	defer srv.Close()
-	e := newExporter(t, srv.URL, nil)
-	err, n := exportAtMost(t, e, context.Background(), 2, nil)
-	if err != nil || n != 2 {
-		t.Fatalf("err = %v after %d attempts, want success on the 2nd", err, n)
-	}
-	// The retry waited as asked: a lower bound only (a timer never fires
-	// early, and load only adds to it), measured where the requests arrive.
-	rec.mu.Lock()
-	gap := rec.arrived[1].Sub(rec.arrived[0])
-	rec.mu.Unlock()
-	if gap < time.Second {
-		t.Errorf("Retry-After: 1 ignored: retried after %v (the backoff would be ~5ms)", gap)
-	}
-
-	// A Retry-After beyond the deadline gives up at once: one attempt. (An
-	// exporter that slept 30s anyway would retry, and succeed, since ctx's
-	// Done never fires; an exporter ignoring the header would retry at
-	// once.)
-	rec.statuses = []int{503}
-	rec.header = http.Header{"Retry-After": {"30"}}
-	ctx := noDoneDeadline{context.Background(), time.Now().Add(20 * time.Second)}
-	err, n = exportAtMost(t, e, ctx, 1, nil)
-	if err == nil || err.Error() != "HTTP 503 Service Unavailable" || n != 1 {
-		t.Errorf("err = %v after %d attempts, want HTTP 503 after 1", err, n)
+	err, n := exportAtMost(t, newExporter(t, srv.URL, nil), context.Background(), 1, nil)
+	if wait, retry := retryIn(err); !retry || wait != 7*time.Second || n != 1 {
+		t.Errorf("err = %v (retry %v after %v) after %d attempts, want a retry after 7s", err, retry, wait, n)
 	}
 }
 
@@ -290,68 +261,16 @@ func closedPort(t *testing.T) string {
 
 func TestCollectorDown(t *testing.T) {
 	url := closedPort(t)
-	// The timeout is an hour, so refusals, not the deadline, end the export.
 	e := newExporter(t, url, nil)
-	// Refused connections are retried until the exporter is closing; the
-	// refusal of the attempt made while closing is final.
-	err, n := exportAtMost(t, e, context.Background(), 3, func(k int) {
-		if k == 3 {
-			e.Closing()
-		}
-	})
-	if err == nil || err.Error() != "connection refused" || n != 3 {
-		t.Errorf("err = %v after %d attempts, want connection refused after 3", err, n)
+	// A refused connection is worth retrying until the exporter is closing.
+	err, n := exportAtMost(t, e, context.Background(), 1, nil)
+	if _, retry := retryIn(err); err == nil || err.Error() != "connection refused" || n != 1 || !retry {
+		t.Errorf("err = %v (retry %v) after %d attempts, want a retryable refusal after 1", err, retry, n)
 	}
-	// While closing, a refused connection is not retried at all.
 	e.Closing()
 	err, n = exportAtMost(t, e, context.Background(), 1, nil)
-	if err == nil || err.Error() != "connection refused" || n != 1 {
-		t.Errorf("closing: err = %v after %d attempts, want connection refused after 1", err, n)
-	}
-}
-
-// Closing wakes an export waiting to retry a collector that is down: at
-// exit the worker may be in that wait when Shutdown calls Closing. The
-// backoff is an hour, so only Closing can end the wait; Closing is called
-// once the exporting goroutine is parked in Export itself (the backoff
-// wait), not in the attempt, whose refusal Closing would make final
-// through another path.
-func TestClosingEndsBackoff(t *testing.T) {
-	defer func(i, m time.Duration) { initialBackoff, maxBackoff = i, m }(initialBackoff, maxBackoff)
-	initialBackoff, maxBackoff = time.Hour, time.Hour // waits of 30-90 minutes, within the 2h timeout
-	e := newExporter(t, closedPort(t), func(c *Config) { c.Timeout = 2 * time.Hour })
-	stop := make(chan struct{})
-	defer close(stop)
-	go func() {
-		if waitParkedIn("weft/internal/otlp.(*Exporter).Export(", stop) {
-			e.Closing()
-		}
-	}()
-	err, n := exportAtMost(t, e, context.Background(), 1, nil)
-	if err == nil || err.Error() != "connection refused" || n != 1 {
-		t.Errorf("err = %v after %d attempts, want connection refused after 1", err, n)
-	}
-}
-
-// waitParkedIn polls the goroutine stacks until one is blocked in a select
-// whose innermost (non-runtime) frame is fn, and reports true; or false
-// once stop is closed. Polling, not a sleep the test relies on: the poll
-// interval only decides how soon it notices.
-func waitParkedIn(fn string, stop <-chan struct{}) bool {
-	buf := make([]byte, 1<<20)
-	for {
-		n := runtime.Stack(buf, true)
-		for _, g := range strings.Split(string(buf[:n]), "\n\n") {
-			head, frames, _ := strings.Cut(g, "\n")
-			if strings.Contains(head, "[select") && strings.HasPrefix(frames, fn) {
-				return true
-			}
-		}
-		select {
-		case <-stop:
-			return false
-		case <-time.After(time.Millisecond):
-		}
+	if _, retry := retryIn(err); err == nil || err.Error() != "connection refused" || n != 1 || retry {
+		t.Errorf("closing: err = %v (retry %v) after %d attempts, want a final refusal after 1", err, retry, n)
 	}
 }
 
