@@ -81,7 +81,7 @@ type retryable struct {
 	deadOnClose bool
 }
 
-func (r retryable) Error() string                      { return r.reason }
+func (r retryable) Error() string                     { return r.reason }
 func (r retryable) RetryAfter() (time.Duration, bool) { return r.wait, true }
 
 // exported is what the tests check of an exported span.
