@@ -26,6 +26,14 @@ const API: &[(&str, &str, &str, bool, bool)] = &[
     ("weftLeave", "Leave", "(prev unsafe.Pointer)", false, false),
     ("weftCurrent", "Current", "() context.Context", true, false),
     ("weftTraceIDs", "TraceIDs", "(ctx context.Context) (traceID, spanID string)", true, false),
+    ("weftSpanContextOf", "SpanContextOf", "(ctx context.Context) (traceID [16]byte, spanID [8]byte, flags byte, state string, ok bool)", true, false),
+    (
+        "weftWithForeignSpan",
+        "WithForeignSpan",
+        "(ctx context.Context, traceID [16]byte, spanID [8]byte, flags byte, state string, remote bool) context.Context",
+        true,
+        false,
+    ),
 ];
 
 /// The Go source of the API file for package `name`.

@@ -17,6 +17,7 @@ type SpanContext struct {
 	Flags      byte
 	Remote     bool   // extracted from an incoming request
 	Suppressed bool   // set by Suppress: no span starts under it
+	Foreign    bool   // another tracer's span (the OpenTelemetry API's), mirrored
 	TraceState string // validated W3C tracestate, "" when none
 }
 

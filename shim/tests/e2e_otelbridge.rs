@@ -1,0 +1,94 @@
+//! A program that traces with the OpenTelemetry Go SDK itself
+//! (tests/go/otelbridge), built with `weft go build`: the SDK's spans and
+//! weft's form one trace, each tracer parenting its spans on the other's,
+//! at the oldest (oldest.mod, v1.0.0) and newest (go.mod) API release of
+//! the rule's range. Without the bridge every SDK span here is a root.
+
+mod support;
+
+use std::collections::HashMap;
+use std::process::Command;
+use support::*;
+use weft::receiver::{Receiver, SpanKind, SpanRecord};
+
+/// An SDK span as the fixture prints it.
+struct Sdk {
+    trace: String,
+    span: String,
+    parent: String,
+}
+
+fn sdk_spans(stdout: &str) -> HashMap<String, Sdk> {
+    let mut out = HashMap::new();
+    for l in stdout.lines() {
+        let f: Vec<&str> = l.split_whitespace().collect();
+        if let ["otel", name, trace, span, parent] = f[..] {
+            let parent = if parent.bytes().all(|b| b == b'0') { String::new() } else { parent.to_string() };
+            out.insert(name.to_string(), Sdk { trace: trace.into(), span: span.into(), parent });
+        }
+    }
+    out
+}
+
+fn one_trace(modfile: Option<&str>) {
+    let tmp = tempfile::tempdir().unwrap();
+    let bin = tmp.path().join("otelbridge");
+    let mut args = vec!["build", "-o", bin.to_str().unwrap()];
+    let flag = modfile.map(|m| format!("-modfile={m}"));
+    args.extend(flag.as_deref());
+    args.push(".");
+    run_ok(&mut weft_go(&repo().join("tests/go/otelbridge"), &args));
+
+    let rx = Receiver::start("127.0.0.1:0").unwrap();
+    let out = run_ok(Command::new(&bin).env("OTEL_EXPORTER_OTLP_ENDPOINT", rx.endpoint()));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let sdk = sdk_spans(&stdout);
+    let spans = rx.wait_for(|s| s.len() >= 10, std::time::Duration::from_secs(20));
+    let dump = format!("{stdout}\n{}", weft::receiver::render_traces(&spans, false));
+    let server = |path: &str| -> &SpanRecord {
+        spans
+            .iter()
+            .find(|s| s.kind == SpanKind::Server && s.attr_str("url.path") == Some(path))
+            .unwrap_or_else(|| panic!("no server span for {path}:\n{dump}"))
+    };
+    let client_of = |srv: &SpanRecord| -> &SpanRecord {
+        spans
+            .iter()
+            .find(|s| s.kind == SpanKind::Client && s.span_id == srv.parent_span_id)
+            .unwrap_or_else(|| panic!("no client span parenting {}:\n{dump}", srv.name))
+    };
+    let (root, work) = (&sdk["root"], &sdk["handler-work"]);
+    assert!(root.parent.is_empty(), "{dump}");
+
+    // root (SDK) -> client (weft) -> GET /work (weft)
+    let work_srv = server("/work");
+    let work_client = client_of(work_srv);
+    assert_eq!((&work_client.trace_id, &work_client.parent_span_id), (&root.trace, &root.span), "weft's client span is a child of the SDK's root:\n{dump}");
+    // -> handler-work (SDK) -> client (weft) -> GET /leaf (weft)
+    assert_eq!((&work.trace, &work.parent), (&work_srv.trace_id, &work_srv.span_id), "the SDK's span is a child of weft's server span:\n{dump}");
+    let leaf_client = client_of(server("/leaf"));
+    assert_eq!((&leaf_client.trace_id, &leaf_client.parent_span_id), (&work.trace, &work.span), "weft's client span is a child of the SDK's span:\n{dump}");
+
+    // An SDK span started from context.Background() in a handler: its
+    // parent is the goroutine's current span, weft's server span.
+    let bg_srv = server("/bg");
+    let bg = &sdk["bg-work"];
+    assert_eq!((&bg.trace, &bg.parent), (&bg_srv.trace_id, &bg_srv.span_id), "{dump}");
+    assert_ne!(bg.trace, root.trace, "{dump}");
+
+    // The SDK's propagator extracting the header weft's server span was
+    // started from: the SDK's span is still that server span's child.
+    let ex_srv = server("/extract");
+    let ex = &sdk["extract-work"];
+    assert_eq!((&ex.trace, &ex.parent), (&ex_srv.trace_id, &ex_srv.span_id), "{dump}");
+}
+
+#[test]
+fn sdk_and_weft_spans_form_one_trace_newest() {
+    one_trace(None);
+}
+
+#[test]
+fn sdk_and_weft_spans_form_one_trace_oldest() {
+    one_trace(Some("oldest.mod"));
+}
