@@ -100,10 +100,31 @@ pub struct RuleSet {
 }
 
 impl RuleSet {
-    /// The built-in rules plus `WEFT_RULES`, if set.
+    /// The built-in rules plus `WEFT_RULES`, if set, less those
+    /// `WEFT_DISABLE_RULES` names.
     pub fn load() -> Result<RuleSet> {
         let user = std::env::var_os("WEFT_RULES").filter(|v| !v.is_empty());
-        Self::load_with(user.as_deref().map(Path::new))
+        let mut set = Self::load_with(user.as_deref().map(Path::new))?;
+        set.disable(&disabled_ids())?;
+        Ok(set)
+    }
+
+    /// Drops the rules with these ids; the hash then names them too, so
+    /// nothing built with them is reused. A rule with fallback files (the
+    /// runtime rule, which weft/rt links to) cannot be dropped.
+    pub fn disable(&mut self, ids: &[String]) -> Result<()> {
+        for id in ids {
+            match self.rules.iter().find(|r| &r.id == id) {
+                None => bail!("WEFT_DISABLE_RULES names no rule {id:?} (`weft rules list` shows them)"),
+                Some(r) if !r.fallback_files.is_empty() => {
+                    bail!("WEFT_DISABLE_RULES: rule {id:?} cannot be disabled: weft's runtime links to what it adds")
+                }
+                Some(_) => {}
+            }
+        }
+        self.rules.retain(|r| !ids.contains(&r.id));
+        self.hash = with_disabled(std::mem::take(&mut self.hash), ids);
+        Ok(())
     }
 
     pub fn load_with(user_dir: Option<&Path>) -> Result<RuleSet> {
@@ -154,16 +175,37 @@ fn user_hash(user: &BTreeMap<String, Vec<u8>>, prefix: &str) -> String {
     hex::encode(h.finalize())
 }
 
+/// The rule ids `WEFT_DISABLE_RULES` names (separated by commas or
+/// spaces), sorted and without repeats.
+fn disabled_ids() -> Vec<String> {
+    let v = std::env::var("WEFT_DISABLE_RULES").unwrap_or_default();
+    let ids: BTreeSet<String> = v.split([',', ' ']).filter(|s| !s.is_empty()).map(String::from).collect();
+    ids.into_iter().collect()
+}
+
+/// The rule-set hash once the rules `ids` are disabled.
+fn with_disabled(hash: String, ids: &[String]) -> String {
+    if ids.is_empty() {
+        return hash;
+    }
+    let mut h = Sha256::new();
+    h.update(hash.as_bytes());
+    h.update(b"\ndisabled:");
+    h.update(ids.join(",").as_bytes());
+    hex::encode(h.finalize())
+}
+
 /// The rule-set hash `RuleSet::load` would give, from the bytes alone
 /// (nothing parsed): what a cached build plan is keyed by.
 pub fn input_hash() -> Result<String> {
-    match std::env::var_os("WEFT_RULES").filter(|v| !v.is_empty()) {
+    let hash = match std::env::var_os("WEFT_RULES").filter(|v| !v.is_empty()) {
         Some(dir) => {
             let dir = Path::new(&dir);
-            Ok(user_hash(&read_dir_tree(dir)?, &format!("{}/", dir.display())))
+            user_hash(&read_dir_tree(dir)?, &format!("{}/", dir.display()))
         }
-        None => Ok(embedded::RULESET_HASH.to_string()),
-    }
+        None => embedded::RULESET_HASH.to_string(),
+    };
+    Ok(with_disabled(hash, &disabled_ids()))
 }
 
 /// Reads every file below `dir`, keyed by `dir/rel` path.
@@ -330,6 +372,22 @@ mod tests {
         let rs = RuleSet::load_with(None).unwrap();
         assert!(rs.rules.iter().any(|r| r.package == "net/http"));
         assert_eq!(rs.hash.len(), 64);
+    }
+
+    #[test]
+    fn rules_can_be_disabled_by_id() {
+        let all = RuleSet::load_with(None).unwrap();
+        let mut rs = all.clone();
+        rs.disable(&["otel.bridge".into(), "zap".into()]).unwrap();
+        assert_eq!(rs.rules.len(), all.rules.len() - 2);
+        assert!(!rs.rules.iter().any(|r| r.id == "otel.bridge" || r.id == "zap"));
+        assert_ne!(rs.hash, all.hash, "a build without them is cached apart");
+        assert_eq!(rs.hash.len(), 64);
+
+        let err = all.clone().disable(&["otel".into()]).unwrap_err().to_string();
+        assert!(err.contains("names no rule \"otel\""), "{err}");
+        let err = all.clone().disable(&["goroutine".into()]).unwrap_err().to_string();
+        assert!(err.contains("cannot be disabled"), "{err}");
     }
 
     #[test]
