@@ -1,8 +1,10 @@
 // The bridge between weft and the OpenTelemetry Go API, woven into
 // go.opentelemetry.io/otel/trace (weft/rt's bridge.go has the design). A
-// span the API puts in a ctx is mirrored into weft's slot; the API's
-// current span is weft's when weft's is the newer one, as a
-// nonRecordingSpan (what ContextWithSpanContext stores).
+// span the API puts in a ctx is mirrored into weft's slot, so weft's spans
+// are its children. Where the API finds no span of its own, its current
+// span is weft's, as a nonRecordingSpan (what ContextWithSpanContext
+// stores); where it finds one, that answer stands, so code traced with
+// the API sees what it saw without weft.
 
 package trace
 
@@ -27,6 +29,9 @@ func weftSpanFromContextBefore(ctx *context.Context) (context.Context, bool) {
 
 func weftSpanFromContextAfter(ctx context.Context, span *Span) {
 	defer func() { _ = recover() }()
+	if *span != nil && (*span).SpanContext().IsValid() {
+		return // the API's own span stands: what it sees never changes
+	}
 	tid, sid, flags, state, ok := weftSpanContextOf(ctx)
 	if !ok {
 		return

@@ -1,8 +1,9 @@
 //! A program that traces with the OpenTelemetry Go SDK itself
 //! (tests/go/otelbridge), built with `weft go build`: the SDK's spans and
-//! weft's form one trace, each tracer parenting its spans on the other's,
-//! at the oldest (oldest.mod, v1.0.0) and newest (go.mod) API release of
-//! the rule's range. Without the bridge every SDK span here is a root.
+//! weft's form one trace, weft parenting its spans on the SDK's current
+//! span and the SDK on weft's where it has none of its own, at the oldest
+//! (oldest.mod, v1.0.0) and newest (go.mod) API release of the rule's
+//! range. Without the bridge the SDK's spans here are roots.
 
 mod support;
 
@@ -76,11 +77,22 @@ fn one_trace(modfile: Option<&str>) {
     assert_eq!((&bg.trace, &bg.parent), (&bg_srv.trace_id, &bg_srv.span_id), "{dump}");
     assert_ne!(bg.trace, root.trace, "{dump}");
 
+    // What the API sees as current inside the transport, after weft's
+    // client span started: the SDK's own span where the ctx has one, weft's
+    // client span where it has none.
+    let seen = |path: &str| {
+        let prefix = format!("seen {path} ");
+        stdout.lines().find_map(|l| l.strip_prefix(&prefix)).unwrap_or_else(|| panic!("{path} not seen:\n{dump}")).to_string()
+    };
+    assert_eq!(seen("/work"), root.span, "the API's own span stands:\n{dump}");
+    assert_eq!(seen("/bg"), client_of(bg_srv).span_id, "{dump}");
+
     // The SDK's propagator extracting the header weft's server span was
-    // started from: the SDK's span is still that server span's child.
+    // started from (as otelhttp's handler does): the SDK keeps the span it
+    // found, so its span is the server span's sibling, in the same trace.
     let ex_srv = server("/extract");
     let ex = &sdk["extract-work"];
-    assert_eq!((&ex.trace, &ex.parent), (&ex_srv.trace_id, &ex_srv.span_id), "{dump}");
+    assert_eq!((&ex.trace, &ex.parent), (&ex_srv.trace_id, &ex_srv.parent_span_id), "{dump}");
 }
 
 #[test]

@@ -10,9 +10,9 @@ import (
 // The bridge to the OpenTelemetry Go API (rules/otel), for programs that
 // also trace with it: its ContextWithSpan mirrors each span it puts in a
 // ctx into weft's slot too (WithForeignSpan), so weft's slot always holds
-// the newer of the two tracers' spans, and its SpanFromContext asks weft
-// (SpanContextOf) whether weft's span is the newer. Each tracer then
-// parents its spans on the other's: one trace.
+// the newer of the two tracers' spans and weft's spans parent on it; its
+// SpanFromContext, when it finds no span of its own, asks weft
+// (SpanContextOf) for weft's. One trace.
 
 // SpanContextOf returns the span context of weft's own span in ctx (else
 // of the goroutine's current span), for the other tracer to see as its

@@ -8,8 +8,8 @@
 // and separate requests to /bg, whose handler starts an SDK span from
 // context.Background() (its parent is weft's server span, the goroutine's
 // current span), and to /extract, whose handler extracts the incoming
-// traceparent with the SDK's propagator first, as otelhttp does (still a
-// child of weft's server span, not its sibling).
+// traceparent with the SDK's propagator first, as otelhttp does (the SDK
+// keeps that parent: a sibling of weft's server span).
 package main
 
 import (
@@ -24,6 +24,7 @@ import (
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/propagation"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/trace"
 )
 
 type printExporter struct{}
@@ -38,12 +39,24 @@ func (printExporter) ExportSpans(_ context.Context, spans []sdktrace.ReadOnlySpa
 
 func (printExporter) Shutdown(context.Context) error { return nil }
 
+// seeTransport prints the span the API sees as current when the request
+// reaches the transport ("seen PATH SPAN"), as otelhttp's transport would
+// look it up: weft's client span has started by then.
+type seeTransport struct{}
+
+func (seeTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	fmt.Printf("seen %s %s\n", r.URL.Path, trace.SpanContextFromContext(r.Context()).SpanID())
+	return http.DefaultTransport.RoundTrip(r)
+}
+
+var client = &http.Client{Transport: seeTransport{}}
+
 func get(ctx context.Context, url string) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {
 		log.Fatal(err)
 	}
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := client.Do(req)
 	if err != nil {
 		log.Fatal(err)
 	}
