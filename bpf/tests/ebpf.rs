@@ -284,17 +284,30 @@ fn patched_bytes(pid: u32, bin: &Path) -> Result<usize, Failed> {
     Ok(differ)
 }
 
+/// A child process killed when dropped: a failed assertion must not leave
+/// the fixture servers running.
+struct Reaped(std::process::Child);
+
+impl Drop for Reaped {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 fn attach_running() -> Result<(), Failed> {
     let bin = fixture::build(Variant::Normal)?;
     let r = receiver()?;
     let dir = tempfile::tempdir()?;
     let addr_file = dir.path().join("addr");
-    let mut child = std::process::Command::new(&bin).env("ADDR_FILE", &addr_file).stdout(std::process::Stdio::null()).spawn()?;
+    let mut child = Reaped(std::process::Command::new(&bin).env("ADDR_FILE", &addr_file).stdout(std::process::Stdio::null()).spawn()?);
+    let child = &mut child.0;
     let addr = wait_addr(&addr_file)?;
     // Another process running the same binary, not attached to: it must
     // get no breakpoints (and so pay nothing).
     let other_file = dir.path().join("other");
-    let mut other = std::process::Command::new(&bin).env("ADDR_FILE", &other_file).stdout(std::process::Stdio::null()).spawn()?;
+    let mut other = Reaped(std::process::Command::new(&bin).env("ADDR_FILE", &other_file).stdout(std::process::Stdio::null()).spawn()?);
+    let other = &mut other.0;
     let other_addr = wait_addr(&other_file)?;
     let sink = fixture::Sink::start()?;
     let pid = child.id();
