@@ -274,16 +274,22 @@ if has micro; then
     GOROOT=$mirror GOFLAGS= "$real_goroot/bin/go" test -c -o "$work/micro/weft-${p//\//_}.test" "$p"
   done
   (cd "$bench" && go test -c -o "$work/micro/sdk.test" ./micro)
+  # The same SDK benchmarks built with weft: what the OTel API bridge
+  # (rules/otel) costs a program that traces with the SDK itself.
+  (cd "$bench" && "$weft" go test -c -o "$work/micro/sdk-woven.test" ./micro)
   count=$([[ -n $quick ]] && echo 1 || echo 5)
   benchtime=$([[ -n $quick ]] && echo 0.2s || echo 0.5s)
   : >"$results/micro-weft.txt"
   : >"$results/micro-sdk.txt"
+  : >"$results/micro-sdk-woven.txt"
   for ((i = 0; i < count; i++)); do
     for p in $pkgs; do
       (cd "$mirror/src/$p" && GOROOT=$mirror "$work/micro/weft-${p//\//_}.test" -test.run '^$' -test.bench . -test.benchmem \
         -test.benchtime "$benchtime") >>"$results/micro-weft.txt"
     done
     (cd "$bench/micro" && "$work/micro/sdk.test" -test.run '^$' -test.bench . -test.benchmem -test.benchtime "$benchtime") >>"$results/micro-sdk.txt"
+    (cd "$bench/micro" && "$work/micro/sdk-woven.test" -test.run '^$' -test.bench 'StartEnd|ServerRequest' -test.benchmem \
+      -test.benchtime "$benchtime") >>"$results/micro-sdk-woven.txt"
   done
   grep -h '^Benchmark' "$results/micro-weft.txt" | sort -s -k1,1 >&2 || true
 fi

@@ -10,31 +10,40 @@ package trace
 
 import "context"
 
-func weftContextWithSpanBefore(_ *context.Context, span *Span) (Span, bool) {
-	return *span, *span != nil && weftEnabled()
-}
-
-func weftContextWithSpanAfter(span Span, ctx *context.Context) {
+func weftContextWithSpanBefore(_ *context.Context, span *Span) (sc SpanContext, ok bool) {
 	defer func() { _ = recover() }()
-	sc := span.SpanContext()
-	if !sc.IsValid() || *ctx == nil {
-		return
+	if *span == nil || !weftEnabled() {
+		return sc, false
 	}
-	*ctx = weftWithForeignSpan(*ctx, [16]byte(sc.TraceID()), [8]byte(sc.SpanID()), byte(sc.TraceFlags()), sc.TraceState().String(), sc.IsRemote())
+	sc = (*span).SpanContext()
+	return sc, sc.IsValid()
 }
 
-func weftSpanFromContextBefore(ctx *context.Context) (context.Context, bool) {
-	return *ctx, weftEnabled()
-}
-
-func weftSpanFromContextAfter(ctx context.Context, span *Span) {
+func weftContextWithSpanAfter(sc SpanContext, ctx *context.Context) {
 	defer func() { _ = recover() }()
-	if *span != nil && (*span).SpanContext().IsValid() {
-		return // the API's own span stands: what it sees never changes
+	if *ctx != nil {
+		*ctx = weftWithForeignSpan(*ctx, [16]byte(sc.TraceID()), [8]byte(sc.SpanID()), byte(sc.TraceFlags()), sc.TraceState().String(), sc.IsRemote())
 	}
-	tid, sid, flags, state, ok := weftSpanContextOf(ctx)
-	if !ok {
-		return
+}
+
+// weftSpanFromContextBefore decides for SpanFromContext: when the API
+// finds no valid span of its own in ctx and weft has one, ok, and the
+// after part returns weft's. Deciding here keeps the usual case (the API
+// has its span) to one lookup, with no deferred call.
+func weftSpanFromContextBefore(ctx *context.Context) (weft Span, ok bool) {
+	defer func() { _ = recover() }()
+	c := *ctx
+	if c != nil {
+		if s, found := c.Value(currentSpanKey).(Span); found && s != nil && s.SpanContext().IsValid() {
+			return nil, false // the API's own span stands: what it sees never changes
+		}
+	}
+	if !weftEnabled() {
+		return nil, false
+	}
+	tid, sid, flags, state, has := weftSpanContextOf(c)
+	if !has {
+		return nil, false
 	}
 	cfg := SpanContextConfig{TraceID: tid, SpanID: sid, TraceFlags: TraceFlags(flags)}
 	if state != "" {
@@ -42,5 +51,7 @@ func weftSpanFromContextAfter(ctx context.Context, span *Span) {
 			cfg.TraceState = ts
 		}
 	}
-	*span = nonRecordingSpan{sc: NewSpanContext(cfg)}
+	return nonRecordingSpan{sc: NewSpanContext(cfg)}, true
 }
+
+func weftSpanFromContextAfter(weft Span, span *Span) { *span = weft }

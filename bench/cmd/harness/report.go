@@ -468,6 +468,33 @@ func microSection(body, r *report, dir string) {
 	if w := weft["weft/internal/propagation.BenchmarkExtractInject"]; w != nil {
 		r.head("propagation_ns", summarize(w.ns).Min, 0)
 	}
+	wovenSDK(body, r, dir, sdk)
+}
+
+// wovenSDK compares the SDK's benchmarks built with weft (the OTel API
+// bridge woven into go.opentelemetry.io/otel/trace) with the plain build.
+func wovenSDK(body, r *report, dir string, sdk map[string]*bench) {
+	woven, order, err := parseBench(filepath.Join(dir, "micro-sdk-woven.txt"))
+	if err != nil || len(woven) == 0 {
+		return
+	}
+	body.p("The official SDK's benchmarks built with `weft go test -c` beside the plain build: what the OpenTelemetry API bridge (rules/otel: a weft span context mirrored into each ctx the API makes, weft asked where the API finds no span) costs a program that traces with the SDK itself. Ratios of the fastest cpu-ns/op.")
+	body.p("")
+	body.p("| benchmark | plain ns/op | plain cpu-ns/op | plain B/op, allocs/op | woven ns/op | woven cpu-ns/op | woven B/op, allocs/op | woven ÷ plain |")
+	body.p("| --- | --- | --- | --- | --- | --- | --- | --- |")
+	for _, k := range order {
+		w, s := woven[k], sdk[k]
+		if s == nil || len(w.cpuNs) == 0 || len(s.cpuNs) == 0 {
+			continue
+		}
+		ratio := summarize(w.cpuNs).Min / summarize(s.cpuNs).Min
+		body.p("| %s | %s | %s | %.0f, %.0f | %s | %s | %.0f, %.0f | %.2f× |", strings.TrimPrefix(k, "example.com/weft-bench/micro."),
+			ns(summarize(s.ns)), ns(summarize(s.cpuNs)), s.bytes, s.allocs, ns(summarize(w.ns)), ns(summarize(w.cpuNs)), w.bytes, w.allocs, ratio)
+		if k == "example.com/weft-bench/micro.BenchmarkStartEnd" {
+			r.head("otelsdk_span_cpu_ratio_woven_vs_plain", ratio, 3)
+		}
+	}
+	body.p("")
 }
 
 func buildSection(body, r *report, dir string) {
