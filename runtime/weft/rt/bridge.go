@@ -13,6 +13,10 @@ import (
 // the newer of the two tracers' spans and weft's spans parent on it; its
 // SpanFromContext, when it finds no span of its own, asks weft
 // (SpanContextOf) for weft's. One trace.
+//
+// Both run for every span the API starts, so they skip the deferred
+// recover of the other entry points: they only read contexts and
+// allocate, and the rule's hooks recover themselves.
 
 // SpanContextOf returns the span context of weft's own span in ctx (else
 // of the goroutine's current span), for the other tracer to see as its
@@ -25,7 +29,6 @@ func SpanContextOf(ctx context.Context) (traceID [16]byte, spanID [8]byte, flags
 	if active.Load() == nil {
 		return
 	}
-	defer recoverHook()
 	sc := parentOf(ctx)
 	if !sc.IsValid() || sc.Remote || sc.Suppressed || sc.Foreign {
 		return
@@ -40,15 +43,10 @@ func SpanContextOf(ctx context.Context) (traceID [16]byte, spanID [8]byte, flags
 // tracer extracted the same incoming request's header weft did).
 //
 //go:linkname WithForeignSpan
-func WithForeignSpan(ctx context.Context, traceID [16]byte, spanID [8]byte, flags byte, state string, remote bool) (rctx context.Context) {
+func WithForeignSpan(ctx context.Context, traceID [16]byte, spanID [8]byte, flags byte, state string, remote bool) context.Context {
 	if active.Load() == nil || ctx == nil {
 		return ctx
 	}
-	defer func() {
-		if recover() != nil {
-			rctx = ctx
-		}
-	}()
 	sc := trace.SpanContext{TraceID: traceID, SpanID: spanID, Flags: flags, TraceState: state, Remote: remote, Foreign: true}
 	if !sc.IsValid() {
 		return ctx
