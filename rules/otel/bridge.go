@@ -2,9 +2,8 @@
 // go.opentelemetry.io/otel/trace (weft/rt's bridge.go has the design). A
 // span the API puts in a ctx is mirrored into weft's slot, so weft's spans
 // are its children. Where the API finds no span of its own, its current
-// span is weft's, as a nonRecordingSpan (what ContextWithSpanContext
-// stores); where it finds one, that answer stands, so code traced with
-// the API sees what it saw without weft.
+// span context is weft's; where it finds one, that answer stands, so code
+// traced with the API sees what it saw without weft.
 
 package trace
 
@@ -26,24 +25,27 @@ func weftContextWithSpanAfter(sc SpanContext, ctx *context.Context) {
 	}
 }
 
-// weftSpanFromContextBefore decides for SpanFromContext: when the API
-// finds no valid span of its own in ctx and weft has one, ok, and the
-// after part returns weft's. Deciding here keeps the usual case (the API
-// has its span) to one lookup, with no deferred call.
-func weftSpanFromContextBefore(ctx *context.Context) (weft Span, ok bool) {
+// weftSpanContextBefore decides for SpanContextFromContext (the SDK's
+// parent lookup, and the propagators'): when the API finds no valid span
+// of its own in ctx and weft has one, ok, and the after part returns
+// weft's. Deciding here keeps the usual case (the API has its span) to one
+// lookup, with no deferred call. SpanFromContext is left alone: code that
+// takes a span's TracerProvider (otelhttp's handler does) must not get
+// the no-op one of a span weft made up.
+func weftSpanContextBefore(ctx *context.Context) (weft SpanContext, ok bool) {
 	defer func() { _ = recover() }()
 	c := *ctx
 	if c != nil {
 		if s, found := c.Value(currentSpanKey).(Span); found && s != nil && s.SpanContext().IsValid() {
-			return nil, false // the API's own span stands: what it sees never changes
+			return weft, false // the API's own span stands: what it sees never changes
 		}
 	}
 	if !weftEnabled() {
-		return nil, false
+		return weft, false
 	}
 	tid, sid, flags, state, has := weftSpanContextOf(c)
 	if !has {
-		return nil, false
+		return weft, false
 	}
 	cfg := SpanContextConfig{TraceID: tid, SpanID: sid, TraceFlags: TraceFlags(flags)}
 	if state != "" {
@@ -51,7 +53,7 @@ func weftSpanFromContextBefore(ctx *context.Context) (weft Span, ok bool) {
 			cfg.TraceState = ts
 		}
 	}
-	return nonRecordingSpan{sc: NewSpanContext(cfg)}, true
+	return NewSpanContext(cfg), true
 }
 
-func weftSpanFromContextAfter(weft Span, span *Span) { *span = weft }
+func weftSpanContextAfter(weft SpanContext, sc *SpanContext) { *sc = weft }

@@ -76,7 +76,13 @@ func main() {
 	base := "http://" + ln.Addr().String()
 	mux := http.NewServeMux()
 	mux.HandleFunc("/work", func(w http.ResponseWriter, r *http.Request) {
-		ctx, span := tracer.Start(r.Context(), "handler-work")
+		// The tracer as otelhttp's handler picks it: the provider of the
+		// span in the request's ctx, if any, else the global one.
+		tp := otel.GetTracerProvider()
+		if s := trace.SpanFromContext(r.Context()); s.SpanContext().IsValid() {
+			tp = s.TracerProvider()
+		}
+		ctx, span := tp.Tracer("fixture").Start(r.Context(), "handler-work")
 		defer span.End()
 		get(ctx, base+"/leaf")
 		io.WriteString(w, "done\n")
