@@ -8,9 +8,18 @@ import (
 	"fmt"
 	"net/url"
 	"strconv"
+	"strings"
 	"time"
 	"unsafe"
 )
+
+// weftTelemetryExport recognizes a request of the OpenTelemetry Go SDK's
+// own OTLP/HTTP exporters (traces, metrics, logs) by its User-Agent: a
+// span for each of them would only trace the tracing.
+func weftTelemetryExport(r *Request) bool {
+	ua := r.Header.Get("User-Agent")
+	return strings.HasPrefix(ua, "OTel OTLP Exporter Go/") || strings.HasPrefix(ua, "OTel Go OTLP ")
+}
 
 type weftClientState struct {
 	span unsafe.Pointer
@@ -19,7 +28,7 @@ type weftClientState struct {
 func weftClientBefore(ireq **Request, _ *RoundTripper, _ *time.Time) (st weftClientState, ok bool) {
 	defer func() { _ = recover() }()
 	r := *ireq
-	if r == nil || r.URL == nil || !weftEnabled() {
+	if r == nil || r.URL == nil || !weftEnabled() || weftTelemetryExport(r) {
 		return st, false
 	}
 	method, original := weftMethod(r.Method)

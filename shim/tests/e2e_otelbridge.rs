@@ -44,7 +44,7 @@ fn one_trace(modfile: Option<&str>) {
     let out = run_ok(Command::new(&bin).env("OTEL_EXPORTER_OTLP_ENDPOINT", rx.endpoint()));
     let stdout = String::from_utf8_lossy(&out.stdout);
     let sdk = sdk_spans(&stdout);
-    let spans = rx.wait_for(|s| s.len() >= 8, std::time::Duration::from_secs(20));
+    let spans = rx.wait_for(|s| s.len() >= 9, std::time::Duration::from_secs(20));
     let dump = format!("{stdout}\n{}", weft::receiver::render_traces(&spans, false));
     let server = |path: &str| -> &SpanRecord {
         spans
@@ -87,6 +87,14 @@ fn one_trace(modfile: Option<&str>) {
     assert_eq!(seen("/work"), root.span, "the API's own span stands:\n{dump}");
     assert_eq!(seen("/bg"), client_of(bg_srv).span_id, "{dump}");
 
+    // The SDK exporter's own request (by its User-Agent) gets no client
+    // span; the server side, the fixture's, is traced as any other.
+    server("/v1/traces");
+    assert!(
+        !spans.iter().any(|s| s.kind == SpanKind::Client && s.attr_str("url.full").is_some_and(|u| u.ends_with("/v1/traces"))),
+        "a client span for the SDK's export:\n{dump}"
+    );
+
     // The SDK's propagator extracting the header weft's server span was
     // started from (as otelhttp's handler does): the SDK keeps the span it
     // found, so its span is the server span's sibling, in the same trace.
@@ -125,7 +133,7 @@ fn the_bridge_can_be_disabled() {
     assert_eq!(sdk.len(), 4, "{stdout}");
     // (extract-work has the parent it extracted from weft's header)
     assert!(["root", "handler-work", "bg-work"].iter().all(|n| sdk[*n].parent.is_empty()), "{stdout}");
-    assert!(rx.wait_for(|s| s.len() >= 8, std::time::Duration::from_secs(20)).len() == 8);
+    assert!(rx.wait_for(|s| s.len() >= 9, std::time::Duration::from_secs(20)).len() == 9);
 
     let out = weft_go(&dir, &["build", "-o", bin.to_str().unwrap(), "."]).env("WEFT_DISABLE_RULES", "otel").output().unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);

@@ -11,7 +11,7 @@ import (
 // also trace with it: its ContextWithSpan mirrors each span it puts in a
 // ctx into weft's slot too (WithForeignSpan), so weft's slot always holds
 // the newer of the two tracers' spans and weft's spans parent on it; its
-// SpanFromContext, when it finds no span of its own, asks weft
+// SpanContextFromContext, when it finds no span of its own, asks weft
 // (SpanContextOf) for weft's. One trace.
 //
 // Both run for every span the API starts, so they skip the deferred

@@ -99,6 +99,7 @@ func main() {
 		_, span := tracer.Start(ctx, "extract-work")
 		span.End()
 	})
+	mux.HandleFunc("/v1/traces", func(w http.ResponseWriter, r *http.Request) {})
 	go http.Serve(ln, mux)
 
 	ctx, root := tracer.Start(context.Background(), "root")
@@ -106,6 +107,12 @@ func main() {
 	root.End()
 	get(context.Background(), base+"/bg")
 	get(context.Background(), base+"/extract")
+	// As the SDK's OTLP/HTTP exporter sends: weft makes no client span.
+	req, _ := http.NewRequest(http.MethodPost, base+"/v1/traces", nil)
+	req.Header.Set("User-Agent", "OTel OTLP Exporter Go/1.47.0")
+	if resp, err := http.DefaultClient.Do(req); err == nil {
+		resp.Body.Close()
+	}
 	if err := tp.Shutdown(context.Background()); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 	}
