@@ -29,7 +29,9 @@ type weftClientCall struct {
 
 func weftClientStreamBefore(ctx *context.Context, _ **StreamDesc, cc **ClientConn, method *string, opts *[]CallOption) (c *weftClientCall, ok bool) {
 	defer func() { _ = recover() }()
-	if !weftEnabled() {
+	// The OpenTelemetry SDK's own OTLP/gRPC exports (traces, metrics,
+	// logs): a span for each would only trace the tracing.
+	if !weftEnabled() || strings.HasPrefix(*method, "/opentelemetry.proto.collector.") {
 		return nil, false
 	}
 	parent := *ctx
