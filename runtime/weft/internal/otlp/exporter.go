@@ -14,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -30,9 +31,8 @@ type Exporter struct {
 	client   *http.Client
 	resource []byte // encoded Resource message
 
-	closing   chan struct{}
-	closeOnce sync.Once
-	warnOnce  sync.Once // one warning for a collector that refuses spans
+	closing  atomic.Bool // the program is exiting: a dead collector is final
+	warnOnce sync.Once   // one warning for a collector that refuses spans
 
 	// Used only from the processor goroutine.
 	hdr   []byte   // the request's wrappers and resource
@@ -61,26 +61,16 @@ func New(cfg Config, resource []trace.Attr) *Exporter {
 		cfg:      cfg,
 		client:   &http.Client{Transport: tr},
 		resource: EncodeResource(resource),
-		closing:  make(chan struct{}),
 	}
 }
 
 // Closing makes later failures to reach the collector final: at exit a
 // collector that is down must not delay the program.
-func (e *Exporter) Closing() { e.closeOnce.Do(func() { close(e.closing) }) }
+func (e *Exporter) Closing() { e.closing.Store(true) }
 
 // Idle closes the connections to the collector that are idle: with
 // nothing queued, the goroutines serving them are not kept alive.
 func (e *Exporter) Idle() { e.client.CloseIdleConnections() }
-
-func (e *Exporter) isClosing() bool {
-	select {
-	case <-e.closing:
-		return true
-	default:
-		return false
-	}
-}
 
 // Error is an export failure, with a short reason for the exit summary.
 type Error struct {
@@ -160,7 +150,7 @@ func (e *Exporter) post(ctx context.Context, body *body) error {
 		}
 		// At exit, a collector that cannot be reached is not waited for;
 		// a throttling one is, within the caller's deadline.
-		err.Retry = !errors.Is(derr, context.Canceled) && !errors.Is(derr, context.DeadlineExceeded) && !e.isClosing()
+		err.Retry = !errors.Is(derr, context.Canceled) && !errors.Is(derr, context.DeadlineExceeded) && !e.closing.Load()
 		return err
 	}
 	defer resp.Body.Close()
