@@ -34,11 +34,7 @@ fn sdk_spans(stdout: &str) -> HashMap<String, Sdk> {
 fn one_trace(modfile: Option<&str>) {
     let tmp = tempfile::tempdir().unwrap();
     let bin = tmp.path().join("otelbridge");
-    let mut args = vec!["build", "-o", bin.to_str().unwrap()];
-    let flag = modfile.map(|m| format!("-modfile={m}"));
-    args.extend(flag.as_deref());
-    args.push(".");
-    run_ok(&mut weft_go(&repo().join("tests/go/otelbridge"), &args));
+    run_ok(&mut weft_build(&repo().join("tests/go/otelbridge"), &bin, modfile));
 
     let rx = Receiver::start("127.0.0.1:0").unwrap();
     let out = run_ok(Command::new(&bin).env("OTEL_EXPORTER_OTLP_ENDPOINT", rx.endpoint()));
@@ -121,7 +117,7 @@ fn the_bridge_can_be_disabled() {
     let tmp = tempfile::tempdir().unwrap();
     let bin = tmp.path().join("otelbridge");
     let dir = repo().join("tests/go/otelbridge");
-    run_ok(weft_go(&dir, &["build", "-o", bin.to_str().unwrap(), "."]).env("WEFT_DISABLE_RULES", "otel.bridge"));
+    run_ok(weft_build(&dir, &bin, None).env("WEFT_DISABLE_RULES", "otel.bridge"));
     let inspect = run_ok(Command::new(weft()).arg("inspect").arg(&bin));
     let inspect = String::from_utf8_lossy(&inspect.stdout);
     assert!(inspect.contains("net/http") && !inspect.contains("go.opentelemetry.io"), "{inspect}");
@@ -135,7 +131,7 @@ fn the_bridge_can_be_disabled() {
     assert!(["root", "handler-work", "bg-work"].iter().all(|n| sdk[*n].parent.is_empty()), "{stdout}");
     assert!(rx.wait_for(|s| s.len() >= 9, std::time::Duration::from_secs(20)).len() == 9);
 
-    let out = weft_go(&dir, &["build", "-o", bin.to_str().unwrap(), "."]).env("WEFT_DISABLE_RULES", "otel").output().unwrap();
+    let out = weft_build(&dir, &bin, None).env("WEFT_DISABLE_RULES", "otel").output().unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success() && stderr.contains("WEFT_DISABLE_RULES names no rule \"otel\""), "{stderr}");
 }

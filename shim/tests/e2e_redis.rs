@@ -48,13 +48,7 @@ fn redis_addr() -> String {
 
 /// Builds the fixture with `go.mod` or another mod file beside it.
 fn build(modfile: Option<&str>, out: &Path) -> String {
-    let mut args = vec!["build".to_string()];
-    if let Some(m) = modfile {
-        args.push(format!("-modfile={m}"));
-    }
-    args.extend(["-o".into(), out.to_str().unwrap().into(), ".".into()]);
-    let args: Vec<&str> = args.iter().map(|s| s.as_str()).collect();
-    let built = run_ok(&mut weft_go(&repo().join("tests/go/redis"), &args));
+    let built = run_ok(&mut weft_build(&repo().join("tests/go/redis"), out, modfile));
     String::from_utf8_lossy(&built.stderr).into_owned()
 }
 

@@ -22,11 +22,7 @@ fn one<'a>(spans: &'a [SpanRecord], what: &str, f: impl Fn(&SpanRecord) -> bool)
 fn routes_name_server_spans(modfile: Option<&str>) {
     let tmp = tempfile::tempdir().unwrap();
     let bin = tmp.path().join("routers");
-    let mut args = vec!["build", "-o", bin.to_str().unwrap()];
-    let flag = modfile.map(|m| format!("-modfile={m}"));
-    args.extend(flag.as_deref());
-    args.push(".");
-    run_ok(&mut weft_go(&repo().join("tests/go/routers"), &args));
+    run_ok(&mut weft_build(&repo().join("tests/go/routers"), &bin, modfile));
 
     let rx = Receiver::start("127.0.0.1:0").unwrap();
     let ports: Vec<u16> = (0..6).map(|_| free_port()).collect();

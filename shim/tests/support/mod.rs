@@ -31,6 +31,16 @@ pub fn weft_go(dir: &Path, args: &[&str]) -> Command {
     c
 }
 
+/// `weft go build [-modfile=M] -o out .` in `dir` (its go.mod when
+/// `modfile` is None).
+pub fn weft_build(dir: &Path, out: &Path, modfile: Option<&str>) -> Command {
+    let flag = modfile.map(|m| format!("-modfile={m}"));
+    let mut args = vec!["build"];
+    args.extend(flag.as_deref());
+    args.extend(["-o", out.to_str().unwrap(), "."]);
+    weft_go(dir, &args)
+}
+
 /// Runs a command and insists it succeeds, showing its output if not.
 pub fn run_ok(cmd: &mut Command) -> Output {
     let out = cmd.output().unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"));
