@@ -292,8 +292,21 @@ pub fn cwd_depth(strs: &[String]) -> usize {
 
 /// The manifest a program carries (`weft inspect` reads it back).
 fn manifest<'a>(rules: &RuleSet, used: impl Iterator<Item = &'a (Listed, Vec<String>)>) -> String {
-    let packages: Vec<serde_json::Value> =
-        used.map(|(l, ids)| serde_json::json!({ "package": l.path, "rules": ids })).collect();
+    let packages: Vec<serde_json::Value> = used
+        .map(|(l, ids)| {
+            // The hooks' names let `weft inspect` check that the woven code
+            // was linked (a package that fell back has none of them).
+            let mut hooks: Vec<&str> = rules
+                .for_package(&l.path)
+                .filter(|r| ids.contains(&r.id))
+                .flat_map(|r| &r.functions)
+                .flat_map(|f| std::iter::once(f.before.as_str()).chain(f.after.as_deref()))
+                .collect();
+            hooks.sort();
+            hooks.dedup();
+            serde_json::json!({ "package": l.path, "rules": ids, "hooks": hooks })
+        })
+        .collect();
     let m = serde_json::json!({
         "weft": crate::compile::VERSION,
         "rule_set": rules.hash,

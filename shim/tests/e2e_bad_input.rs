@@ -4,6 +4,7 @@
 
 mod support;
 
+use std::path::Path;
 use std::process::Command;
 use support::*;
 
@@ -113,6 +114,18 @@ fn a_rule_whose_code_no_longer_compiles_costs_the_package_not_the_build() {
     assert!(warnings[0].contains("example.com/lockme/greet") && warnings[0].contains("without instrumentation"), "{err}");
     let run = run_ok(Command::new(&bin).arg("world"));
     assert_eq!(String::from_utf8_lossy(&run.stdout), "hello world\n", "uninstrumented, unchanged");
+    // The manifest was planned before the compile failed: inspect checks
+    // the binary and does not call the package woven.
+    assert!(inspect_line(&bin, "example.com/lockme/greet").starts_with("not in:"));
+    assert!(inspect_line(&bin, "net/http").starts_with("woven:"));
+}
+
+/// The line `weft inspect BIN` prints for package `pkg`.
+fn inspect_line(bin: &Path, pkg: &str) -> String {
+    let out = run_ok(Command::new(weft()).arg("inspect").arg(bin));
+    let text = String::from_utf8_lossy(&out.stdout);
+    let line = text.lines().find(|l| l.split_whitespace().any(|w| w == pkg));
+    line.unwrap_or_else(|| panic!("{pkg} not listed: {text}")).to_string()
 }
 
 #[test]
@@ -132,6 +145,7 @@ fn a_rule_whose_signature_changed_is_skipped_with_one_warning() {
     );
     let run = run_ok(Command::new(&bin).arg("world"));
     assert_eq!(String::from_utf8_lossy(&run.stdout), "hello world\n", "uninstrumented, unchanged");
+    assert!(inspect_line(&bin, "example.com/lockme/greet").starts_with("not in:"));
 }
 
 #[test]
