@@ -23,8 +23,9 @@ fi
 # weft-bpf (the eBPF probes) builds with clang -target bpf, bindgen
 # (libclang), libbpf's vendored source (make, pkg-config, libelf and zlib
 # headers) and links Debian's static libelf/zlib; bpftool regenerates
-# bpf/src/bpf/include/vmlinux.h by hand only.
-bpf_pkgs="clang libclang-dev make pkg-config libelf-dev zlib1g-dev bpftool"
+# bpf/src/bpf/include/vmlinux.h by hand only. gcc builds cgo and the C
+# programs of the c-shared/c-archive test.
+bpf_pkgs="gcc libc6-dev clang libclang-dev make pkg-config libelf-dev zlib1g-dev bpftool"
 missing=$(dpkg-query -W -f='${Package} ${Status}\n' $bpf_pkgs 2>/dev/null | awk '$NF != "installed" {print $1}' || true)
 for p in $bpf_pkgs; do dpkg-query -W "$p" >/dev/null 2>&1 || missing="$missing $p"; done
 if [ -n "$(echo $missing)" ]; then

@@ -7,6 +7,7 @@ mod support;
 use std::path::Path;
 use std::process::Command;
 use support::*;
+use weft::receiver::SpanKind;
 
 fn go_dir(name: &str) -> std::path::PathBuf {
     repo().join("tests/go").join(name)
@@ -78,6 +79,34 @@ fn exit_code_and_flush_on_os_exit() {
     let spans = rx.spans();
     assert_eq!(spans.len(), 2, "server and client span: {spans:?}");
     assert_eq!(spans.iter().filter(|s| s.name == "GET /hello/{name}").count(), 1);
+}
+
+/// A c-shared or c-archive library's process ends in C, where Go's exit
+/// hooks never run: the spans still queued when C's main returns are
+/// flushed by the atexit(3) hook go mode adds to such builds.
+#[test]
+fn c_libraries_flush_when_the_c_program_exits() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = go_dir("clib");
+    for (mode, lib) in [("c-shared", "libclib.so"), ("c-archive", "libclib.a")] {
+        let lib = tmp.path().join(lib);
+        run_ok(&mut weft_go(&dir, &["build", &format!("-buildmode={mode}"), "-o", lib.to_str().unwrap(), "."]));
+        let bin = tmp.path().join(format!("main-{mode}"));
+        let mut cc = Command::new("cc");
+        cc.arg("-o").arg(&bin).arg(dir.join("c/main.c")).arg("-I").arg(tmp.path()).arg(&lib).arg("-pthread");
+        if mode == "c-shared" {
+            cc.arg(format!("-Wl,-rpath,{}", tmp.path().display()));
+        }
+        run_ok(&mut cc);
+        let rx = weft::receiver::Receiver::start("127.0.0.1:0").unwrap();
+        let out = run_ok(Command::new(&bin).env("OTEL_EXPORTER_OTLP_ENDPOINT", rx.endpoint()));
+        assert_eq!(String::from_utf8_lossy(&out.stdout), "status 200\n", "{mode}");
+        // The receiver has what was sent once the process is gone.
+        let spans = rx.spans();
+        let client = spans.iter().find(|s| s.kind == SpanKind::Client).unwrap_or_else(|| panic!("{mode}: {spans:?}"));
+        let server = spans.iter().find(|s| s.kind == SpanKind::Server).unwrap_or_else(|| panic!("{mode}: {spans:?}"));
+        assert_eq!(server.parent_span_id, client.span_id, "{mode}");
+    }
 }
 
 #[test]

@@ -173,6 +173,23 @@ fn inspect_reads_the_manifest_even_when_stripped() {
     assert!(String::from_utf8_lossy(&out.stdout).contains("not built with weft"));
 }
 
+/// `go run main.go` and friends name files, not a package: the link file
+/// weft adds must be named in the same form, or the go command refuses
+/// files from two directories ("." and the absolute one).
+#[test]
+fn file_list_builds_run_woven() {
+    let go = repo().join("tests/go");
+    for (dir, file) in [("hello", "main.go".to_string()), (".", "hello/main.go".into()), (".", "./hello/main.go".into())] {
+        let rx = weft::receiver::Receiver::start("127.0.0.1:0").unwrap();
+        let mut c = weft_go(&go.join(dir), &["run", &file, "v"]);
+        c.env("OTEL_EXPORTER_OTLP_ENDPOINT", rx.endpoint());
+        let out = run_ok(&mut c);
+        assert_eq!(String::from_utf8_lossy(&out.stdout), "200 hello v\n", "{file}");
+        let spans = rx.spans();
+        assert!(spans.iter().any(|s| s.name == "GET /hello/{name}"), "{file}: {spans:?}");
+    }
+}
+
 #[test]
 fn vendored_build_works_offline() {
     let tmp = tempfile::tempdir().unwrap();

@@ -4,6 +4,7 @@ import (
 	"context"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -77,10 +78,19 @@ func newState(exp batch.Exporter, cfg batch.Config) *state {
 	}
 }
 
+// FlushAtExit is the exit flush for a program whose exit Go does not
+// see: a c-shared or c-archive library's, when the C program returns
+// from main. Go mode registers it with atexit(3) in such builds.
+func FlushAtExit() { flushAtExit() }
+
+var exitOnce sync.Once
+
 // flushAtExit exports what is still queued, within the export timeout
 // capped at 5 s (1 s when an export already failed), then reports losses on
-// one stderr line.
-func flushAtExit() {
+// one stderr line. Only the first call does anything.
+func flushAtExit() { exitOnce.Do(flushNow) }
+
+func flushNow() {
 	defer func() { recover() }() // a panicking exit hook would crash the exit
 	st := active.Load()
 	if st == nil {
