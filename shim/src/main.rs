@@ -13,7 +13,22 @@ fn main() {
     match name.as_str() {
         "compile" | "compile.exe" => weft::compile::main(argv0, rest),
         "asm" | "cgo" | "link" | "cover" | "vet" => weft::compile::tool_main(argv0, rest),
-        "go" | "go.exe" => weft::gomode::main(argv0, rest),
-        _ => std::process::exit(weft::cli::main(argv0, rest)),
+        "go" | "go.exe" => {
+            default_sigpipe();
+            weft::gomode::main(argv0, rest)
+        }
+        _ => {
+            default_sigpipe();
+            std::process::exit(weft::cli::main(argv0, rest))
+        }
     }
+}
+
+/// Rust ignores SIGPIPE, so printing into a closed pipe (`weft inspect BIN
+/// | head -3`) panics; a command-line tool should end quietly instead, as
+/// the go command does. (Sockets are unaffected: std sends with
+/// MSG_NOSIGNAL.)
+fn default_sigpipe() {
+    // SAFETY: sets a signal disposition before any thread starts.
+    unsafe { libc::signal(libc::SIGPIPE, libc::SIG_DFL) };
 }
