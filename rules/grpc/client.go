@@ -72,8 +72,10 @@ func weftClientStreamBefore(ctx *context.Context, _ **StreamDesc, cc **ClientCon
 		}
 	}
 	c = &weftClientCall{span: span}
-	o := *opts
-	*opts = append(o[:len(o):len(o)], OnFinish(c.finish))
+	// A new slice, copied into: storing anything made from *opts back
+	// through the pointer would move the caller's variadic array to the heap.
+	o := make([]CallOption, 0, len(*opts)+1)
+	*opts = append(append(o, *opts...), OnFinish(c.finish))
 	return c, true
 }
 

@@ -23,8 +23,11 @@ func weftIDs(l *Logger, ctx context.Context, level Level) (string, string) {
 func weftLogBefore(l **Logger, ctx *context.Context, level *Level, _ *string, args *[]any) (struct{}, bool) {
 	defer func() { _ = recover() }()
 	if tid, sid := weftIDs(*l, *ctx, *level); tid != "" {
-		a := *args
-		*args = append(a[:len(a):len(a)], "trace_id", tid, "span_id", sid)
+		// A new slice, copied into: storing anything made from *args back
+		// through the pointer would move every caller's variadic array
+		// to the heap, in or out of a span.
+		a := make([]any, 0, len(*args)+4)
+		*args = append(append(a, *args...), "trace_id", tid, "span_id", sid)
 	}
 	return struct{}{}, false
 }
@@ -32,8 +35,8 @@ func weftLogBefore(l **Logger, ctx *context.Context, level *Level, _ *string, ar
 func weftLogAttrsBefore(l **Logger, ctx *context.Context, level *Level, _ *string, attrs *[]Attr) (struct{}, bool) {
 	defer func() { _ = recover() }()
 	if tid, sid := weftIDs(*l, *ctx, *level); tid != "" {
-		a := *attrs
-		*attrs = append(a[:len(a):len(a)], String("trace_id", tid), String("span_id", sid))
+		a := make([]Attr, 0, len(*attrs)+2) // (see weftLogBefore)
+		*attrs = append(append(a, *attrs...), String("trace_id", tid), String("span_id", sid))
 	}
 	return struct{}{}, false
 }

@@ -31,8 +31,11 @@ func weftWriteBefore(ce **CheckedEntry, fields *[]Field) (struct{}, bool) {
 	if tid == "" {
 		return struct{}{}, false
 	}
-	f := *fields
-	*fields = append(f[:len(f):len(f)],
+	// A new slice, copied into: storing anything made from *fields back
+	// through the pointer would move every caller's variadic array to the
+	// heap, in or out of a span.
+	f := make([]Field, 0, len(*fields)+2)
+	*fields = append(append(f, *fields...),
 		Field{Key: "trace_id", Type: StringType, String: tid},
 		Field{Key: "span_id", Type: StringType, String: sid})
 	return struct{}{}, false
