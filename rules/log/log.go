@@ -2,11 +2,6 @@
 // (*Logger).output, which every Print*, Fatal*, Panic* and Output call
 // passes. Inside a span the line gets " trace_id=… span_id=…" before its
 // newline; outside a span it is unchanged.
-//
-// Known cost: the hook stores a wrapper of appendOutput through its
-// pointer, so the compiler moves the closure each Print* call builds (and
-// the arguments it captures) to the heap: two allocations per call, in or
-// out of a span. No hook point lies between appendOutput and the write.
 
 package log
 
@@ -39,21 +34,22 @@ func weftOutputBefore(l **Logger, pc *uintptr, _ *int, appendOutput *func([]byte
 	if tid == "" {
 		return struct{}{}, false
 	}
-	inner := *appendOutput
-	*appendOutput = func(b []byte) []byte {
-		b = inner(b)
-		nl := len(b) > 0 && b[len(b)-1] == '\n'
-		if nl {
-			b = b[:len(b)-1]
-		}
-		b = append(b, " trace_id="...)
-		b = append(b, tid...)
-		b = append(b, " span_id="...)
-		b = append(b, sid...)
-		if nl {
-			b = append(b, '\n')
-		}
-		return b
+	// The message is formatted here, once, as output would, and output
+	// gets a closure over the bytes: a closure over appendOutput itself
+	// would move every caller's closure (and its arguments) to the heap,
+	// in or out of a span.
+	b := (*appendOutput)(nil)
+	nl := len(b) > 0 && b[len(b)-1] == '\n'
+	if nl {
+		b = b[:len(b)-1]
 	}
+	b = append(b, " trace_id="...)
+	b = append(b, tid...)
+	b = append(b, " span_id="...)
+	b = append(b, sid...)
+	if nl {
+		b = append(b, '\n')
+	}
+	*appendOutput = func(out []byte) []byte { return append(out, b...) }
 	return struct{}{}, false
 }
