@@ -398,12 +398,10 @@ fn rewrite_args(strs: &[String], p: &golist::Parsed, overlay: &Path, marks: &[St
             out.push(overlay_arg.clone());
         }
         if Some(i) == last_file {
-            if !link_files.is_empty() {
-                // Named as the user's files are: the go command wants them
-                // all in one directory, compared as written ("." vs /abs).
-                let dir = Path::new(a).parent().unwrap_or(Path::new(""));
-                out.extend(link_files.iter().map(|n| dir.join(n).to_string_lossy().into_owned()));
-            }
+            // Named as the user's files are: the go command wants them all
+            // in one directory, compared as written ("." vs /abs).
+            let dir = Path::new(a).parent().unwrap_or(Path::new(""));
+            out.extend(link_files.iter().map(|n| dir.join(n).to_string_lossy().into_owned()));
         }
     }
     if first_pkg >= strs.len() {
