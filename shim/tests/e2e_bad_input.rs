@@ -81,6 +81,57 @@ fn exit_code_and_flush_on_os_exit() {
     assert_eq!(spans.iter().filter(|s| s.name == "GET /hello/{name}").count(), 1);
 }
 
+/// A program ended by a signal it leaves to the default action (the usual
+/// end of a server in a container) never runs Go's exit hooks: weft
+/// flushes, then the program dies by the signal as it would have. A
+/// program that handles the signal decides: it shuts down as without weft.
+#[test]
+fn queued_spans_survive_the_signal_that_ends_a_program() {
+    use std::io::BufRead;
+    use std::os::unix::process::ExitStatusExt;
+    let tmp = tempfile::tempdir().unwrap();
+    let hello = tmp.path().join("hello");
+    run_ok(&mut weft_go(&go_dir("hello"), &["build", "-o", hello.to_str().unwrap(), "."]));
+    let signals = tmp.path().join("signals");
+    run_ok(&mut weft_go(&go_dir("signals"), &["build", "-o", signals.to_str().unwrap(), "."]));
+    let cases = [
+        // no package imports os/signal: weft's channel is the only one
+        (&hello, &["v", "wait"][..], libc::SIGTERM),
+        (&hello, &["v", "wait"][..], libc::SIGINT),
+        // os/signal imported, no channel of the program's: counted
+        (&signals, &["die"][..], libc::SIGTERM),
+        // the program's own channel: it returns from main
+        (&signals, &["graceful"][..], libc::SIGTERM),
+    ];
+    for (bin, args, sig) in cases {
+        let what = format!("{} {args:?} {sig}", bin.display());
+        let rx = weft::receiver::Receiver::start("127.0.0.1:0").unwrap();
+        let mut child = Command::new(bin)
+            .args(args)
+            .env("OTEL_EXPORTER_OTLP_ENDPOINT", rx.endpoint())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut out = std::io::BufReader::new(child.stdout.take().unwrap());
+        let mut first = String::new();
+        out.read_line(&mut first).unwrap();
+        assert!(first.starts_with("200 hello"), "{what}: {first}");
+        // SAFETY: a signal to our own child.
+        unsafe { libc::kill(child.id() as i32, sig) };
+        let status = child.wait().unwrap();
+        let mut rest = String::new();
+        std::io::Read::read_to_string(&mut out, &mut rest).unwrap();
+        if args[0] == "graceful" {
+            assert_eq!((status.code(), rest.as_str()), (Some(0), "graceful\n"), "{what}");
+        } else {
+            assert_eq!(status.signal(), Some(sig), "{what}: dies by the signal, as without weft");
+        }
+        let spans = rx.spans();
+        let server = spans.iter().find(|s| s.kind == SpanKind::Server).unwrap_or_else(|| panic!("{what}: {spans:?}"));
+        assert!(spans.iter().any(|s| s.kind == SpanKind::Client && s.span_id == server.parent_span_id), "{what}: {spans:?}");
+    }
+}
+
 /// A c-shared or c-archive library's process ends in C, where Go's exit
 /// hooks never run: the spans still queued when C's main returns are
 /// flushed by the atexit(3) hook go mode adds to such builds.

@@ -34,4 +34,7 @@ func main() {
 	if len(os.Args) > 2 && os.Args[2] == "exit3" {
 		os.Exit(3)
 	}
+	if len(os.Args) > 2 && os.Args[2] == "wait" {
+		select {} // until a signal ends it
+	}
 }
