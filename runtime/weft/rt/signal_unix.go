@@ -65,7 +65,16 @@ func watchSignals(ch chan os.Signal) {
 			go flushQueued()
 			continue
 		}
-		flushAtExit()
+		// A second signal (an impatient Ctrl-C) ends the wait for the flush.
+		done := make(chan struct{})
+		go func() {
+			flushAtExit()
+			close(done)
+		}()
+		select {
+		case <-done:
+		case <-ch:
+		}
 		signal.Stop(ch)
 		if s, ok := sig.(syscall.Signal); ok {
 			syscall.Kill(syscall.Getpid(), s)
