@@ -1,5 +1,10 @@
 // Client spans for net/http: woven into package net/http, around send,
-// which every request of an http.Client passes (each redirect hop too).
+// which every request of an http.Client passes (each redirect hop too),
+// and around (*Transport).roundTrip, for requests that reach a Transport
+// without an http.Client (httputil.ReverseProxy, libraries that call
+// RoundTrip themselves). A request send traced carries weftSent, a field
+// this rule adds to Request (copied with the request, so a RoundTripper's
+// clone of it is known too): the Transport then adds no second span.
 
 package http
 
@@ -25,8 +30,22 @@ type weftClientState struct {
 	span unsafe.Pointer
 }
 
-func weftClientBefore(ireq **Request, _ *RoundTripper, _ *time.Time) (st weftClientState, ok bool) {
+func weftClientBefore(ireq **Request, _ *RoundTripper, _ *time.Time) (weftClientState, bool) {
 	defer func() { _ = recover() }()
+	return weftClientStart(ireq)
+}
+
+func weftTransportBefore(_ **Transport, req **Request) (weftClientState, bool) {
+	defer func() { _ = recover() }()
+	if r := *req; r == nil || r.weftSent {
+		return weftClientState{}, false
+	}
+	return weftClientStart(req)
+}
+
+// weftClientStart starts the client span of *ireq and replaces it with a
+// copy carrying the span's context and headers.
+func weftClientStart(ireq **Request) (st weftClientState, ok bool) {
 	r := *ireq
 	if r == nil || r.URL == nil || !weftEnabled() || weftTelemetryExport(r) {
 		return st, false
@@ -44,6 +63,7 @@ func weftClientBefore(ireq **Request, _ *RoundTripper, _ *time.Time) (st weftCli
 		r2.Header = make(Header)
 	}
 	weftInject(ctx, r2.Header)
+	r2.weftSent = true
 	*ireq = r2
 	if span == nil {
 		return st, false
@@ -66,20 +86,29 @@ func weftClientBefore(ireq **Request, _ *RoundTripper, _ *time.Time) (st weftCli
 
 func weftClientAfter(st weftClientState, resp **Response, _ *func() bool, err *error) {
 	defer func() { _ = recover() }()
+	weftClientEnd(st, *resp, *err)
+}
+
+func weftTransportAfter(st weftClientState, resp **Response, err *error) {
+	defer func() { _ = recover() }()
+	weftClientEnd(st, *resp, *err)
+}
+
+func weftClientEnd(st weftClientState, resp *Response, err error) {
 	defer weftEnd(st.span)
-	if e := *err; e != nil {
-		t := fmt.Sprintf("%T", e)
-		if ue, ok := e.(*url.Error); ok && ue.Timeout() {
+	if err != nil {
+		t := fmt.Sprintf("%T", err)
+		if ue, ok := err.(*url.Error); ok && ue.Timeout() {
 			t = "timeout"
 		}
-		weftSetError(st.span, t, e.Error())
+		weftSetError(st.span, t, err.Error())
 		return
 	}
-	if r := *resp; r != nil {
-		weftSetInt(st.span, "http.response.status_code", int64(r.StatusCode))
-		weftSetString(st.span, "network.protocol.version", weftProtoVersion(r.ProtoMajor, r.ProtoMinor))
-		if r.StatusCode >= 400 {
-			weftSetError(st.span, strconv.Itoa(r.StatusCode), "")
+	if resp != nil {
+		weftSetInt(st.span, "http.response.status_code", int64(resp.StatusCode))
+		weftSetString(st.span, "network.protocol.version", weftProtoVersion(resp.ProtoMajor, resp.ProtoMinor))
+		if resp.StatusCode >= 400 {
+			weftSetError(st.span, strconv.Itoa(resp.StatusCode), "")
 		}
 	}
 }
