@@ -21,7 +21,10 @@ type weftServerState struct {
 func weftServerBefore(_ *serverHandler, rw *ResponseWriter, req **Request) (st weftServerState, ok bool) {
 	defer func() { _ = recover() }()
 	r := *req
-	if r == nil || !weftEnabled() {
+	// "PRI *" opens an h2c connection (x/net/http2/h2c), whose handler
+	// serves the connection's streams until it closes: each stream gets
+	// its span in x/net/http2 (rules/xnethttp2), none for the connection.
+	if r == nil || !weftEnabled() || r.Method == "PRI" {
 		return st, false
 	}
 	method, original := weftMethod(r.Method)
