@@ -8,6 +8,10 @@
 // The hook swaps the handler for one that runs inside the span and ends it
 // once the handler has returned (or panicked), reading the status before
 // runHandler hands the response writer back to its pool.
+//
+// The method, attribute and route-box code mirrors rules/nethttp's, which
+// lives in package net/http, unexported: a file woven into package http2
+// cannot call it.
 
 package http2
 
