@@ -106,12 +106,18 @@ fn queued_spans_survive_the_signal_that_ends_a_program() {
     for (bin, args, sig) in cases {
         let what = format!("{} {args:?} {sig}", bin.display());
         let rx = weft::receiver::Receiver::start("127.0.0.1:0").unwrap();
-        let mut child = Command::new(bin)
-            .args(args)
-            .env("OTEL_EXPORTER_OTLP_ENDPOINT", rx.endpoint())
-            .stdout(std::process::Stdio::piped())
-            .spawn()
-            .unwrap();
+        let mut cmd = Command::new(bin);
+        cmd.args(args).env("OTEL_EXPORTER_OTLP_ENDPOINT", rx.endpoint()).stdout(std::process::Stdio::piped());
+        // The default action, whatever this test inherited (a background
+        // job's shell ignores SIGINT; nohup, SIGHUP).
+        // SAFETY: only async-signal-safe calls between fork and exec.
+        unsafe {
+            std::os::unix::process::CommandExt::pre_exec(&mut cmd, move || {
+                libc::signal(sig, libc::SIG_DFL);
+                Ok(())
+            })
+        };
+        let mut child = cmd.spawn().unwrap();
         let mut out = std::io::BufReader::new(child.stdout.take().unwrap());
         let mut first = String::new();
         out.read_line(&mut first).unwrap();
