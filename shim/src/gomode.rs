@@ -49,17 +49,16 @@ const C_EXIT_FILES: [(&str, &str); 2] = [
     ),
 ];
 
-/// True for `-buildmode=c-shared` or `c-archive`, on the command line or in
-/// GOFLAGS.
-fn c_library(p: &golist::Parsed) -> bool {
+/// True for `-buildmode=c-shared` or `c-archive`, on the command line or
+/// in GOFLAGS (the last one named wins).
+fn c_library(root: &Path, p: &golist::Parsed) -> bool {
     let is_c = |m: &str| matches!(m.trim_matches(['\'', '"']), "c-shared" | "c-archive");
     let flag = p.flags.iter().rev().find(|f| f.1 == "buildmode").and_then(|f| f.2.clone());
     match flag {
         Some(m) => is_c(&m),
-        None => std::env::var("GOFLAGS")
-            .unwrap_or_default()
+        None => goflags(root)
             .split_whitespace()
-            .filter_map(|a| a.trim_start_matches('-').strip_prefix("buildmode="))
+            .filter_map(|a| a.trim_matches(['\'', '"']).trim_start_matches('-').strip_prefix("buildmode="))
             .next_back()
             .is_some_and(is_c),
     }
@@ -245,7 +244,7 @@ pub fn plan(root: &Path, real_go: &Path, rules: &RuleSet, info: &SdkInfo, strs: 
     }
     let mut files = Vec::new();
     let link_dir = sdk::cache_dir().join("link");
-    let c_library = c_library(&p);
+    let c_library = c_library(root, &p);
     let mut replace: BTreeMap<String, serde_json::Value> = BTreeMap::new();
     // The user's own overlay first; ours is added to it.
     let user_overlay = p.flags.iter().find(|f| f.1 == "overlay").and_then(|f| f.2.clone());
@@ -309,19 +308,24 @@ pub fn plan(root: &Path, real_go: &Path, rules: &RuleSet, info: &SdkInfo, strs: 
     Ok(Plan { marked: marked.into_values().collect(), args, listed: Some((pkgs, started)), files })
 }
 
-/// True when `-trimpath` may be on: the command line, GOFLAGS, or a
-/// GOFLAGS line of the user's or the SDK's go env file names it.
+/// True when `-trimpath` may be on: the command line or GOFLAGS names it.
 fn trimpath(root: &Path, strs: &[String]) -> bool {
     let named = |a: &str| {
         let a = a.trim_matches(['\'', '"']);
         a.starts_with('-') && a.trim_start_matches('-').split('=').next() == Some("trimpath")
     };
-    let mut goflags = std::env::var("GOFLAGS").unwrap_or_default();
-    for file in sdk::user_go_env().into_iter().chain([root.join("go.env")]) {
+    strs.iter().map(String::as_str).chain(goflags(root).split_whitespace()).any(named)
+}
+
+/// Every GOFLAGS the go command may read, the weakest first: the SDK's go
+/// env file, the user's, then the environment.
+fn goflags(root: &Path) -> String {
+    let mut goflags = String::new();
+    for file in [root.join("go.env")].into_iter().chain(sdk::user_go_env()) {
         let text = std::fs::read_to_string(file).unwrap_or_default();
         goflags.extend(text.lines().filter_map(|l| l.strip_prefix("GOFLAGS=")).map(|l| format!(" {l}")));
     }
-    strs.iter().map(String::as_str).chain(goflags.split_whitespace()).any(named)
+    goflags + " " + &std::env::var("GOFLAGS").unwrap_or_default()
 }
 
 /// Components of the deepest directory the go command may take as its

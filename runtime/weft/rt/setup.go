@@ -96,6 +96,17 @@ func flushNow() {
 	if st == nil {
 		return
 	}
+	ctx, cancel := context.WithTimeout(context.Background(), exitFlushTimeout(st))
+	stats := st.proc.Shutdown(ctx)
+	cancel()
+	if line := lossReport(stats); line != "" {
+		env.Print(line)
+	}
+}
+
+// exitFlushTimeout bounds a flush at exit: the export timeout, capped at
+// exitFlushCap, or exitFlushFailing once an export has failed.
+func exitFlushTimeout(st *state) time.Duration {
 	timeout := min(st.bsp.ExportTimeout, exitFlushCap)
 	if timeout <= 0 {
 		timeout = exitFlushCap
@@ -103,12 +114,7 @@ func flushNow() {
 	if st.proc.Stats().Failed > 0 {
 		timeout = min(timeout, exitFlushFailing)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), timeout)
-	stats := st.proc.Shutdown(ctx)
-	cancel()
-	if line := lossReport(stats); line != "" {
-		env.Print(line)
-	}
+	return timeout
 }
 
 // lossReport formats the exit summary; "" when nothing was lost.

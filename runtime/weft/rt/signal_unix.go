@@ -87,7 +87,7 @@ func watchSignals(ch chan os.Signal) {
 func flushQueued() {
 	defer func() { recover() }()
 	if st := active.Load(); st != nil {
-		ctx, cancel := context.WithTimeout(context.Background(), exitFlushCap)
+		ctx, cancel := context.WithTimeout(context.Background(), exitFlushTimeout(st))
 		defer cancel()
 		st.proc.Flush(ctx)
 	}
