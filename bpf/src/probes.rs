@@ -43,7 +43,7 @@ struct Site {
 const SITES: &[Site] = &[
     Site { func: "runtime.newproc1", entry: None, ret: Some("go_start_end"), group: Group::Runtime },
     Site { func: "net/http.serverHandler.ServeHTTP", entry: Some("http_server"), ret: Some("http_server_end"), group: Group::Http },
-    Site { func: "net/http.send", entry: Some("http_client"), ret: Some("http_client_end"), group: Group::Http },
+    Site { func: "net/http.(*Transport).roundTrip", entry: Some("http_client"), ret: Some("http_client_end"), group: Group::Http },
     Site { func: "database/sql.Open", entry: Some("sql_open"), ret: Some("sql_open_end"), group: Group::Runtime },
     Site { func: "database/sql.(*DB).queryDC", entry: Some("sql_query"), ret: Some("sql_query_end"), group: Group::Runtime },
     Site { func: "database/sql.(*DB).execDC", entry: Some("sql_exec"), ret: Some("sql_exec_end"), group: Group::Runtime },
@@ -73,8 +73,8 @@ fn caller_keep(func: &str) -> Option<(&'static [Register], u32)> {
     Some(match func {
         // http_server_end reads memory only (server_calls, by goroutine)
         "net/http.serverHandler.ServeHTTP" => (&[], 0),
-        // (resp, didTimeout, err): RAX, RBX; err RCX, RDI
-        "net/http.send" => (&[Register::RAX, Register::RCX, Register::RDI], 0),
+        // (*Response, error): RAX; err RBX, RCX
+        "net/http.(*Transport).roundTrip" => (&[Register::RAX, Register::RBX, Register::RCX], 0),
         // (*Rows, error): err RBX, RCX; called last in (*DB).query
         "database/sql.(*DB).queryDC" => (&[Register::RBX, Register::RCX], 1),
         // (Result, error): err RCX, RDI; called last in (*DB).exec

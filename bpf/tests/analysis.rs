@@ -16,7 +16,7 @@ fn check(v: Variant) -> Result<(), Failed> {
     assert_eq!(bin.stripped, v == Variant::Stripped);
     assert_eq!(bin.pie, v == Variant::Pie);
     assert!(bin.entry_offset("runtime.goexit1").is_ok());
-    for f in ["runtime.newproc1", "net/http.serverHandler.ServeHTTP", "net/http.send", "database/sql.(*DB).queryDC"] {
+    for f in ["runtime.newproc1", "net/http.serverHandler.ServeHTTP", "net/http.(*Transport).roundTrip", "database/sql.(*DB).queryDC"] {
         let entry = bin.entry_offset(f).map_err(|e| format!("{e:#}"))?;
         let rets = bin.ret_offsets(f).map_err(|e| format!("{e:#}"))?;
         assert!(rets.iter().all(|r| *r > entry), "{f}: RETs {rets:?} before entry {entry:#x}");
@@ -68,7 +68,7 @@ fn check(v: Variant) -> Result<(), Failed> {
             }
         }
         assert!(differ.len() * 100 < same, "{same} agree, {} differ: {differ:?}", differ.len());
-        for name in ["runtime.newproc1", "runtime.goexit1", "net/http.serverHandler.ServeHTTP", "net/http.send"] {
+        for name in ["runtime.newproc1", "runtime.goexit1", "net/http.serverHandler.ServeHTTP", "net/http.(*Transport).roundTrip"] {
             let f = funcs.iter().find(|f| f.name == name).unwrap();
             assert_eq!(bin.func(name).unwrap().addr, f.entry, "{name}");
         }

@@ -8,7 +8,7 @@
  * span's event. So the probes keep, per goroutine, the trace id (and flags)
  * of the current request (`g_trace`: set by the server probe from the
  * incoming traceparent or at random, copied to goroutines created by
- * runtime.newproc1), pick the client span's id at net/http.send, and hand
+ * runtime.newproc1), pick the client span's id at (*Transport).roundTrip, and hand
  * all ids to Rust in the events (struct weft_ids), which uses them.
  *
  * The write (the idea of grafana/beyla and opentelemetry-go-instrumentation):
@@ -51,7 +51,7 @@ struct {
 	__type(value, struct weft_ids);
 } client_ids SEC(".maps");
 
-/* send's goroutine -> the URL key above, to drop it at send's return. */
+/* roundTrip's goroutine -> the URL key above, to drop it at its return. */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, 16384);
@@ -262,7 +262,7 @@ static __always_inline void propagate_fork(struct weft_config *cfg, __u64 parent
 	}
 }
 
-/* net/http.send entry: the client span's ids, kept for the request write. */
+/* roundTrip entry: the client span's ids, kept for the request write. */
 static __always_inline void propagate_client(struct weft_config *cfg, struct weft_event *e, __u64 url)
 {
 	if (!cfg->write_traceparent || !url)

@@ -140,7 +140,7 @@ struct {
 } sql_calls SEC(".maps");
 
 /* Goroutines that may carry a span context beyond server_calls and
- * sql_calls: those that called net/http.send, and those created by a
+ * sql_calls: those that sent an HTTP request (roundTrip), and those created by a
  * goroutine that may carry one. A goroutine creation is reported only when
  * its creator is one of them (Rust links nothing else: it gives a new
  * goroutine its creator's current span). A slot per goid modulo
@@ -696,14 +696,16 @@ int http_server_end(struct pt_regs *ctx)
 
 /* ---- net/http client ---- */
 
-/* net/http.send(ireq *Request, rt RoundTripper, deadline time.Time): RAX ireq */
+/* net/http.(*Transport).roundTrip(t, req *Request): RBX req. Every request
+ * sent through an http.Transport passes here once: http.Client's, and those
+ * a RoundTripper or httputil.ReverseProxy hands to a Transport directly. */
 SEC("uprobe")
 int http_client(struct pt_regs *ctx)
 {
 	struct weft_config *cfg = cfg_for_me(ctx);
 	if (!cfg)
 		return 0;
-	__u64 req = GO_REG0(ctx);
+	__u64 req = GO_REG1(ctx);
 	struct scratch *sc = start_event(cfg, ctx, WEFT_HTTP_CLIENT_START);
 	if (!sc)
 		return 0;
@@ -722,8 +724,7 @@ int http_client(struct pt_regs *ctx)
 	return 0;
 }
 
-/* returns (resp *Response, didTimeout func() bool, err error):
- * RAX resp, RBX didTimeout, RCX err's itab, RDI err's data */
+/* returns (*Response, error): RAX resp, RBX err's itab, RCX err's data */
 SEC("uprobe")
 int http_client_end(struct pt_regs *ctx)
 {
@@ -742,9 +743,9 @@ int http_client_end(struct pt_regs *ctx)
 		e->num[1] = read_u64(field(resp, cfg->response_proto_major));
 		e->num[2] = read_u64(field(resp, cfg->response_proto_minor));
 	}
-	e->num[3] = GO_REG2(ctx);
-	if (GO_REG2(ctx))
-		err_snapshot(sc, GO_REG3(ctx));
+	e->num[3] = GO_REG1(ctx);
+	if (GO_REG1(ctx))
+		err_snapshot(sc, GO_REG2(ctx));
 	submit(sc);
 	return 0;
 }

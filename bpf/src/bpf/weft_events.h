@@ -44,7 +44,7 @@ enum weft_kind {
 	WEFT_HTTP_SERVER_START = 3,
 	/* its RETs. num[0] response.status, num[1] response.wroteHeader, str[0] ServeMux pattern */
 	WEFT_HTTP_SERVER_END = 4,
-	/* net/http.send entry. str[0] method, str[1] scheme, str[2] url.host,
+	/* net/http.(*Transport).roundTrip entry. str[0] method, str[1] scheme, str[2] url.host,
 	 * str[3] url.path, str[4] url.raw_query, str[5] request.host; num[0] url.user != nil */
 	WEFT_HTTP_CLIENT_START = 5,
 	/* its RETs. num[0] status code (0: no response), num[1] proto major,

@@ -9,6 +9,9 @@
 //	GET /count       count the items through a prepared statement (sql.Stmt)
 //	GET /ping        200 "pong"
 //	GET /call?to=URL POST "hello" to URL (http.Post, no context), answer its status
+//	GET /proxy       forward to GET /backend through httputil.ReverseProxy
+//	                 (a Transport without an http.Client)
+//	GET /backend     200 "backend"
 //	GET /broken      query a missing table, then GET http://127.0.0.1:1/
 //	                 (connection refused); 502
 //	GET /h2call      GET /h2/ping over HTTP/2 without TLS (Go 1.24+), as if
@@ -28,6 +31,8 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"os"
 	"strings"
 	"sync"
@@ -91,6 +96,15 @@ func main() {
 		fmt.Fprintln(w, n)
 	})
 	mux.HandleFunc("GET /ping", func(w http.ResponseWriter, r *http.Request) { fmt.Fprintln(w, "pong") })
+	target, err := url.Parse(base)
+	if err != nil {
+		log.Fatal(err)
+	}
+	mux.Handle("GET /proxy", &httputil.ReverseProxy{Rewrite: func(r *httputil.ProxyRequest) {
+		r.SetURL(target)
+		r.Out.URL.Path = "/backend"
+	}})
+	mux.HandleFunc("GET /backend", func(w http.ResponseWriter, r *http.Request) { fmt.Fprintln(w, "backend") })
 	mux.HandleFunc("GET /call", func(w http.ResponseWriter, r *http.Request) {
 		resp, err := http.Post(r.URL.Query().Get("to"), "text/plain", strings.NewReader("hello"))
 		if err != nil {
