@@ -3,7 +3,8 @@
 //!
 //! * [`server`]: [`Receiver`] listens (port 0 allowed) and serves
 //!   `POST /v1/traces` on a background thread, protobuf or OTLP JSON,
-//!   optionally gzip-compressed, and keeps every span; `/v1/metrics` and
+//!   optionally gzip-compressed, and keeps every span (or, with a printer,
+//!   hands them to it and keeps none); `/v1/metrics` and
 //!   `/v1/logs` are accepted and dropped so SDKs exporting them stay quiet.
 //!   Tests read the spans with [`Receiver::spans`], [`Receiver::wait_for`]
 //!   and [`Receiver::traces`].

@@ -74,11 +74,15 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 impl Store {
+    /// Counts the spans and hands them to the printer when there is one;
+    /// else keeps them for [`Receiver::spans`]. A printing receiver keeps
+    /// nothing: `weft view` and `weft go run` may run for days.
     fn add(&self, records: Vec<SpanRecord>) {
-        if let Some(tx) = lock(&self.printer).as_ref() {
-            let _ = tx.send(records.clone());
-        }
         lock(&self.stats).spans += records.len() as u64;
+        if let Some(tx) = lock(&self.printer).as_ref() {
+            let _ = tx.send(records);
+            return;
+        }
         lock(&self.spans).extend(records);
         self.changed.notify_all();
     }
@@ -106,7 +110,8 @@ pub struct Receiver {
 
 impl Receiver {
     /// Listens on `addr` (`127.0.0.1:0` picks a free port) and serves on a
-    /// background thread, keeping every span received.
+    /// background thread, keeping every span received (for tests: nothing
+    /// bounds them).
     pub fn start(addr: &str) -> anyhow::Result<Receiver> {
         let server = tiny_http::Server::http(addr).map_err(|e| {
             let in_use = e
@@ -143,8 +148,9 @@ impl Receiver {
         })
     }
 
-    /// Like [`Receiver::start`], and prints each trace to `out` once it is
-    /// finished (root received, then `quiet` without new spans of it).
+    /// Like [`Receiver::start`], but prints each trace to `out` once it is
+    /// finished (root received, then `quiet` without new spans of it)
+    /// instead of keeping the spans: [`Receiver::spans`] stays empty.
     pub fn start_with_printer(
         addr: &str,
         quiet: Duration,

@@ -782,6 +782,9 @@ api: GET /users  [server]  5.00ms      +0s  http.response.status_code=500 ERROR:
 
 ";
     assert_eq!(buf.text(), want);
+    // printed, counted, not kept: a long-running `weft view` must not grow
+    assert_eq!(r.stats().spans, 2);
+    assert!(r.spans().is_empty());
 
     // a rootless span waits for orphan_after (10s), but finish() prints it
     let mut lone = pspan(
