@@ -6,15 +6,38 @@ package chi
 
 import "net/http"
 
-func weftChiBefore(_ **Mux, _ *http.ResponseWriter, r **http.Request) (_ *http.Request, ok bool) {
-	defer func() { _ = recover() }()
-	return *r, *r != nil && weftEnabled()
+type weftChiState struct {
+	r    *http.Request
+	rctx *Context
+	n    int // len(rctx.RoutePatterns) before this router routed
 }
 
-func weftChiAfter(r *http.Request) {
+func weftChiBefore(_ **Mux, _ *http.ResponseWriter, r **http.Request) (st weftChiState, ok bool) {
 	defer func() { _ = recover() }()
-	if rctx := RouteContext(r.Context()); rctx != nil {
-		weftSetRoute(r, rctx.RoutePattern())
+	if *r == nil || !weftEnabled() {
+		return st, false
+	}
+	rctx := RouteContext((*r).Context())
+	if rctx == nil {
+		return st, false
+	}
+	if len(rctx.RoutePatterns) == 0 {
+		// The outermost router: a pooled Context keeps the last request's mark.
+		rctx.weftUnmatched = false
+	}
+	return weftChiState{r: *r, rctx: rctx, n: len(rctx.RoutePatterns)}, true
+}
+
+func weftChiAfter(st weftChiState) {
+	defer func() { _ = recover() }()
+	rctx := st.rctx
+	// A router that added no pattern matched nothing (404, 405), even when
+	// its parent matched the mount ("/api/*"): the request has no route.
+	if len(rctx.RoutePatterns) == st.n {
+		rctx.weftUnmatched = true
+	}
+	if !rctx.weftUnmatched {
+		weftSetRoute(st.r, rctx.RoutePattern())
 	}
 }
 

@@ -46,9 +46,12 @@ fn routes_name_server_spans(modfile: Option<&str>) {
         assert_eq!((status, body.as_str()), (200, format!("{router} item 7").as_str()));
         let (status, _) = get(&format!("http://{addr}/nope"), &[]);
         assert_eq!(status, 404, "{router}");
+        // Under the group or mounted subrouter, but no route of it.
+        let (status, _) = get(&format!("http://{addr}/api/nope"), &[]);
+        assert_eq!(status, 404, "{router}");
 
         let mine = |s: &SpanRecord| s.kind == SpanKind::Server && s.attr_int("server.port") == Some(port);
-        let spans = rx.wait_for(|s| s.iter().filter(|x| mine(x)).count() >= 3 && s.iter().any(|x| x.name == "GET /ping"), Duration::from_secs(20));
+        let spans = rx.wait_for(|s| s.iter().filter(|x| mine(x)).count() >= 4 && s.iter().any(|x| x.name == "GET /ping"), Duration::from_secs(20));
         let path = |p: &'static str| move |s: &SpanRecord| mine(s) && s.attr_str("url.path") == Some(p);
 
         let user = one(&spans, &format!("{router} /users/42 span"), path("/users/42"));
@@ -67,11 +70,13 @@ fn routes_name_server_spans(modfile: Option<&str>) {
         assert_eq!(item.name, format!("GET {route}"), "{router}: a route of a group or subrouter");
         assert_eq!(item.attr_str("http.route"), Some(route.as_str()), "{router}");
 
-        let nope = one(&spans, &format!("{router} /nope span"), path("/nope"));
-        assert_eq!(nope.name, "GET", "{router}: no route matched");
-        assert_eq!(nope.attr_str("http.route"), None, "{router}");
-        assert_eq!(nope.attr_int("http.response.status_code"), Some(404));
-        assert_eq!(nope.status_code, StatusCode::Unset);
+        for p in ["/nope", "/api/nope"] {
+            let nope = one(&spans, &format!("{router} {p} span"), |s: &SpanRecord| mine(s) && s.attr_str("url.path") == Some(p));
+            assert_eq!(nope.name, "GET", "{router} {p}: no route matched");
+            assert_eq!(nope.attr_str("http.route"), None, "{router} {p}");
+            assert_eq!(nope.attr_int("http.response.status_code"), Some(404));
+            assert_eq!(nope.status_code, StatusCode::Unset);
+        }
     }
 }
 
