@@ -29,9 +29,9 @@ pub mod model;
 pub mod render;
 pub mod server;
 
-pub use assemble::TraceAssembler;
+pub use assemble::{Ready, TraceAssembler};
 pub use model::{AttrValue, EventRecord, LinkRecord, SpanKind, SpanRecord, StatusCode};
-pub use render::{format_duration, render_trace, render_trace_with, render_traces};
+pub use render::{format_duration, render_continued, render_trace, render_trace_with, render_traces};
 pub use server::{run_view, start_view, PrintOptions, Receiver, Stats};
 
 #[cfg(test)]

@@ -31,6 +31,13 @@ pub fn render_trace(spans: &[SpanRecord]) -> String {
 /// `spans` are shown at top level and marked `(parent not received)`;
 /// children are ordered by start time. `color` adds ANSI colors.
 pub fn render_trace_with(spans: &[SpanRecord], color: bool) -> String {
+    render_continued(spans, color, &HashSet::new())
+}
+
+/// [`render_trace_with`] for more spans of a trace whose spans with ids
+/// `earlier` were rendered before: the header says "(continued)", and a
+/// span whose parent is among them is marked `(parent above)`.
+pub fn render_continued(spans: &[SpanRecord], color: bool, earlier: &HashSet<String>) -> String {
     if spans.is_empty() {
         return "(no spans)\n".to_string();
     }
@@ -38,14 +45,15 @@ pub fn render_trace_with(spans: &[SpanRecord], color: bool) -> String {
     let t1 = spans.iter().map(|s| s.end_unix_nano).max().unwrap_or(0);
     let services: HashSet<&str> = spans.iter().map(service).collect();
     let mut out = format!(
-        "trace {} · {} · {} · {}\n",
+        "trace {}{} · {} · {} · {}\n",
         spans[0].trace_id,
+        if earlier.is_empty() { "" } else { " (continued)" },
         plural(spans.len(), "span"),
         plural(services.len(), "service"),
         format_duration(t1 as i128 - t0 as i128),
     );
 
-    let rows = tree_rows(spans);
+    let rows = tree_rows(spans, earlier);
     let cells: Vec<[String; 4]> = rows
         .iter()
         .map(|r| {
@@ -212,7 +220,7 @@ struct Row {
 /// Orders the spans depth-first from the top-level ones (roots and orphans),
 /// each level by start time. Spans caught in a parent cycle, which no top-level
 /// span reaches, are shown at top level too, so nothing is ever dropped.
-fn tree_rows(spans: &[SpanRecord]) -> Vec<Row> {
+fn tree_rows(spans: &[SpanRecord], earlier: &HashSet<String>) -> Vec<Row> {
     let key = |i: usize| {
         (
             spans[i].start_unix_nano,
@@ -230,6 +238,8 @@ fn tree_rows(spans: &[SpanRecord]) -> Vec<Row> {
             top.push((i, None));
         } else if p == s.span_id {
             top.push((i, Some("(parent is itself)")));
+        } else if earlier.contains(p) {
+            top.push((i, Some("(parent above)")));
         } else if !present.contains(p) {
             top.push((i, Some("(parent not received)")));
         } else {

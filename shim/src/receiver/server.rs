@@ -18,9 +18,9 @@ use opentelemetry_proto::tonic::collector::trace::v1::{
 };
 use prost::Message;
 
-use super::assemble::TraceAssembler;
+use super::assemble::{Ready, TraceAssembler};
 use super::model::{flatten, SpanRecord};
-use super::render::render_trace_with;
+use super::render::render_continued;
 
 /// Largest request body accepted, before and after gzip decompression.
 const MAX_BODY: u64 = 64 << 20;
@@ -373,10 +373,10 @@ fn print_loop(
 ) {
     let mut asm = TraceAssembler::new(opts.quiet, opts.orphan_after);
     let tick = (opts.quiet / 4).clamp(Duration::from_millis(5), Duration::from_millis(100));
-    let mut print = |traces: Vec<Vec<SpanRecord>>| {
+    let mut print = |traces: Vec<Ready>| {
         for t in traces {
             // A closed terminal or pipe must not take the receiver down.
-            let text = render_trace_with(&t, opts.color) + "\n";
+            let text = render_continued(&t.spans, opts.color, &t.earlier) + "\n";
             let _ = out.write_all(text.as_bytes());
             let _ = out.flush();
         }

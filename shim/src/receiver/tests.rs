@@ -711,8 +711,32 @@ fn assembler_waits_for_root_and_quiet_period() {
     assert!(a.take_ready(t + 3 * quiet).is_empty());
     let ready = a.take_ready(t + 3 * quiet + quiet / 2);
     assert_eq!(ready.len(), 1);
-    assert_eq!(ready[0].len(), 7);
+    assert_eq!(ready[0].spans.len(), 7);
+    assert!(ready[0].earlier.is_empty());
     assert_eq!(a.pending(), 0);
+
+    // spans of that trace arriving later (another service's batch) are its
+    // continuation: emitted after the quiet period, with the ids emitted
+    // before, and rendered under "(parent above)", not as orphans
+    let t2 = t + 4 * quiet;
+    let mut later = rest[0].clone();
+    later.span_id = "8888888888888888".into();
+    later.parent_span_id = ready[0].spans[0].span_id.clone();
+    a.push([later.clone()], t2);
+    assert!(a.take_ready(t2 + quiet / 2).is_empty());
+    let cont = a.take_ready(t2 + quiet);
+    assert_eq!(cont.len(), 1);
+    assert_eq!(cont[0].earlier.len(), 7);
+    let text = render_continued(&cont[0].spans, false, &cont[0].earlier);
+    assert!(text.starts_with(&format!("trace {} (continued) · 1 span", later.trace_id)), "{text}");
+    assert!(text.contains("(parent above)") && !text.contains("not received"), "{text}");
+    // forgotten after 30 s: then a late span is an orphan again
+    let mut stale = later.clone();
+    stale.span_id = "7777777777777777".into();
+    a.push([stale], t2 + Duration::from_secs(40));
+    assert!(a.take_ready(t2 + Duration::from_secs(45)).is_empty());
+    let orphan = a.take_ready(t2 + Duration::from_secs(50));
+    assert!(orphan.len() == 1 && orphan[0].earlier.is_empty());
 
     // a trace whose root never comes is emitted after orphan_after
     let mut orphan = rest[0].clone();
@@ -728,7 +752,7 @@ fn assembler_waits_for_root_and_quiet_period() {
     a.push([orphan, second], t);
     let flushed = a.flush_all();
     assert_eq!(flushed.len(), 2);
-    assert_eq!(flushed[0][0].trace_id, "33".repeat(16));
+    assert_eq!(flushed[0].spans[0].trace_id, "33".repeat(16));
     assert_eq!(a.pending(), 0);
 }
 
