@@ -68,8 +68,10 @@ func weftClientStart(ireq **Request) (st weftClientState, ok bool) {
 	if span == nil {
 		return st, false
 	}
+	// The host dialled: the URL's (semconv), not a Host header set apart
+	// from it (a ReverseProxy keeps its caller's).
 	host := r.URL.Host
-	if r.Host != "" {
+	if host == "" {
 		host = r.Host
 	}
 	addr, port := weftHostPort(host, r.URL.Scheme)

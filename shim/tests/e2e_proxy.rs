@@ -34,4 +34,10 @@ fn reverse_proxy_requests_get_client_spans_once() {
     let backend = child_of(forwarded);
     assert_eq!((proxy.kind, forwarded.kind, backend.kind), (SpanKind::Server, SpanKind::Client, SpanKind::Server), "{dump}");
     assert!(spans.iter().all(|s| s.trace_id == root.trace_id), "{dump}");
+    // The proxy forwards its caller's Host header; server.* name the host
+    // it dialled, as url.full does.
+    let url = forwarded.attr_str("url.full").unwrap_or_else(|| panic!("no url.full:\n{dump}"));
+    let port: i64 = url.split('/').nth(2).and_then(|h| h.rsplit(':').next()).and_then(|p| p.parse().ok()).unwrap();
+    assert_eq!(forwarded.attr_int("server.port"), Some(port), "{dump}");
+    assert_ne!(forwarded.attr_int("server.port"), root.attr_int("server.port"), "{dump}");
 }

@@ -454,7 +454,9 @@ impl Engine {
             full.push_str(&semconv::redact_query(&query));
         }
         span.set_str("url.full", full);
-        let host = if req_host.is_empty() { url_host } else { req_host };
+        // The host dialled (semconv): a Host header set apart from the URL
+        // (a ReverseProxy keeps its caller's) only when the URL has none.
+        let host = if url_host.is_empty() { req_host } else { url_host };
         let (h, p) = host_port(&host, &scheme);
         span.set_str("server.address", self.texts.get(h));
         span.set_int("server.port", p);

@@ -79,7 +79,7 @@ fn errors_roots_and_unfinished() {
     let mut en = engine();
     en.handle(&ev(weft_kind_WEFT_HTTP_SERVER_START, 3, 1, [1, 1, 0, 0], &[b"BREW", b"/fail", b"", b"h", b"1.2.3.4:1"], b""));
     en.handle(&ev(weft_kind_WEFT_HTTP_SERVER_END, 3, 2, [503, 1, 0, 0], &[b""], b""));
-    en.handle(&ev(weft_kind_WEFT_HTTP_CLIENT_START, 4, 3, [1, 0, 0, 0], &[b"GET", b"https", b"x.test", b"/", b"a=1"], b""));
+    en.handle(&ev(weft_kind_WEFT_HTTP_CLIENT_START, 4, 3, [1, 0, 0, 0], &[b"GET", b"https", b"x.test", b"/", b"a=1", b"front.test:8080"], b""));
     en.handle(&ev(weft_kind_WEFT_HTTP_CLIENT_END, 4, 4, [0, 0, 0, 0x77], &[], b""));
     en.handle(&ev(weft_kind_WEFT_SQL_START, 4, 5, [0, 2, 0, 0], &[], b"INSERT INTO t VALUES ('secret')"));
     en.handle(&ev(weft_kind_WEFT_SQL_END, 4, 6, [0; 4], &[], b""));
@@ -93,6 +93,8 @@ fn errors_roots_and_unfinished() {
     assert!(server.error.is_some() && server.parent_span_id.is_none());
     let client = &spans[1];
     assert_eq!(client.attr("url.full"), Some(&Value::Str("https://REDACTED:REDACTED@x.test/?a=REDACTED".into())));
+    // the host dialled, not a Host header kept from a proxy's caller
+    assert_eq!(client.attr("server.address"), Some(&Value::Str("x.test".into())));
     assert_eq!(client.attr("server.port"), Some(&Value::Int(443)));
     assert_eq!(client.attr("error.type"), Some(&Value::Str("*net.OpError".into())));
     assert_ne!(client.trace_id, server.trace_id);
