@@ -119,11 +119,16 @@ func weftServerAfter(st weftServerState) {
 }
 
 // weftStatus is the status the handler wrote (200 if it wrote none), 0
-// when w is not net/http's own writer. HTTP/2's writer is read by
-// weftHTTP2Status, whose file depends on the Go release.
+// when w is not net/http's own writer or the handler hijacked the
+// connection (a WebSocket's 101 is written on it raw: net/http never
+// knows). HTTP/2's writer is read by weftHTTP2Status, whose file depends
+// on the Go release.
 func weftStatus(w ResponseWriter) int {
 	if r, ok := w.(*response); ok {
 		if !r.wroteHeader {
+			if r.conn != nil && r.conn.hijacked() {
+				return 0
+			}
 			return StatusOK
 		}
 		return r.status

@@ -41,3 +41,25 @@ fn reverse_proxy_requests_get_client_spans_once() {
     assert_eq!(forwarded.attr_int("server.port"), Some(port), "{dump}");
     assert_ne!(forwarded.attr_int("server.port"), root.attr_int("server.port"), "{dump}");
 }
+
+/// A protocol switch through the proxy: both servers hand the connection
+/// over (the backend hijacks it and writes its 101 raw, the proxy hijacks
+/// its own to pass bytes through), so their spans carry no status (net/http
+/// never learns it), while both client spans read the 101.
+#[test]
+fn hijacked_connections_report_no_status() {
+    let tmp = tempfile::tempdir().unwrap();
+    let bin = tmp.path().join("proxy");
+    run_ok(&mut weft_build(&repo().join("tests/go/proxy"), &bin, None));
+    let rx = Receiver::start("127.0.0.1:0").unwrap();
+    let out = run_ok(Command::new(&bin).arg("upgrade").env("OTEL_EXPORTER_OTLP_ENDPOINT", rx.endpoint()));
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "101 ping\n");
+    let spans = rx.spans();
+    let dump = weft::receiver::render_traces(&spans, false);
+    assert_eq!(spans.len(), 4, "{dump}");
+    for s in &spans {
+        let want = if s.kind == SpanKind::Client { Some(101) } else { None };
+        assert_eq!(s.attr_int("http.response.status_code"), want, "{} [{:?}]:\n{dump}", s.name, s.kind);
+        assert!(!s.is_error(), "{dump}");
+    }
+}
