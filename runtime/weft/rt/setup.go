@@ -22,6 +22,8 @@ type state struct {
 	props  propagation.Propagators
 	proc   *batch.Processor
 	bsp    batch.Config
+	// envParent is the trace context the process was started in (TRACEPARENT), or nil.
+	envParent *trace.SpanContext
 }
 
 var active atomic.Pointer[state]
@@ -70,11 +72,13 @@ func newFromEnv() *state {
 
 func newState(exp batch.Exporter, cfg batch.Config) *state {
 	proc := batch.New(exp, cfg)
+	props := propagation.FromEnv()
 	return &state{
-		tracer: trace.Tracer{Sampler: trace.SamplerFromEnv(), Processor: proc, Limits: trace.LimitsFromEnv()},
-		props:  propagation.FromEnv(),
-		proc:   proc,
-		bsp:    cfg,
+		tracer:    trace.Tracer{Sampler: trace.SamplerFromEnv(), Processor: proc, Limits: trace.LimitsFromEnv()},
+		props:     props,
+		proc:      proc,
+		bsp:       cfg,
+		envParent: envParent(props),
 	}
 }
 
