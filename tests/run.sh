@@ -7,6 +7,9 @@
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
+# Woven programs continue a trace they are started in (TRACEPARENT, as a CI
+# runner may set); the tests' programs must start their own.
+unset TRACEPARENT TRACESTATE
 
 for tool in go cargo cc; do
   command -v "$tool" >/dev/null || { echo "tests/run.sh: $tool is needed and not on PATH" >&2; exit 1; }
