@@ -77,6 +77,7 @@ if [[ -z $weft ]]; then
   weft=${CARGO_TARGET_DIR:-$root/target}/release/weft
 fi
 [[ -x $weft ]] || die "no weft binary at $weft"
+[[ $weft == /* ]] || weft=$PWD/$weft # the builds below run in other directories
 
 say "MariaDB (tests/services/mariadb.sh)"
 if "$mariadb" status >/dev/null; then
