@@ -74,7 +74,7 @@ weft=${WEFT:-} # WEFT=/path/to/weft skips the build
 if [[ -z $weft ]]; then
   say "building weft"
   (cd "$root" && cargo build --release)
-  weft=${CARGO_TARGET_DIR:-$root/target}/release/weft
+  weft=$(cd "$root" && cd "${CARGO_TARGET_DIR:-target}" && pwd)/release/weft # cargo reads a relative dir from $root
 fi
 [[ -x $weft ]] || die "no weft binary at $weft"
 [[ $weft == /* ]] || weft=$PWD/$weft # the builds below run in other directories
