@@ -226,6 +226,7 @@ func awaitNoWorker(t *testing.T) {
 }
 
 func TestNoGoroutineWhileIdle(t *testing.T) {
+	awaitNoWorker(t) // workers counts every processor's: an earlier test's may still be leaving
 	f := &fakeExporter{calls: make(chan int, 10), block: make(chan struct{})}
 	p := New(f, Config{ScheduleDelay: time.Hour, ExportTimeout: time.Second, MaxQueueSize: 100, MaxBatchSize: 4})
 	for _, s := range spans(3) {
@@ -602,16 +603,20 @@ func TestConcurrentEnds(t *testing.T) {
 // Records are recycled once encoded, and when the queue drops them: the
 // processor hands them to trace.Release, which clears them.
 func TestRecordsRecycled(t *testing.T) {
-	f := &fakeExporter{}
-	p := New(f, Config{ScheduleDelay: time.Hour, ExportTimeout: time.Second, MaxQueueSize: 2, MaxBatchSize: 2})
-	in := spans(3) // the third does not fit the queue
-	for _, s := range in {
-		p.OnEnd(s)
+	f := &fakeExporter{entered: make(chan int, 4), block: make(chan struct{})}
+	p := New(f, Config{ScheduleDelay: time.Hour, ExportTimeout: hangGuard, MaxQueueSize: 2, MaxBatchSize: 2})
+	in := spans(5)
+	p.OnEnd(in[0])
+	p.OnEnd(in[1]) // a full batch: the one worker takes it and blocks in Export
+	<-f.entered
+	for _, s := range in[2:] {
+		p.OnEnd(s) // two fill the queue again; the fifth does not fit
 	}
+	close(f.block)
 	if !p.Flush(ctxTimeout(t, hangGuard)) {
 		t.Fatal("flush")
 	}
-	if n, _ := f.total(); n != 2 || p.Stats().Dropped != 1 {
+	if n, _ := f.total(); n != 4 || p.Stats().Dropped != 1 {
 		t.Fatalf("exported %d, dropped %d", n, p.Stats().Dropped)
 	}
 	for i, s := range in {
