@@ -50,13 +50,13 @@ const C_EXIT_FILES: [(&str, &str); 2] = [
 ];
 
 /// True for `-buildmode=c-shared` or `c-archive`, on the command line or
-/// in GOFLAGS (the last one named wins).
-fn c_library(root: &Path, p: &golist::Parsed) -> bool {
+/// in `goflags` (see [`goflags`]; the last one named wins).
+fn c_library(goflags: &str, p: &golist::Parsed) -> bool {
     let is_c = |m: &str| matches!(m.trim_matches(['\'', '"']), "c-shared" | "c-archive");
     let flag = p.flags.iter().rev().find(|f| f.1 == "buildmode").and_then(|f| f.2.clone());
     match flag {
         Some(m) => is_c(&m),
-        None => goflags(root)
+        None => goflags
             .split_whitespace()
             .filter_map(|a| a.trim_matches(['\'', '"']).trim_start_matches('-').strip_prefix("buildmode="))
             .next_back()
@@ -244,7 +244,8 @@ pub fn plan(root: &Path, real_go: &Path, rules: &RuleSet, info: &SdkInfo, strs: 
     }
     let mut files = Vec::new();
     let link_dir = sdk::cache_dir().join("link");
-    let c_library = c_library(root, &p);
+    let goflags = goflags(root);
+    let c_library = c_library(&goflags, &p);
     let mut replace: BTreeMap<String, serde_json::Value> = BTreeMap::new();
     // The user's own overlay first; ours is added to it.
     let user_overlay = p.flags.iter().find(|f| f.1 == "overlay").and_then(|f| f.2.clone());
@@ -285,7 +286,7 @@ pub fn plan(root: &Path, real_go: &Path, rules: &RuleSet, info: &SdkInfo, strs: 
     // change with the rules that weave them and with the weaver.
     let user_flags = gcflags::user_flags(strs);
     let cwd = std::env::current_dir()?;
-    let depth = (!testing && !trimpath(root, strs)).then(|| cwd_depth(strs));
+    let depth = (!testing && !trimpath(&goflags, strs)).then(|| cwd_depth(strs));
     let mut marks = Vec::new();
     for (l, ids) in marked.values() {
         let mut h = Sha256::new();
@@ -308,13 +309,13 @@ pub fn plan(root: &Path, real_go: &Path, rules: &RuleSet, info: &SdkInfo, strs: 
     Ok(Plan { marked: marked.into_values().collect(), args, listed: Some((pkgs, started)), files })
 }
 
-/// True when `-trimpath` may be on: the command line or GOFLAGS names it.
-fn trimpath(root: &Path, strs: &[String]) -> bool {
+/// True when `-trimpath` may be on: the command line or `goflags` names it.
+fn trimpath(goflags: &str, strs: &[String]) -> bool {
     let named = |a: &str| {
         let a = a.trim_matches(['\'', '"']);
         a.starts_with('-') && a.trim_start_matches('-').split('=').next() == Some("trimpath")
     };
-    strs.iter().map(String::as_str).chain(goflags(root).split_whitespace()).any(named)
+    strs.iter().map(String::as_str).chain(goflags.split_whitespace()).any(named)
 }
 
 /// Every GOFLAGS the go command may read, the weakest first: the SDK's go
