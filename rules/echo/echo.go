@@ -1,10 +1,10 @@
 // echo's route for the server span (v3 and v4): woven into package echo,
-// around (*Router).Find, which stores the matched route in the Context.
+// around (*Router).Find, which stores the matched route in the Context
+// (route.go hands it to the span).
 
 package echo
 
 import (
-	"net/http"
 	"reflect"
 	"strings"
 	"unsafe"
@@ -58,14 +58,4 @@ func weftGroupCatchAll(rt interface{}) bool { // not any: echo v3 says go 1.16
 
 func weftSameFunc(a, b HandlerFunc) bool {
 	return *(*unsafe.Pointer)(unsafe.Pointer(&a)) == *(*unsafe.Pointer)(unsafe.Pointer(&b))
-}
-
-// weftSetRoute hands the route to the server span of r (rules/nethttp/route.go).
-func weftSetRoute(r *http.Request, route string) {
-	if r == nil || route == "" {
-		return
-	}
-	if b, ok := r.Context().Value("weft.http.route").(interface{ WeftSetRoute(string) }); ok {
-		b.WeftSetRoute(route)
-	}
 }

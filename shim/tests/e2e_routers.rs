@@ -1,4 +1,4 @@
-//! End to end: gin, echo v3, echo v4, gorilla/mux and chi v5 serving the
+//! End to end: gin, echo v3, v4 and v5, gorilla/mux and chi v5 serving the
 //! same routes (tests/go/routers), at the oldest (oldest.mod) and the newest
 //! (go.mod) version of each rule's range, built with `weft go build`. The
 //! net/http server span is named after the router's route template.
@@ -11,7 +11,7 @@ use support::*;
 use weft::receiver::{Receiver, SpanKind, SpanRecord, StatusCode};
 
 /// Router name (as the fixture's bodies say it) and how it writes a parameter.
-const ROUTERS: [(&str, &str); 5] = [("gin", ":id"), ("echo3", ":id"), ("echo4", ":id"), ("mux", "{id}"), ("chi", "{id}")];
+const ROUTERS: [(&str, &str); 6] = [("gin", ":id"), ("echo3", ":id"), ("echo4", ":id"), ("echo5", ":id"), ("mux", "{id}"), ("chi", "{id}")];
 
 fn one<'a>(spans: &'a [SpanRecord], what: &str, f: impl Fn(&SpanRecord) -> bool) -> &'a SpanRecord {
     let found: Vec<_> = spans.iter().filter(|s| f(s)).collect();
@@ -25,7 +25,7 @@ fn routes_name_server_spans(modfile: Option<&str>) {
     run_ok(&mut weft_build(&repo().join("tests/go/routers"), &bin, modfile));
 
     let rx = Receiver::start("127.0.0.1:0").unwrap();
-    let ports: Vec<u16> = (0..6).map(|_| free_port()).collect();
+    let ports: Vec<u16> = (0..ROUTERS.len() + 1).map(|_| free_port()).collect();
     let addrs: Vec<String> = ports.iter().map(|p| format!("127.0.0.1:{p}")).collect();
     let mut cmd = Command::new(&bin);
     cmd.args(&addrs)
@@ -46,7 +46,8 @@ fn routes_name_server_spans(modfile: Option<&str>) {
         assert_eq!((status, body.as_str()), (200, format!("{router} item 7").as_str()));
         let (status, _) = get(&format!("http://{addr}/nope"), &[]);
         assert_eq!(status, 404, "{router}");
-        // Under the group or mounted subrouter, but no route of it.
+        // Under the group or mounted subrouter, but no route of it (echo5:
+        // the group's own RouteNotFound route answers).
         let (status, _) = get(&format!("http://{addr}/api/nope"), &[]);
         assert_eq!(status, 404, "{router}");
 
@@ -80,13 +81,13 @@ fn routes_name_server_spans(modfile: Option<&str>) {
     }
 }
 
-/// gin v1.7.0, echo v3.1.0, echo v4.0.0, gorilla/mux v1.6.0, chi v5.0.0.
+/// gin v1.7.0, echo v3.1.0, v4.0.0 and v5.0.0, gorilla/mux v1.6.0, chi v5.0.0.
 #[test]
 fn routers_oldest_versions() {
     routes_name_server_spans(Some("oldest.mod"));
 }
 
-/// gin v1.12.0, echo v3.3.10, echo v4.16.0, gorilla/mux v1.8.1, chi v5.5.0.
+/// gin v1.12.0, echo v3.3.10, v4.16.0 and v5.4.4, gorilla/mux v1.8.1, chi v5.5.0.
 #[test]
 fn routers_newest_versions() {
     routes_name_server_spans(None);

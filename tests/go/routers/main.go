@@ -1,10 +1,10 @@
-// Command routers serves the same routes through gin, echo v3, echo v4,
-// gorilla/mux and chi v5, each on its own address, for weft's router tests:
+// Command routers serves the same routes through gin, echo v3, v4 and
+// v5, gorilla/mux and chi v5, each on its own address, for weft's router tests:
 //
 //	GET /users/:id      calls GET /ping on the plain server with the request's ctx
 //	GET /api/items/:id  a route of a group (mux: subrouter, chi: mounted router)
 //
-// Usage: routers PLAIN GIN ECHO3 ECHO4 MUX CHI (host:port each). Runs until killed.
+// Usage: routers PLAIN GIN ECHO3 ECHO4 ECHO5 MUX CHI (host:port each). Runs until killed.
 package main
 
 import (
@@ -20,6 +20,7 @@ import (
 	"github.com/gorilla/mux"
 	echo3 "github.com/labstack/echo"
 	echo4 "github.com/labstack/echo/v4"
+	echo5 "github.com/labstack/echo/v5"
 )
 
 var plain string
@@ -66,6 +67,18 @@ func echo4Handler() http.Handler {
 	return e
 }
 
+func echo5Handler() http.Handler {
+	e := echo5.New()
+	e.GET("/users/:id", func(c *echo5.Context) error {
+		return c.String(200, "echo5 user "+c.Param("id")+" "+ping(c.Request()))
+	})
+	api := e.Group("/api")
+	api.GET("/items/:id", func(c *echo5.Context) error { return c.String(200, "echo5 item "+c.Param("id")) })
+	// A group 404 route of its own: not the request's route.
+	api.RouteNotFound("/*", func(c *echo5.Context) error { return c.String(404, "echo5 no such item") })
+	return e
+}
+
 func muxHandler() http.Handler {
 	m := mux.NewRouter()
 	m.HandleFunc("/users/{id}", func(w http.ResponseWriter, r *http.Request) {
@@ -99,8 +112,8 @@ func serve(addr string, h http.Handler) {
 }
 
 func main() {
-	if len(os.Args) != 7 {
-		log.Fatal("usage: routers PLAIN GIN ECHO3 ECHO4 MUX CHI")
+	if len(os.Args) != 8 {
+		log.Fatal("usage: routers PLAIN GIN ECHO3 ECHO4 ECHO5 MUX CHI")
 	}
 	plain = os.Args[1]
 	p := http.NewServeMux()
@@ -109,7 +122,8 @@ func main() {
 	serve(os.Args[2], ginHandler())
 	serve(os.Args[3], echo3Handler())
 	serve(os.Args[4], echo4Handler())
-	serve(os.Args[5], muxHandler())
-	serve(os.Args[6], chiHandler())
+	serve(os.Args[5], echo5Handler())
+	serve(os.Args[6], muxHandler())
+	serve(os.Args[7], chiHandler())
 	select {}
 }

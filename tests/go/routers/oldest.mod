@@ -1,6 +1,6 @@
 module example.com/routers
 
-go 1.22
+go 1.25.0
 
 require (
 	github.com/gin-gonic/gin v1.7.0
@@ -8,6 +8,7 @@ require (
 	github.com/gorilla/mux v1.6.0
 	github.com/labstack/echo v3.1.0+incompatible
 	github.com/labstack/echo/v4 v4.0.0
+	github.com/labstack/echo/v5 v5.0.0
 )
 
 require (
@@ -27,9 +28,9 @@ require (
 	github.com/ugorji/go/codec v1.1.7 // indirect
 	github.com/valyala/bytebufferpool v1.0.0 // indirect
 	github.com/valyala/fasttemplate v0.0.0-20170224212429-dcecefd839c4 // indirect
-	golang.org/x/crypto v0.0.0-20200622213623-75b288015ac9 // indirect
-	golang.org/x/net v0.0.0-20190404232315-eb5bcb51f2a3 // indirect
-	golang.org/x/sys v0.0.0-20200116001909-b77594299b42 // indirect
-	golang.org/x/text v0.3.2 // indirect
+	golang.org/x/crypto v0.47.0 // indirect
+	golang.org/x/net v0.49.0 // indirect
+	golang.org/x/sys v0.40.0 // indirect
+	golang.org/x/text v0.33.0 // indirect
 	gopkg.in/yaml.v2 v2.2.8 // indirect
 )
