@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The whole test suite, on a fresh machine: starts the services the tests
-# use (a private MariaDB and Redis), runs the Go runtime's unit tests inside a
+# use (a private MariaDB, Redis and PostgreSQL), runs the Go runtime's unit tests inside a
 # GOROOT mirror, then every Rust unit, snapshot and end-to-end test.
 #
 #   bash tests/run.sh            (extra arguments go to cargo test)
@@ -42,6 +42,8 @@ tests/services/mariadb.sh start
 eval "$(tests/services/mariadb.sh env)"
 tests/services/redis.sh start
 eval "$(tests/services/redis.sh env)"
+tests/services/postgres.sh start
+eval "$(tests/services/postgres.sh env)"
 
 echo "== Go runtime unit tests (runtime/weft as GOROOT/src/weft)"
 mirror=$(mktemp -d "${TMPDIR:-/tmp}/weft-goroot.XXXXXX")

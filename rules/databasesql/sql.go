@@ -59,7 +59,10 @@ func (db *DB) weftInfoOf() *weftDBInfo {
 
 type weftDBState struct{ span unsafe.Pointer }
 
-func weftDBStart(ctx context.Context, db *DB, query string) (weftDBState, bool) {
+// weftDBStart starts the span of query and hands the driver a ctx carrying
+// it (*ctx): a driver's own hook (rules/pgx) then leaves the query to it,
+// and what the driver does over HTTP is its child.
+func weftDBStart(ctx *context.Context, db *DB, query string) (weftDBState, bool) {
 	defer func() { _ = recover() }()
 	if db == nil || !weftEnabled() {
 		return weftDBState{}, false
@@ -73,13 +76,14 @@ func weftDBStart(ctx context.Context, db *DB, query string) (weftDBState, bool) 
 	case op != "":
 		name = op
 	}
-	if ctx == nil {
-		ctx = context.Background()
+	if *ctx == nil {
+		*ctx = context.Background()
 	}
-	_, span := weftStartSpan(ctx, "weft/database/sql", name, 3)
+	spanCtx, span := weftStartSpan(*ctx, "weft/database/sql", name, 3)
 	if span == nil {
 		return weftDBState{}, false
 	}
+	*ctx = spanCtx
 	// One call for the strings (weftSetStrings keeps kv on this stack).
 	var kv [12]string
 	n := 0
@@ -103,25 +107,25 @@ func weftDBStart(ctx context.Context, db *DB, query string) (weftDBState, bool) 
 }
 
 func weftQueryDCBefore(db **DB, ctx *context.Context, _ *context.Context, _ **driverConn, _ *func(error), query *string, _ *[]any) (weftDBState, bool) {
-	return weftDBStart(*ctx, *db, *query)
+	return weftDBStart(ctx, *db, *query)
 }
 
 func weftExecDCBefore(db **DB, ctx *context.Context, _ **driverConn, _ *func(error), query *string, _ *[]any) (weftDBState, bool) {
-	return weftDBStart(*ctx, *db, *query)
+	return weftDBStart(ctx, *db, *query)
 }
 
 func weftStmtQueryBefore(s **Stmt, ctx *context.Context, _ *[]any) (weftDBState, bool) {
 	if *s == nil {
 		return weftDBState{}, false
 	}
-	return weftDBStart(*ctx, (*s).db, (*s).query)
+	return weftDBStart(ctx, (*s).db, (*s).query)
 }
 
 func weftStmtExecBefore(s **Stmt, ctx *context.Context, _ *[]any) (weftDBState, bool) {
 	if *s == nil {
 		return weftDBState{}, false
 	}
-	return weftDBStart(*ctx, (*s).db, (*s).query)
+	return weftDBStart(ctx, (*s).db, (*s).query)
 }
 
 func weftQueryAfter(st weftDBState, _ **Rows, err *error) { weftDBEnd(st, *err) }

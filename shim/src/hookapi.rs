@@ -25,6 +25,7 @@ const API: &[(&str, &str, &str, bool, bool)] = &[
     ("weftEnter", "Enter", "(ctx context.Context) unsafe.Pointer", true, false),
     ("weftLeave", "Leave", "(prev unsafe.Pointer)", false, false),
     ("weftCurrent", "Current", "() context.Context", true, false),
+    ("weftSpanScope", "SpanScope", "(ctx context.Context) string", true, false),
     ("weftTraceIDs", "TraceIDs", "(ctx context.Context) (traceID, spanID string)", true, false),
     ("weftSpanContextOf", "SpanContextOf", "(ctx context.Context) (traceID [16]byte, spanID [8]byte, flags byte, state string, ok bool)", true, false),
     (

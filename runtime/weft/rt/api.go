@@ -152,6 +152,21 @@ func Suppress(ctx context.Context) (rctx context.Context) {
 	return trace.Suppress(ctx)
 }
 
+// SpanScope returns the instrumentation scope of ctx's current span when
+// it is weft's own and still open ("weft/database/sql"), else "": a
+// database driver's hook leaves the query to the database/sql span
+// around it.
+//
+//go:linkname SpanScope
+func SpanScope(ctx context.Context) (scope string) {
+	defer func() {
+		if recover() != nil {
+			scope = ""
+		}
+	}()
+	return trace.ScopeOf(ctx)
+}
+
 // RedactQuery replaces every value of a raw URL query with "REDACTED".
 //
 //go:linkname RedactQuery

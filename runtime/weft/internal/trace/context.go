@@ -31,6 +31,9 @@ func (sc *SpanContext) Sampled() bool { return sc.Flags&FlagSampled != 0 }
 
 type spanKey struct{}
 
+// selfKey asks a spanCtx for its *Span (ScopeOf).
+type selfKey struct{}
+
 // FromContext returns the span context stored in ctx, or nil.
 func FromContext(ctx context.Context) *SpanContext {
 	switch c := ctx.(type) {
@@ -85,8 +88,11 @@ func (c *spanCtx) Done() <-chan struct{}       { return c.parent.Done() }
 func (c *spanCtx) Err() error                  { return c.parent.Err() }
 func (c *spanCtx) String() string              { return contextName(c.parent) + ".WithSpan" }
 func (c *spanCtx) Value(key any) any {
-	if _, ok := key.(spanKey); ok {
+	switch key.(type) {
+	case spanKey:
 		return &c.SC
+	case selfKey:
+		return (*Span)(c)
 	}
 	return c.parent.Value(key)
 }
@@ -101,6 +107,25 @@ func SpanOf(ctx context.Context) *Span {
 		return (*Span)(c)
 	}
 	return nil
+}
+
+// ScopeOf returns the instrumentation scope of the span that is ctx's
+// current span, when that is a recording span of this tracer that has not
+// ended; else "".
+func ScopeOf(ctx context.Context) string {
+	if ctx == nil {
+		return ""
+	}
+	s, _ := ctx.Value(selfKey{}).(*Span)
+	if s == nil || FromContext(ctx) != &s.SC {
+		return "" // none, or a newer foreign, remote or suppressed one
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.rec == nil {
+		return ""
+	}
+	return s.rec.Scope
 }
 
 func contextName(c context.Context) string {

@@ -146,6 +146,34 @@ func TestSuppress(t *testing.T) {
 	}
 }
 
+func TestScopeOf(t *testing.T) {
+	tr, _ := newTracer(AlwaysOn())
+	if ScopeOf(nil) != "" || ScopeOf(context.Background()) != "" {
+		t.Error("a scope without a span")
+	}
+	ctx, db := tr.Start(context.Background(), "weft/database/sql", "SELECT", KindClient)
+	inner := context.WithValue(ctx, struct{}{}, 1) // what a driver may wrap it in
+	if got := ScopeOf(inner); got != "weft/database/sql" {
+		t.Errorf("ScopeOf = %q", got)
+	}
+	// A newer span context of another kind hides it.
+	remote := WithSpanContext(inner, &SpanContext{TraceID: TraceID{1}, SpanID: SpanID{2}, Remote: true})
+	if got := ScopeOf(remote); got != "" {
+		t.Errorf("ScopeOf under a remote parent = %q", got)
+	}
+	if got := ScopeOf(Suppress(ctx)); got != "" {
+		t.Errorf("ScopeOf of a suppressed ctx = %q", got)
+	}
+	child, _ := tr.Start(ctx, "weft/net/http", "GET", KindClient)
+	if got := ScopeOf(child); got != "weft/net/http" {
+		t.Errorf("ScopeOf of the child = %q", got)
+	}
+	db.Finish()
+	if got := ScopeOf(inner); got != "" {
+		t.Errorf("ScopeOf after End = %q", got)
+	}
+}
+
 func TestSamplers(t *testing.T) {
 	sampledParent := &SpanContext{TraceID: TraceID{1}, SpanID: SpanID{1}, Flags: FlagSampled}
 	unsampledParent := &SpanContext{TraceID: TraceID{1}, SpanID: SpanID{1}}
