@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"strconv"
 	"unsafe"
 )
 
@@ -136,6 +137,47 @@ func weftDBEnd(st weftDBState, err error) {
 	defer func() { _ = recover() }()
 	defer weftEnd(st.span)
 	if err != nil && !errors.Is(err, driver.ErrSkip) {
-		weftSetError(st.span, fmt.Sprintf("%T", err), err.Error())
+		typ := fmt.Sprintf("%T", err)
+		if code := weftDBErrorCode(err); code != "" {
+			typ = code // semconv: error.type is the database's code when there is one
+			weftSetString(st.span, "db.response.status_code", code)
+		}
+		weftSetError(st.span, typ, err.Error())
 	}
+}
+
+// weftDBErrorCode is the database's own code for err, read from its
+// driver's error type (which database/sql cannot name): an exported field
+// Number (MySQL's 1146, SQL Server's), else Code (PostgreSQL's SQLSTATE
+// from pq and pgx, SQLite's result code). "" when there is none.
+func weftDBErrorCode(err error) string {
+	for e := err; e != nil; e = errors.Unwrap(e) {
+		v := reflect.ValueOf(e)
+		for v.Kind() == reflect.Pointer && !v.IsNil() {
+			v = v.Elem()
+		}
+		if v.Kind() != reflect.Struct {
+			continue
+		}
+		for _, name := range [...]string{"Number", "Code"} {
+			if f, ok := v.Type().FieldByName(name); !ok || !f.IsExported() {
+				continue
+			}
+			switch f := v.FieldByName(name); f.Kind() {
+			case reflect.String:
+				if f.String() != "" {
+					return f.String()
+				}
+			case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+				if f.Int() != 0 {
+					return strconv.FormatInt(f.Int(), 10)
+				}
+			case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+				if f.Uint() != 0 {
+					return strconv.FormatUint(f.Uint(), 10)
+				}
+			}
+		}
+	}
+	return ""
 }
