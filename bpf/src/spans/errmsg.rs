@@ -71,6 +71,19 @@ pub fn message(t: &str, e: &Event, name: &dyn Fn(u64) -> Option<String>) -> Opti
     Some(m)
 }
 
+/// The database's own code for an error of type `t`, where the snapshot
+/// holds it: MySQL's error number (`1146`), as the compile-time database/sql
+/// rule reads it. error.type and db.response.status_code are then the code.
+pub fn db_code(t: &str, e: &Event) -> Option<String> {
+    match t {
+        "*mysql.MySQLError" => {
+            let num = u16::from_le_bytes([*e.raw.first()?, *e.raw.get(1)?]);
+            (num != 0).then(|| num.to_string())
+        }
+        _ => None,
+    }
+}
+
 /// net.OpError.Error(): "dial tcp 127.0.0.1:1: connect: connection refused".
 fn op_error(e: &Event, name: &dyn Fn(u64) -> Option<String>) -> Option<String> {
     let raw = e.raw;
@@ -178,5 +191,7 @@ mod tests {
         let m = Event { raw: &raw, strs: [b"", b"Table 'x' doesn't exist", b"", b"", b"", b""], ..Default::default() };
         assert_eq!(message("*mysql.MySQLError", &m, &names).as_deref(), Some("Error 1146 (42S02): Table 'x' doesn't exist"));
         assert_eq!(message("*some.Unknown", &m, &names), None);
+        assert_eq!(db_code("*mysql.MySQLError", &m).as_deref(), Some("1146"));
+        assert_eq!(db_code("*net.OpError", &m), None);
     }
 }

@@ -312,11 +312,19 @@ impl Engine {
     }
 
     /// error.type from the error's itab (num[3]) and, where its layout is
-    /// known, the status message from the probe's snapshot.
+    /// known, the status message from the probe's snapshot; a database's
+    /// own error code, where the snapshot has one, is error.type and
+    /// db.response.status_code instead.
     fn set_go_error(&self, span: &mut Span, e: &Event) {
         let t = self.err_type(e.num[3]);
         let msg = if t.is_empty() { None } else { errmsg::message(&t, e, &|i| (self.error_type)(i)) };
-        span.set_error(&t, msg.as_deref().unwrap_or(""));
+        match errmsg::db_code(&t, e) {
+            Some(code) => {
+                span.set_error(&code, msg.as_deref().unwrap_or(""));
+                span.set_str("db.response.status_code", code);
+            }
+            None => span.set_error(&t, msg.as_deref().unwrap_or("")),
+        }
     }
 
     pub fn handle(&mut self, e: &Event) {
