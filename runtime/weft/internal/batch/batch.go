@@ -110,10 +110,11 @@ type Processor struct {
 	closed  bool
 	working bool            // a worker runs
 	waiting bool            // the oldest batch waits to be retried; no worker runs
-	retry   *time.Timer     // ends that wait (made on first use)
+	retry   *time.Timer     // ends that wait
 	all     bool            // the worker exports partial batches too
-	timer   *time.Timer     // the schedule delay (made on first use)
+	timer   *time.Timer     // the schedule delay
 	armed   bool            // timer set; every queued span is covered by it
+	kick    *time.Timer     // starts the worker for a full batch
 	waiters []chan struct{} // flushes, told when the worker finishes
 
 	// The oldest batch's attempts; used by the worker only.
@@ -131,8 +132,23 @@ type Processor struct {
 }
 
 // New returns a processor exporting to exp; it starts no goroutine.
+//
+// Its timers are made here (at weft/rt's init) and the worker is started
+// only by them or by a flush, never by a goroutine ending a span: in a
+// testing/synctest bubble (Go 1.25+), a timer made there runs on the
+// bubble's fake clock, and the exit flush, outside, may not stop it (a
+// fatal error); a goroutine started there belongs to the bubble; and a
+// timer reset there is set by the fake clock. So a span ended in a bubble
+// is only queued: the next one ended outside, or the flush, exports it.
 func New(exp Exporter, cfg Config) *Processor {
-	return &Processor{cfg: cfg.normalize(), exp: exp}
+	p := &Processor{cfg: cfg.normalize(), exp: exp}
+	p.timer = time.AfterFunc(time.Hour, p.tick)
+	p.timer.Stop()
+	p.kick = time.AfterFunc(time.Hour, p.work) // (a timer's function runs on a goroutine of its own)
+	p.kick.Stop()
+	p.retry = time.AfterFunc(time.Hour, p.resume)
+	p.retry.Stop()
+	return p
 }
 
 // OnEnd queues a span and recycles its record; it never blocks. A full
@@ -145,7 +161,7 @@ func (p *Processor) OnEnd(s *trace.Record) {
 		p.dropped.Add(1)
 	}
 	if start {
-		go p.work()
+		p.kick.Reset(0)
 	}
 }
 
@@ -157,13 +173,9 @@ func (p *Processor) add(scope string, span []byte) (queued, start bool) {
 	if p.closed || p.n >= p.cfg.MaxQueueSize {
 		return false, false
 	}
-	if !p.armed {
+	if !p.armed && !inBubble() {
 		p.armed = true
-		if p.timer == nil {
-			p.timer = time.AfterFunc(p.cfg.ScheduleDelay, p.tick)
-		} else {
-			p.timer.Reset(p.cfg.ScheduleDelay)
-		}
+		p.timer.Reset(p.cfg.ScheduleDelay)
 	}
 	b := p.cur
 	if b == nil {
@@ -182,7 +194,15 @@ func (p *Processor) add(scope string, span []byte) (queued, start bool) {
 	}
 	p.full = append(p.full, b)
 	p.cur = nil
-	return true, p.startLocked()
+	return true, !inBubble() && p.startLocked()
+}
+
+// inBubble reports whether the calling goroutine runs in a testing/synctest
+// bubble, where time.Now has no monotonic reading (its clock is the
+// bubble's). Asked only when arming the timer or starting the worker.
+func inBubble() bool {
+	t := time.Now()
+	return t == t.Round(0)
 }
 
 // startLocked claims the worker's place: true when none runs (nor waits
@@ -280,11 +300,7 @@ func (p *Processor) requeue(b *otlp.Batch, wait time.Duration) {
 	p.n += b.Len()
 	p.inflight.Store(0)
 	p.working, p.waiting = false, true
-	if p.retry == nil {
-		p.retry = time.AfterFunc(wait, p.resume)
-	} else {
-		p.retry.Reset(wait)
-	}
+	p.retry.Reset(wait)
 }
 
 // resume ends a retry wait: the worker starts again with the oldest batch.
@@ -388,8 +404,10 @@ func (p *Processor) Flush(ctx context.Context) bool {
 	p.all = true
 	start := p.startLocked()
 	p.mu.Unlock()
-	if start {
-		go p.work()
+	if start && inBubble() {
+		p.work() // the kick's reset would be set by the bubble's clock
+	} else if start {
+		p.kick.Reset(0)
 	}
 	select {
 	case <-done:
@@ -414,9 +432,7 @@ func (p *Processor) Shutdown(ctx context.Context) Stats {
 		p.Flush(ctx)
 		p.mu.Lock()
 		p.closed = true
-		if p.timer != nil {
-			p.timer.Stop()
-		}
+		p.timer.Stop()
 		p.mu.Unlock()
 		p.done.Store(true)
 	})
