@@ -16,6 +16,13 @@ func weftWriteBefore(e **Entry) (struct{}, bool) {
 	if tid == "" {
 		return struct{}{}, false
 	}
+	// The program's own ids (WithField) stay, and get no second value.
+	if _, own := entry.Data["trace_id"]; own {
+		return struct{}{}, false
+	}
+	if _, own := entry.Data["span_id"]; own {
+		return struct{}{}, false
+	}
 	data := make(Fields, len(entry.Data)+2)
 	for k, v := range entry.Data {
 		data[k] = v

@@ -20,9 +20,13 @@ func weftIDs(l *Logger, ctx context.Context, level Level) (string, string) {
 	return weftTraceIDs(ctx)
 }
 
+// weftOwnKey reports whether key is trace_id or span_id: a record that
+// has its own gets no second one from weft.
+func weftOwnKey(key string) bool { return key == "trace_id" || key == "span_id" }
+
 func weftLogBefore(l **Logger, ctx *context.Context, level *Level, _ *string, args *[]any) (struct{}, bool) {
 	defer func() { _ = recover() }()
-	if tid, sid := weftIDs(*l, *ctx, *level); tid != "" {
+	if tid, sid := weftIDs(*l, *ctx, *level); tid != "" && !weftOwnArgs(*args) {
 		// A new slice, copied into: storing anything made from *args back
 		// through the pointer would move every caller's variadic array
 		// to the heap, in or out of a span.
@@ -32,9 +36,36 @@ func weftLogBefore(l **Logger, ctx *context.Context, level *Level, _ *string, ar
 	return struct{}{}, false
 }
 
+// weftOwnArgs reports whether log's arguments name a trace_id or span_id
+// key, read as argsToAttr pairs them.
+func weftOwnArgs(args []any) bool {
+	for i := 0; i < len(args); {
+		switch x := args[i].(type) {
+		case string:
+			if weftOwnKey(x) {
+				return true
+			}
+			i += 2
+		case Attr:
+			if weftOwnKey(x.Key) {
+				return true
+			}
+			i++
+		default:
+			i++
+		}
+	}
+	return false
+}
+
 func weftLogAttrsBefore(l **Logger, ctx *context.Context, level *Level, _ *string, attrs *[]Attr) (struct{}, bool) {
 	defer func() { _ = recover() }()
 	if tid, sid := weftIDs(*l, *ctx, *level); tid != "" {
+		for i := range *attrs {
+			if weftOwnKey((*attrs)[i].Key) {
+				return struct{}{}, false
+			}
+		}
 		a := make([]Attr, 0, len(*attrs)+2) // (see weftLogBefore)
 		*attrs = append(append(a, *attrs...), String("trace_id", tid), String("span_id", sid))
 	}

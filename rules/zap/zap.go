@@ -28,7 +28,7 @@ func weftWriteBefore(ce **CheckedEntry, fields *[]Field) (struct{}, bool) {
 		return struct{}{}, false
 	}
 	tid, sid := weftZapIDs(nil)
-	if tid == "" {
+	if tid == "" || weftOwnIDs(*ce, *fields) {
 		return struct{}{}, false
 	}
 	// A new slice, copied into: storing anything made from *fields back
@@ -39,4 +39,44 @@ func weftWriteBefore(ce **CheckedEntry, fields *[]Field) (struct{}, bool) {
 		Field{Key: "trace_id", Type: StringType, String: tid},
 		Field{Key: "span_id", Type: StringType, String: sid})
 	return struct{}{}, false
+}
+
+// weftOwnIDs reports whether the entry already carries a trace_id or
+// span_id of the program's own (a field of the call, or of a With on a
+// core zap built): weft adds none then, rather than a second key.
+func weftOwnIDs(ce *CheckedEntry, fields []Field) bool {
+	for i := range fields {
+		if k := fields[i].Key; k == "trace_id" || k == "span_id" {
+			return true
+		}
+	}
+	for _, c := range ce.cores {
+		if io, ok := c.(*ioCore); ok && io.weftOwnIDs {
+			return true
+		}
+	}
+	return false
+}
+
+// weftWithBefore and weftWithAfter mark the core (*ioCore).With returns
+// when it, or the core it came from, got a trace_id or span_id field.
+func weftWithBefore(c **ioCore, fields *[]Field) (bool, bool) {
+	defer func() { _ = recover() }()
+	if *c == nil {
+		return false, false
+	}
+	own := (*c).weftOwnIDs
+	for i := range *fields {
+		if k := (*fields)[i].Key; k == "trace_id" || k == "span_id" {
+			own = true
+		}
+	}
+	return own, own
+}
+
+func weftWithAfter(own bool, core *Core) {
+	defer func() { _ = recover() }()
+	if io, ok := (*core).(*ioCore); ok && own {
+		io.weftOwnIDs = true
+	}
 }

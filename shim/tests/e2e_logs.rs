@@ -3,7 +3,8 @@
 //! sugared) and zerolog, outside any span and inside a request's handler.
 //! Inside, every line carries the server span's ids (compared with the
 //! span decoded from OTLP); outside, every line is exactly what the library
-//! writes without weft. Built with the oldest libraries on Go 1.22 and with
+//! writes without weft, and so is every line that carries a trace_id or
+//! span_id of the program's own (a field of the call, a With, a WithField). Built with the oldest libraries on Go 1.22 and with
 //! the newest on the current Go.
 
 mod support;
@@ -25,6 +26,20 @@ const LINES: &[(&str, &str)] = &[
     ("{\"level\":\"info\",\"msg\":\"zap {w}\",\"k\":1{ids}}", ",\"trace_id\":\"{t}\",\"span_id\":\"{s}\""),
     ("{\"level\":\"info\",\"msg\":\"zap-sugar {w}\",\"k\":1{ids}}", ",\"trace_id\":\"{t}\",\"span_id\":\"{s}\""),
     ("{\"level\":\"info\",\"k\":1{ids},\"message\":\"zerolog {w}\"}", ",\"trace_id\":\"{t}\",\"span_id\":\"{s}\""),
+];
+
+/// The lines logged with ids of the program's own, as the libraries write
+/// them without weft: no second trace_id or span_id key.
+const OWN: &[&str] = &[
+    "INFO slog-default own trace_id=app",
+    "level=INFO msg=\"slog-text own\" span_id=app",
+    "{\"level\":\"INFO\",\"msg\":\"slog-json own\",\"trace_id\":\"app\"}",
+    "{\"level\":\"info\",\"msg\":\"logrus own\",\"trace_id\":\"app\"}",
+    "{\"level\":\"info\",\"msg\":\"zap own\",\"trace_id\":\"app\"}",
+    "{\"level\":\"info\",\"msg\":\"zap-with own\",\"span_id\":\"app\"}",
+    "{\"level\":\"info\",\"msg\":\"zap-sugar own\",\"trace_id\":\"app\"}",
+    "{\"level\":\"info\",\"span_id\":\"app\",\"message\":\"zerolog own\"}",
+    "{\"level\":\"info\",\"trace_id\":\"app\",\"message\":\"zerolog-with own\"}",
 ];
 
 fn expected(where_: &str, ids: Option<(&str, &str)>) -> Vec<String> {
@@ -73,6 +88,7 @@ fn check(modfiles: &Path, toolchain: Option<&str>) {
     let got: Vec<&str> = out.lines().collect();
     let mut want = expected("outside", None);
     want.extend(expected("inside", Some((&srv.trace_id, &srv.span_id))));
+    want.extend(OWN.iter().map(|l| l.to_string()));
     assert!(got.len() >= want.len(), "{out}");
     for (g, w) in got.iter().zip(&want) {
         assert_eq!(g, w, "whole output:\n{out}");

@@ -1,6 +1,7 @@
 // A net/http server that logs with every logger weft correlates, for
 // weft's end-to-end tests: once at start (outside any span), and in the
-// handler of GET /log (inside the request's server span). It builds
+// handler of GET /log (inside the request's server span), where it then
+// logs once more with ids of its own, which must stay alone. It builds
 // against the oldest and the newest logrus, zap and zerolog weft supports.
 //
 //	logs ADDR
@@ -48,9 +49,24 @@ func main() {
 		zl.Sugar().Infow("zap-sugar "+where, "k", 1)
 		zr.Info().Int("k", 1).Msg("zerolog " + where)
 	}
+	// Lines that carry a trace_id or span_id of the program's own (a call's
+	// field, a With's, a logrus WithField): weft adds no second key.
+	own := func(ctx context.Context) {
+		slog.InfoContext(ctx, "slog-default own", "trace_id", "app")
+		text.InfoContext(ctx, "slog-text own", slog.String("span_id", "app"))
+		jsonl.LogAttrs(ctx, slog.LevelInfo, "slog-json own", slog.String("trace_id", "app"))
+		lr.WithField("trace_id", "app").Info("logrus own")
+		zl.Info("zap own", zap.String("trace_id", "app"))
+		zl.With(zap.String("span_id", "app")).Info("zap-with own")
+		zl.Sugar().Infow("zap-sugar own", "trace_id", "app")
+		zr.Info().Str("span_id", "app").Msg("zerolog own")
+		zw := zr.With().Str("trace_id", "app").Logger()
+		zw.Info().Msg("zerolog-with own")
+	}
 	emit(context.Background(), "outside")
 	http.HandleFunc("/log", func(w http.ResponseWriter, r *http.Request) {
 		emit(r.Context(), "inside")
+		own(r.Context())
 		fmt.Fprintln(w, "ok")
 	})
 	log.Fatal(http.ListenAndServe(os.Args[1], nil))
