@@ -5,6 +5,13 @@
 // RoundTrip themselves). A request send traced carries weftSent, a field
 // this rule adds to Request (copied with the request, so a RoundTripper's
 // clone of it is known too): the Transport then adds no second span.
+//
+// The traced request is a copy carrying the span's context and the
+// traceparent header (the caller's request and headers stay untouched:
+// the same Request may be in flight on several goroutines). The copy
+// remembers the caller's (weftOrig): the response names the caller's
+// request again, and Transport.CancelRequest of the caller's request
+// cancels the copy in flight.
 
 package http
 
@@ -12,6 +19,7 @@ import (
 	"context"
 	"fmt"
 	"net/url"
+	"reflect"
 	"strconv"
 	"strings"
 	"time"
@@ -27,7 +35,8 @@ func weftTelemetryExport(r *Request) bool {
 }
 
 type weftClientState struct {
-	span unsafe.Pointer
+	span       unsafe.Pointer
+	orig, copy *Request
 }
 
 func weftClientBefore(ireq **Request, _ *RoundTripper, _ *time.Time) (weftClientState, bool) {
@@ -64,9 +73,13 @@ func weftClientStart(ireq **Request) (st weftClientState, ok bool) {
 	}
 	weftInject(ctx, r2.Header)
 	r2.weftSent = true
+	if r.weftOrig == nil {
+		r2.weftOrig = r
+	}
 	*ireq = r2
+	st = weftClientState{span: span, orig: r, copy: r2}
 	if span == nil {
-		return st, false
+		return st, true // (the response still names the caller's request)
 	}
 	// The host dialled: the URL's (semconv), not a Host header set apart
 	// from it (a ReverseProxy keeps its caller's).
@@ -83,7 +96,7 @@ func weftClientStart(ireq **Request) (st weftClientState, ok bool) {
 	}
 	weftSetStrings(span, kv[:n])
 	weftSetInt(span, "server.port", port)
-	return weftClientState{span: span}, true
+	return st, true
 }
 
 func weftClientAfter(st weftClientState, resp **Response, _ *func() bool, err *error) {
@@ -97,6 +110,12 @@ func weftTransportAfter(st weftClientState, resp **Response, err *error) {
 }
 
 func weftClientEnd(st weftClientState, resp *Response, err error) {
+	if resp != nil && resp.Request == st.copy {
+		resp.Request = st.orig // as without weft: the request the caller sent
+	}
+	if st.span == nil {
+		return
+	}
 	defer weftEnd(st.span)
 	if err != nil {
 		t := fmt.Sprintf("%T", err)
@@ -134,4 +153,39 @@ func weftRedactURL(u *url.URL) string {
 func weftSameContext(a, b context.Context) (same bool) {
 	defer func() { _ = recover() }()
 	return a == b
+}
+
+// weftCancelBefore turns Transport.CancelRequest of a caller's request into
+// one of the copy in flight for it (CancelRequest is deprecated, but still
+// called: a Client's timeout on a RoundTripper without RoundTrip's ctx
+// support, httputil's tests).
+func weftCancelBefore(t **Transport, req **Request) (struct{}, bool) {
+	defer func() { _ = recover() }()
+	if *t != nil && *req != nil {
+		if c := (*t).weftInFlightCopy(*req); c != nil {
+			*req = c
+		}
+	}
+	return struct{}{}, false
+}
+
+// weftInFlightCopy finds the request in flight that copies orig. The map's
+// key is a *Request (Go 1.23+) or a struct holding one (cancelKey).
+func (t *Transport) weftInFlightCopy(orig *Request) *Request {
+	t.reqMu.Lock()
+	defer t.reqMu.Unlock()
+	it := reflect.ValueOf(t.reqCanceler).MapRange()
+	for it.Next() {
+		k := it.Key()
+		if k.Kind() == reflect.Struct && k.NumField() > 0 {
+			k = k.Field(0)
+		}
+		if k.Kind() != reflect.Pointer || k.IsNil() {
+			continue
+		}
+		if r := (*Request)(k.UnsafePointer()); r != orig && r.weftOrig == orig {
+			return r
+		}
+	}
+	return nil
 }

@@ -17,6 +17,7 @@ const API: &[(&str, &str, &str, bool, bool)] = &[
     ("weftSetError", "SetError", "(span unsafe.Pointer, errorType, message string)", false, false),
     ("weftEnd", "End", "(span unsafe.Pointer)", false, false),
     ("weftExtract", "Extract", "(ctx context.Context, header map[string][]string) context.Context", true, false),
+    ("weftSuppress", "Suppress", "(ctx context.Context) context.Context", true, false),
     ("weftInject", "Inject", "(ctx context.Context, header map[string][]string)", true, false),
     ("weftRedactQuery", "RedactQuery", "(rawQuery string) string", false, false),
     ("weftSQLInfo", "SQLInfo", "(query string) (operation, target, sanitized string)", false, false),

@@ -42,6 +42,10 @@ fn go_test_all_packages_passes_goleak_and_exports() {
         let hello = server("/hello");
         let client = spans.iter().find(|s| s.kind == SpanKind::Client && s.span_id == hello.parent_span_id);
         assert!(client.is_some_and(|c| c.trace_id == hello.trace_id), "{go:?}: the server span's parent is the client span:\n{dump}");
+        assert!(
+            !spans.iter().any(|s| s.attr_str("url.full").is_some_and(|u| u.contains("dump.invalid"))),
+            "{go:?}: a span for httputil.DumpRequestOut, which sends nothing:\n{dump}"
+        );
         let h2 = server("/h2");
         assert_eq!(h2.attr_str("network.protocol.version"), Some("2"), "{go:?}:\n{dump}");
         assert_eq!(h2.attr_int("http.response.status_code"), Some(201), "{go:?}:\n{dump}");

@@ -4,10 +4,14 @@
 package web
 
 import (
+	"context"
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/http/httputil"
+	"strings"
 	"testing"
+	"time"
 
 	"go.uber.org/goleak"
 )
@@ -48,5 +52,90 @@ func TestHTTP2(t *testing.T) {
 	resp.Body.Close()
 	if resp.ProtoMajor != 2 || resp.StatusCode != http.StatusCreated {
 		t.Fatalf("%s %d", resp.Proto, resp.StatusCode)
+	}
+}
+
+// The woven client sends a copy of the caller's request (it carries the
+// traceparent header); the response must still name the caller's request,
+// which gets no header, and the deprecated Transport.CancelRequest of it
+// must still cancel it in flight.
+func TestCallersRequest(t *testing.T) {
+	release := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/slow" {
+			select {
+			case <-r.Context().Done():
+			case <-release:
+			}
+		}
+		io.WriteString(w, "ok")
+	}))
+	defer srv.Close()
+	defer close(release)
+	tr := &http.Transport{}
+	defer tr.CloseIdleConnections()
+	client := &http.Client{Transport: tr}
+
+	req, _ := http.NewRequest("GET", srv.URL+"/fast", nil)
+	for _, send := range []func(*http.Request) (*http.Response, error){client.Do, tr.RoundTrip} {
+		resp, err := send(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.Request != req {
+			t.Error("resp.Request is not the caller's request")
+		}
+	}
+	if len(req.Header) != 0 {
+		t.Errorf("the caller's request got headers: %v", req.Header)
+	}
+
+	slow, _ := http.NewRequest("GET", srv.URL+"/slow", nil)
+	done := make(chan error, 1)
+	go func() {
+		resp, err := client.Do(slow)
+		if err == nil {
+			resp.Body.Close()
+		}
+		done <- err
+	}()
+	// Until it takes: the request may not be in flight yet. (A guard
+	// against a hang, not a timing check.)
+	for guard := time.After(60 * time.Second); ; {
+		tr.CancelRequest(slow)
+		select {
+		case err := <-done:
+			if err == nil {
+				t.Error("Client.Do succeeded after CancelRequest")
+			}
+			return
+		case <-guard:
+			t.Fatal("CancelRequest did not cancel the request")
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
+}
+
+type ctxKey struct{}
+
+// httputil.DumpRequestOut sends nothing: no traceparent in the dump (and
+// no client span: e2e_gotest looks for one to dump.invalid); the request
+// keeps its context and, as without weft, gets its body back.
+func TestDumpRequestOut(t *testing.T) {
+	ctx := context.WithValue(context.Background(), ctxKey{}, 1)
+	req, _ := http.NewRequestWithContext(ctx, "POST", "http://dump.invalid/x", strings.NewReader("body"))
+	dump, err := httputil.DumpRequestOut(req, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(strings.ToLower(string(dump)), "traceparent") || !strings.HasSuffix(string(dump), "body") {
+		t.Errorf("dump %q", dump)
+	}
+	if req.Context() != ctx {
+		t.Error("the request's context changed")
+	}
+	if b, _ := io.ReadAll(req.Body); string(b) != "body" {
+		t.Errorf("body after the dump: %q", b)
 	}
 }
