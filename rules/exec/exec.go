@@ -7,7 +7,10 @@
 
 package exec
 
-import "strings"
+import (
+	"runtime"
+	"strings"
+)
 
 func weftEnvironBefore(c **Cmd) (*Cmd, bool) {
 	defer func() { _ = recover() }()
@@ -31,7 +34,7 @@ func weftEnvironAfter(c *Cmd, env *[]string, _ *error) {
 	}
 	out := make([]string, 0, len(*env)+2)
 	for _, kv := range *env {
-		if k, _, _ := strings.Cut(kv, "="); !strings.EqualFold(k, "TRACEPARENT") && !strings.EqualFold(k, "TRACESTATE") {
+		if k, _, _ := strings.Cut(kv, "="); !weftEnvName(k, "TRACEPARENT") && !weftEnvName(k, "TRACESTATE") {
 			out = append(out, kv)
 		}
 	}
@@ -40,4 +43,10 @@ func weftEnvironAfter(c *Cmd, env *[]string, _ *error) {
 		out = append(out, "TRACESTATE="+ts[0])
 	}
 	*env = out
+}
+
+// weftEnvName reports whether variable k is name: case-sensitive, except on
+// Windows (a "traceparent" of the program's own is another variable).
+func weftEnvName(k, name string) bool {
+	return k == name || runtime.GOOS == "windows" && strings.EqualFold(k, name)
 }

@@ -40,18 +40,34 @@ func weftClientStreamBefore(ctx *context.Context, _ **StreamDesc, cc **ClientCon
 	if sctx == nil || (span == nil && weftSameCtx(sctx, parent)) {
 		return nil, false // tracing off, or a suppressed context
 	}
-	// gRPC metadata keys must be lower case: MD.Set lowers what Inject wrote.
+	// gRPC metadata keys must be lower case: AppendToOutgoingContext and
+	// MD.Set lower what Inject wrote.
 	h := make(map[string][]string, 2)
 	weftInject(sctx, h)
 	if len(h) > 0 {
+		// Appended, the program's metadata stays exactly as it was (a
+		// NewOutgoingContext of the lower-cased copy would mend keys grpc
+		// rejects); replaced, through that copy, when it has one of the
+		// keys already (its own, or another tracer's).
 		md, _ := metadata.FromOutgoingContext(sctx) // a copy
-		if md == nil {
-			md = metadata.MD{}
-		}
+		replace := false
+		kv := make([]string, 0, 2*len(h))
 		for k, v := range h {
-			md.Set(k, v...)
+			if len(md[strings.ToLower(k)]) > 0 {
+				replace = true
+			}
+			for _, x := range v {
+				kv = append(kv, k, x)
+			}
 		}
-		sctx = metadata.NewOutgoingContext(sctx, md)
+		if !replace {
+			sctx = metadata.AppendToOutgoingContext(sctx, kv...)
+		} else {
+			for k, v := range h {
+				md.Set(k, v...)
+			}
+			sctx = metadata.NewOutgoingContext(sctx, md)
+		}
 	}
 	*ctx = sctx
 	if span == nil {

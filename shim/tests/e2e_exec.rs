@@ -33,7 +33,9 @@ fn child_processes_continue_the_trace() {
         let mut cmd = Command::new(&bin);
         cmd.env("OTEL_EXPORTER_OTLP_ENDPOINT", rx.endpoint()).env_remove("TRACEPARENT").env_remove("TRACESTATE");
         if inherited {
-            cmd.env("TRACEPARENT", format!("00-{TRACE}-{PARENT}-01"));
+            // (and a lower-case "traceparent" of the program's own: another
+            // variable, which the children still get)
+            cmd.env("TRACEPARENT", format!("00-{TRACE}-{PARENT}-01")).env("traceparent", "mine");
         }
         let out = String::from_utf8(run_ok(&mut cmd).stdout).unwrap();
         let spans = rx.wait_for_spans(8, std::time::Duration::from_secs(10));
@@ -44,7 +46,7 @@ fn child_processes_continue_the_trace() {
         // 1. the child started outside any span gets what this process got
         let first = from(&spans, SpanKind::Client, "main", &dump);
         if inherited {
-            assert_eq!(lines[0], format!("main: 00-{TRACE}-{PARENT}-01"));
+            assert_eq!(lines[0], format!("main: 00-{TRACE}-{PARENT}-01 own=mine"));
             assert_eq!((first.trace_id.as_str(), first.parent_span_id.as_str()), (TRACE, PARENT), "{dump}");
         } else {
             assert_eq!(lines[0], "main: -");
@@ -53,7 +55,8 @@ fn child_processes_continue_the_trace() {
 
         // 2. the child started in /run's server span gets that span, once
         let run = spans.iter().find(|s| s.name == "GET /run").unwrap_or_else(|| panic!("no GET /run:\n{dump}"));
-        assert_eq!(lines[1], format!("run: 00-{}-{}-01", run.trace_id, run.span_id), "{dump}");
+        let own = if inherited { " own=mine" } else { "" };
+        assert_eq!(lines[1], format!("run: 00-{}-{}-01{own}", run.trace_id, run.span_id), "{dump}");
         let child = from(&spans, SpanKind::Client, "run", &dump);
         assert_eq!((&child.trace_id, &child.parent_span_id), (&run.trace_id, &run.span_id), "{dump}");
         let ping = from(&spans, SpanKind::Server, "run", &dump);

@@ -64,7 +64,7 @@ fn check(label: &str, bin: &Path, tmp: &Path) {
     );
     assert_eq!(
         String::from_utf8_lossy(&out.stdout),
-        "check \"\" SERVING\ncheck \"missing\" NotFound\ncheck \"boom\" Internal\nwatch 2\nchat 3\nexport Unimplemented\n"
+        "check \"\" SERVING\ncheck \"missing\" NotFound\ncheck \"boom\" Internal\nwatch 2\nchat 3\nexport Unimplemented\nupper Internal\n"
     );
     // The client flushed at exit; wait for the server's five spans.
     rx.wait_for(
@@ -75,7 +75,10 @@ fn check(label: &str, bin: &Path, tmp: &Path) {
     let spans = rx.spans();
     let dump = weft::receiver::render_traces(&spans, false);
     let rpc: Vec<_> = spans.iter().filter(|s| s.attr_str("rpc.system") == Some("grpc")).collect();
-    assert_eq!(rpc.len(), 10, "one client and one server span per call, none for the OTLP export:\n{dump}");
+    assert_eq!(rpc.len(), 11, "one client and one server span per call, none for the OTLP export, a client span for the rejected call:\n{dump}");
+    let served = |c: &SpanRecord| rpc.iter().any(|s| s.parent_span_id == c.span_id);
+    let upper = rpc.iter().filter(|s| s.kind == SpanKind::Client && s.attr_int("rpc.grpc.status_code") == Some(13) && !served(s)).count();
+    assert_eq!(upper, 1, "the call with metadata grpc rejects fails as without weft (INTERNAL):\n{dump}");
 
     // Unary, OK: the server continues the client's trace from the metadata.
     let (client, srv) = pair(&spans, &dump, "grpc.health.v1.Health/Check", 0);

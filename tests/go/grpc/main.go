@@ -159,6 +159,12 @@ func call(grpcAddr string) {
 	// answers before any interceptor).
 	err = cc.Invoke(ctx, "/opentelemetry.proto.collector.trace.v1.TraceService/Export", &healthpb.HealthCheckRequest{}, &healthpb.HealthCheckResponse{})
 	fmt.Printf("export %s\n", status.Code(err))
+
+	// Metadata grpc rejects (a key in upper case) stays rejected: weft
+	// appends its keys and leaves the program's as they are.
+	upper := metadata.NewOutgoingContext(context.Background(), metadata.MD{"X-Upper": {"1"}})
+	_, err = client.Check(upper, &healthpb.HealthCheckRequest{})
+	fmt.Printf("upper %s\n", status.Code(err))
 }
 
 func main() {

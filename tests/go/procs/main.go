@@ -7,7 +7,8 @@
 //  3. sends /ping/raw over a bare TCP connection (no traceparent).
 //
 // As "child URL" it prints the TRACEPARENT it got (one line per variable
-// found, "-" for none), then GETs URL.
+// found, "-" for none) and " own=…" for a variable "traceparent" (another
+// variable, on Linux: weft leaves it alone), then GETs URL.
 package main
 
 import (
@@ -68,6 +69,9 @@ func child(url string) {
 	}
 	if len(tp) == 0 {
 		tp = []string{"-"}
+	}
+	if own := os.Getenv("traceparent"); own != "" {
+		tp = append(tp, "own="+own)
 	}
 	fmt.Println(strings.Join(tp, " "))
 	resp, err := http.Get(url)
