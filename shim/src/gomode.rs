@@ -230,8 +230,10 @@ pub fn plan(root: &Path, real_go: &Path, rules: &RuleSet, info: &SdkInfo, strs: 
             _ => Some(l),
         };
         if let Some(h) = host.filter(|h| !h.standard && !h.dir.is_empty()) {
-            if !h.module_version.is_empty() {
-                // `go install pkg@version`: the go command refuses overlays in the module cache.
+            if h.immutable {
+                // `go install pkg@version`: the go command refuses overlays
+                // in the module cache. (A module replaced by a directory is
+                // not there, and gets its link file like the main module.)
                 eprintln!("weft: {} is in the module cache; building it without instrumentation", h.path);
                 return Ok(unchanged());
             }

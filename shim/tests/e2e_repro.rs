@@ -205,6 +205,31 @@ fn vendored_build_works_offline() {
     assert!(text.contains("database/sql") && text.contains("net/http"), "{text}");
 }
 
+/// A main package of another module that go.mod replaces by a directory
+/// (a monorepo's) is woven like the main module's: only the module cache
+/// is out of reach of the overlay.
+#[test]
+fn a_module_replaced_by_a_directory_is_woven() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (app, lib) = (tmp.path().join("app"), tmp.path().join("lib"));
+    std::fs::create_dir_all(&app).unwrap();
+    std::fs::create_dir_all(lib.join("cmd/server")).unwrap();
+    std::fs::write(lib.join("go.mod"), "module example.com/lib\n\ngo 1.22\n").unwrap();
+    std::fs::write(
+        lib.join("cmd/server/main.go"),
+        "package main\n\nimport \"net/http\"\n\nfunc main() { http.ListenAndServe(\"127.0.0.1:0\", nil) }\n",
+    )
+    .unwrap();
+    std::fs::write(app.join("go.mod"), "module example.com/app\n\ngo 1.22\n\nrequire example.com/lib v0.1.0\n\nreplace example.com/lib => ../lib\n").unwrap();
+    let bin = tmp.path().join("server");
+    let out = run_ok(&mut weft_go(&app, &["build", "-o", bin.to_str().unwrap(), "example.com/lib/cmd/server"]));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("weft:"), "{stderr}");
+    let out = run_ok(Command::new(weft()).arg("inspect").arg(&bin));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("nethttp.server"), "{text}");
+}
+
 /// Older Go releases, fetched as toolchains through the module proxy:
 /// weft wraps the toolchain GOTOOLCHAIN selects, and the woven program
 /// sends its spans.
