@@ -207,6 +207,23 @@ pub fn plan(root: &Path, real_go: &Path, rules: &RuleSet, info: &SdkInfo, strs: 
             marked.insert(l.path.clone(), (l.clone(), ids));
         }
     }
+    // A library built or tested in its own module (or a go.work of it) has
+    // no version to check a rule's range against: say so, once, rather
+    // than leave it silently untraced.
+    let unversioned: Vec<String> = pkgs
+        .iter()
+        .filter(|l| !l.standard && l.module_version.is_empty() && !l.path.contains(' ') && !marked.contains_key(&l.path))
+        .filter_map(|l| {
+            let ids: Vec<&str> = rules.for_package(&l.path).map(|r| r.id.as_str()).collect();
+            (!ids.is_empty()).then(|| format!("{} (rule {})", l.path, ids.join(", ")))
+        })
+        .collect();
+    if !unversioned.is_empty() {
+        eprintln!(
+            "weft: not instrumented, as their module has no version here (the main module, or one of go.work) to check the rules' ranges against: {}",
+            unversioned.join("; ")
+        );
+    }
     // Companion rules (the runtime's) come only with others.
     let companion_only = |ids: &Vec<String>| ids.iter().all(|id| rules.rules.iter().any(|r| &r.id == id && r.companion));
     if marked.values().all(|(_, ids)| companion_only(ids)) {

@@ -230,6 +230,18 @@ fn a_module_replaced_by_a_directory_is_woven() {
     assert!(text.contains("nethttp.server"), "{text}");
 }
 
+/// A library built in its own module (its tests, a fork) has no version to
+/// check a rule's range against: not woven, and weft says so.
+#[test]
+fn a_library_in_its_own_module_is_named_as_not_woven() {
+    let tmp = tempfile::tempdir().unwrap();
+    std::fs::write(tmp.path().join("go.mod"), "module github.com/gorilla/mux\n\ngo 1.22\n").unwrap();
+    std::fs::write(tmp.path().join("mux.go"), "package mux\n\nimport \"net/http\"\n\ntype Router struct{ http.ServeMux }\n").unwrap();
+    let out = run_ok(&mut weft_go(tmp.path(), &["build", "./..."]));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("weft: not instrumented") && stderr.contains("github.com/gorilla/mux (rule gorillamux)"), "{stderr}");
+}
+
 /// Older Go releases, fetched as toolchains through the module proxy:
 /// weft wraps the toolchain GOTOOLCHAIN selects, and the woven program
 /// sends its spans.
