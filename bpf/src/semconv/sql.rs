@@ -20,6 +20,7 @@ enum St {
     Op,
     From,
     Into,
+    Ddl,
     Table,
     TableDot,
     TableName,
@@ -30,7 +31,8 @@ const KEYWORDS: &[&str] = &[
     "SELECT", "DELETE", "WITH", "INSERT", "REPLACE", "UPDATE", "FROM", "INTO", "LOW_PRIORITY", "DELAYED", "HIGH_PRIORITY",
     "IGNORE", "OR", "ROLLBACK", "ABORT", "FAIL", "ONLY", "QUICK", "LATERAL", "TABLE", "LIKE", "ILIKE", "THEN", "ELSE",
     "WHEN", "VALUES", "VALUE", "BETWEEN", "DEFAULT", "LIMIT", "OFFSET", "RETURN", "ESCAPE", "REGEXP", "RLIKE", "IN",
-    "IS", "AND",
+    "IS", "AND", "CREATE", "ALTER", "DROP", "TRUNCATE", "TEMPORARY", "TEMP", "UNLOGGED", "GLOBAL", "LOCAL", "IF", "NOT",
+    "EXISTS",
 ];
 
 fn keyword(w: &str) -> &'static str {
@@ -378,9 +380,20 @@ impl<'a> Scanner<'a> {
                     "SELECT" | "DELETE" | "WITH" => St::From,
                     "INSERT" | "REPLACE" => St::Into,
                     "UPDATE" => St::Table,
+                    "CREATE" | "ALTER" | "DROP" | "TRUNCATE" => St::Ddl,
                     _ => St::Done,
                 };
             }
+            St::Ddl => match () {
+                _ if kind == Tok::Word && upper == "TABLE" => self.state = St::Table,
+                _ if kind == Tok::Word && matches!(upper, "TEMPORARY" | "TEMP" | "UNLOGGED" | "GLOBAL" | "LOCAL" | "OR" | "REPLACE") => {}
+                // TRUNCATE name
+                _ if self.op == "TRUNCATE" && (kind == Tok::Word || kind == Tok::Quoted) => {
+                    self.state = St::Table;
+                    self.track(kind, text, upper);
+                }
+                _ => self.state = St::Done, // an index, a view, a database: no table
+            },
             St::From => {
                 if kind == Tok::Word && upper == "FROM" && self.depth == self.op_depth {
                     self.state = St::Table;
@@ -404,7 +417,7 @@ impl<'a> Scanner<'a> {
                 }
             }
             St::Table => match () {
-                _ if kind == Tok::Word && matches!(upper, "ONLY" | "LOW_PRIORITY" | "IGNORE" | "QUICK" | "LATERAL" | "TABLE") => {}
+                _ if kind == Tok::Word && matches!(upper, "ONLY" | "LOW_PRIORITY" | "IGNORE" | "QUICK" | "LATERAL" | "TABLE" | "IF" | "NOT" | "EXISTS") => {}
                 _ if kind == Tok::Word || kind == Tok::Quoted => {
                     self.add_target_part(kind, text);
                     self.state = St::TableName;
@@ -488,6 +501,14 @@ mod tests {
             ("SELECT @@version, @var", "SELECT", "", "SELECT @@version, @var"),
             ("SELECT 'é' || naïve FROM tâble", "SELECT", "tâble", "SELECT ? || naïve FROM tâble"),
             ("SELECT name FROM ebpf_items WHERE id = ?", "SELECT", "ebpf_items", "SELECT name FROM ebpf_items WHERE id = ?"),
+            ("CREATE TABLE IF NOT EXISTS `users` (id int DEFAULT 0)", "CREATE", "users", "CREATE TABLE IF NOT EXISTS `users` (id int DEFAULT ?)"),
+            ("create temporary table t (a int)", "CREATE", "t", "create temporary table t (a int)"),
+            ("ALTER TABLE ONLY public.orders ADD COLUMN x int", "ALTER", "public.orders", "ALTER TABLE ONLY public.orders ADD COLUMN x int"),
+            ("DROP TABLE IF EXISTS pgx_items, pgx_copy", "DROP", "pgx_items", "DROP TABLE IF EXISTS pgx_items, pgx_copy"),
+            ("TRUNCATE logs", "TRUNCATE", "logs", "TRUNCATE logs"),
+            ("TRUNCATE TABLE \"Logs\"", "TRUNCATE", "Logs", "TRUNCATE TABLE \"Logs\""),
+            ("CREATE INDEX idx ON t (a)", "CREATE", "", "CREATE INDEX idx ON t (a)"),
+            ("CREATE OR REPLACE VIEW v AS SELECT 1", "CREATE", "", "CREATE OR REPLACE VIEW v AS SELECT ?"),
         ];
         for (q, op, target, s) in cases {
             let got = sql_info(q);

@@ -73,6 +73,14 @@ func TestSQLInfo(t *testing.T) {
 		{"SELECT @@version, @var", "SELECT", "", "SELECT @@version, @var"},
 		{"SELECT 'a' 'b' FROM t -- trailing", "SELECT", "t", "SELECT ? ? FROM t"},
 		{"SELECT 'é' || naïve FROM tâble", "SELECT", "tâble", "SELECT ? || naïve FROM tâble"},
+		{"CREATE TABLE IF NOT EXISTS `users` (id int DEFAULT 0)", "CREATE", "users", "CREATE TABLE IF NOT EXISTS `users` (id int DEFAULT ?)"},
+		{"create temporary table t (a int)", "CREATE", "t", "create temporary table t (a int)"},
+		{"ALTER TABLE ONLY public.orders ADD COLUMN x int", "ALTER", "public.orders", "ALTER TABLE ONLY public.orders ADD COLUMN x int"},
+		{"DROP TABLE IF EXISTS pgx_items, pgx_copy", "DROP", "pgx_items", "DROP TABLE IF EXISTS pgx_items, pgx_copy"},
+		{"TRUNCATE logs", "TRUNCATE", "logs", "TRUNCATE logs"},
+		{"TRUNCATE TABLE \"Logs\"", "TRUNCATE", "Logs", "TRUNCATE TABLE \"Logs\""},
+		{"CREATE INDEX idx ON t (a)", "CREATE", "", "CREATE INDEX idx ON t (a)"},
+		{"CREATE OR REPLACE VIEW v AS SELECT 1", "CREATE", "", "CREATE OR REPLACE VIEW v AS SELECT ?"},
 	}
 	for _, c := range cases {
 		op, target, s := SQLInfo(c.q)

@@ -4,8 +4,8 @@ import "strings"
 
 // SQLInfo lexes a SQL statement and returns its operation (the first
 // keyword, upper-cased), its target table (after FROM for SELECT, DELETE
-// and WITH; INTO for INSERT and REPLACE; UPDATE's table; "" when it cannot
-// be told), and the statement with every literal replaced by "?",
+// and WITH; INTO for INSERT and REPLACE; UPDATE's table; the TABLE of
+// CREATE, ALTER, DROP and TRUNCATE; "" when it cannot be told), and the statement with every literal replaced by "?",
 // comments removed and whitespace collapsed. Identifiers, keywords and
 // placeholders ($1, ?, :name, @p1) are kept.
 //
@@ -40,6 +40,7 @@ const (
 	stOp        = iota // waiting for the first keyword
 	stFrom             // waiting for FROM at the statement's depth
 	stInto             // waiting for INTO (or a table right after INSERT)
+	stDDL              // CREATE/ALTER/DROP/TRUNCATE: waiting for TABLE
 	stTable            // the next name is the target
 	stTableDot         // inside a qualified name, after a '.'
 	stTableName        // after a name part: a '.' continues it
@@ -369,8 +370,22 @@ func (s *sqlScanner) track(kind tokKind, text, upper string) {
 			s.state = stInto
 		case "UPDATE":
 			s.state = stTable
+		case "CREATE", "ALTER", "DROP", "TRUNCATE":
+			s.state = stDDL
 		default:
 			s.state = stDone
+		}
+	case stDDL:
+		switch {
+		case kind == tokWord && upper == "TABLE":
+			s.state = stTable
+		case kind == tokWord && (upper == "TEMPORARY" || upper == "TEMP" || upper == "UNLOGGED" ||
+			upper == "GLOBAL" || upper == "LOCAL" || upper == "OR" || upper == "REPLACE"):
+		case s.op == "TRUNCATE" && (kind == tokWord || kind == tokQuoted): // TRUNCATE name
+			s.state = stTable
+			s.track(kind, text, upper)
+		default:
+			s.state = stDone // an index, a view, a database: no table
 		}
 	case stFrom:
 		if kind == tokWord && upper == "FROM" && s.depth == s.opDepth {
@@ -396,7 +411,7 @@ func (s *sqlScanner) track(kind tokKind, text, upper string) {
 	case stTable:
 		switch {
 		case kind == tokWord && (upper == "ONLY" || upper == "LOW_PRIORITY" || upper == "IGNORE" ||
-			upper == "QUICK" || upper == "LATERAL" || upper == "TABLE"):
+			upper == "QUICK" || upper == "LATERAL" || upper == "TABLE" || upper == "IF" || upper == "NOT" || upper == "EXISTS"):
 		case kind == tokWord || kind == tokQuoted:
 			s.addTargetPart(kind, text)
 			s.state = stTableName
@@ -445,6 +460,8 @@ var keywords = [...]string{
 	"ABORT", "FAIL", "ONLY", "QUICK", "LATERAL", "TABLE", "LIKE", "ILIKE",
 	"THEN", "ELSE", "WHEN", "VALUES", "VALUE", "BETWEEN", "DEFAULT", "LIMIT",
 	"OFFSET", "RETURN", "ESCAPE", "REGEXP", "RLIKE", "IN", "IS", "AND",
+	"CREATE", "ALTER", "DROP", "TRUNCATE", "TEMPORARY", "TEMP", "UNLOGGED", "GLOBAL",
+	"LOCAL", "IF", "NOT", "EXISTS",
 }
 
 // keywordIndex lists keywords by lower-cased first letter and length.
