@@ -17,7 +17,11 @@ func weftRegisterWatchers(func(os.Signal) int64)
 
 func init() { weftRegisterWatchers(weftWatchers) }
 
-// weftWatchers is the number of channels Notify delivers sig to.
+// weftWatchers is the number of channels Notify delivered sig to the last
+// time it came (counted as it was delivered, in weftProcessBefore): by the
+// time weft's channel is read, the program may have seen the signal on
+// its own channel and stopped watching, and must not be taken then for a
+// program that leaves the signal to its default.
 func weftWatchers(sig os.Signal) int64 {
 	n := signum(sig)
 	if n < 0 {
@@ -25,5 +29,20 @@ func weftWatchers(sig os.Signal) int64 {
 	}
 	handlers.Lock()
 	defer handlers.Unlock()
-	return handlers.ref[n]
+	return weftAtDelivery[n]
+}
+
+// weftAtDelivery holds, per signal, handlers.ref as the signal was last
+// delivered (under handlers' lock).
+var weftAtDelivery [numSig]int64
+
+// weftProcessBefore runs as a signal is delivered to the channels.
+func weftProcessBefore(sig *os.Signal) (struct{}, bool) {
+	defer func() { _ = recover() }()
+	if n := signum(*sig); n >= 0 {
+		handlers.Lock()
+		weftAtDelivery[n] = handlers.ref[n]
+		handlers.Unlock()
+	}
+	return struct{}{}, false
 }
