@@ -57,12 +57,20 @@ func weftOpOf(ctx context.Context) *weftOp {
 	return o
 }
 
-// weftStart starts the span of an operation of conn (nil when there is
-// none: not enabled, inside a database/sql span, unsampled).
-func weftStart(ctx context.Context, conn *Conn, name, op, target, text string) context.Context {
+// weftStart starts the span of an operation of conn, named "OP TARGET"
+// (or OP, or the system's name), and returns ctx carrying it (nil when
+// there is none: not enabled, inside a database/sql span, unsampled).
+func weftStart(ctx context.Context, conn *Conn, op, target, text string) context.Context {
 	defer func() { _ = recover() }()
 	if ctx == nil || !weftEnabled() || weftSpanScope(ctx) == "weft/database/sql" {
 		return nil
+	}
+	name := "postgresql"
+	switch {
+	case op != "" && target != "":
+		name = op + " " + target
+	case op != "":
+		name = op
 	}
 	sctx, span := weftStartSpan(ctx, "weft/github.com/jackc/pgx/v5", name, 3)
 	if span == nil {
@@ -89,19 +97,6 @@ func weftStart(ctx context.Context, conn *Conn, name, op, target, text string) c
 	}
 	weftSetStrings(span, kv[:n])
 	return &weftOp{Context: sctx, span: span}
-}
-
-// weftQueryStart names the span of one SQL statement: "SELECT users".
-func weftQueryStart(ctx context.Context, conn *Conn, sql string) context.Context {
-	op, target, text := weftSQLInfo(sql)
-	name := "postgresql"
-	switch {
-	case op != "" && target != "":
-		name = op + " " + target
-	case op != "":
-		name = op
-	}
-	return weftStart(ctx, conn, name, op, target, text)
 }
 
 // weftFinish ends the span in ctx, with err, if any.
@@ -134,7 +129,8 @@ func weftThen(ctx, ours context.Context) context.Context {
 }
 
 func (t *weftTracer) TraceQueryStart(ctx context.Context, conn *Conn, data TraceQueryStartData) context.Context {
-	ctx = weftThen(ctx, weftQueryStart(ctx, conn, data.SQL))
+	op, target, text := weftSQLInfo(data.SQL)
+	ctx = weftThen(ctx, weftStart(ctx, conn, op, target, text))
 	if t.inner != nil {
 		ctx = t.inner.TraceQueryStart(ctx, conn, data)
 	}
@@ -153,7 +149,7 @@ func (t *weftTracer) TraceBatchStart(ctx context.Context, conn *Conn, data Trace
 	if data.Batch != nil {
 		size = data.Batch.Len()
 	}
-	ours := weftStart(ctx, conn, "BATCH", "BATCH", "", "")
+	ours := weftStart(ctx, conn, "BATCH", "", "")
 	if o, _ := ours.(*weftOp); o != nil && size > 1 {
 		weftSetInt(o.span, "db.operation.batch.size", int64(size))
 	}
@@ -200,12 +196,7 @@ func (t *weftTracer) TraceBatchEnd(ctx context.Context, conn *Conn, data TraceBa
 }
 
 func (t *weftTracer) TraceCopyFromStart(ctx context.Context, conn *Conn, data TraceCopyFromStartData) context.Context {
-	table := strings.Join(data.TableName, ".")
-	name := "COPY"
-	if table != "" {
-		name += " " + table
-	}
-	ctx = weftThen(ctx, weftStart(ctx, conn, name, "COPY", table, ""))
+	ctx = weftThen(ctx, weftStart(ctx, conn, "COPY", strings.Join(data.TableName, "."), ""))
 	if ct, ok := t.inner.(CopyFromTracer); ok {
 		ctx = ct.TraceCopyFromStart(ctx, conn, data)
 	}

@@ -46,7 +46,7 @@ func weftWriteBefore(ce **CheckedEntry, fields *[]Field) (struct{}, bool) {
 // core zap built): weft adds none then, rather than a second key.
 func weftOwnIDs(ce *CheckedEntry, fields []Field) bool {
 	for i := range fields {
-		if k := fields[i].Key; k == "trace_id" || k == "span_id" {
+		if weftOwnKey(fields[i].Key) {
 			return true
 		}
 	}
@@ -58,6 +58,8 @@ func weftOwnIDs(ce *CheckedEntry, fields []Field) bool {
 	return false
 }
 
+func weftOwnKey(key string) bool { return key == "trace_id" || key == "span_id" }
+
 // weftWithBefore and weftWithAfter mark the core (*ioCore).With returns
 // when it, or the core it came from, got a trace_id or span_id field.
 func weftWithBefore(c **ioCore, fields *[]Field) (bool, bool) {
@@ -67,9 +69,7 @@ func weftWithBefore(c **ioCore, fields *[]Field) (bool, bool) {
 	}
 	own := (*c).weftOwnIDs
 	for i := range *fields {
-		if k := (*fields)[i].Key; k == "trace_id" || k == "span_id" {
-			own = true
-		}
+		own = own || weftOwnKey((*fields)[i].Key)
 	}
 	return own, own
 }

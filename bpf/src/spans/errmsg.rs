@@ -48,7 +48,7 @@ pub fn message(t: &str, e: &Event, name: &dyn Fn(u64) -> Option<String>) -> Opti
         "context.deadlineExceededError" => "context deadline exceeded".into(),
         "*poll.DeadlineExceededError" => "i/o timeout".into(),
         "*mysql.MySQLError" => {
-            let num = u16::from_le_bytes([*raw.first()?, *raw.get(1)?]);
+            let num = mysql_number(raw)?;
             let state = raw.get(2..7)?;
             let msg = s(e, 1).unwrap_or_default();
             if state == [0; 5] {
@@ -76,12 +76,14 @@ pub fn message(t: &str, e: &Event, name: &dyn Fn(u64) -> Option<String>) -> Opti
 /// rule reads it. error.type and db.response.status_code are then the code.
 pub fn db_code(t: &str, e: &Event) -> Option<String> {
     match t {
-        "*mysql.MySQLError" => {
-            let num = u16::from_le_bytes([*e.raw.first()?, *e.raw.get(1)?]);
-            (num != 0).then(|| num.to_string())
-        }
+        "*mysql.MySQLError" => mysql_number(e.raw).filter(|&n| n != 0).map(|n| n.to_string()),
         _ => None,
     }
+}
+
+/// mysql.MySQLError.Number, the struct's first field.
+fn mysql_number(raw: &[u8]) -> Option<u16> {
+    Some(u16::from_le_bytes([*raw.first()?, *raw.get(1)?]))
 }
 
 /// net.OpError.Error(): "dial tcp 127.0.0.1:1: connect: connection refused".
