@@ -44,6 +44,8 @@ tests/services/redis.sh start
 eval "$(tests/services/redis.sh env)"
 tests/services/postgres.sh start
 eval "$(tests/services/postgres.sh env)"
+tests/services/nats.sh start
+eval "$(tests/services/nats.sh env)"
 
 echo "== Go runtime unit tests (runtime/weft as GOROOT/src/weft)"
 mirror=$(mktemp -d "${TMPDIR:-/tmp}/weft-goroot.XXXXXX")

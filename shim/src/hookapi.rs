@@ -14,6 +14,7 @@ const API: &[(&str, &str, &str, bool, bool)] = &[
     ("weftSetString", "SetString", "(span unsafe.Pointer, key, value string)", false, false),
     ("weftSetStrings", "SetStrings", "(span unsafe.Pointer, kv []string)", false, true),
     ("weftSetInt", "SetInt", "(span unsafe.Pointer, key string, value int64)", false, false),
+    ("weftSetBool", "SetBool", "(span unsafe.Pointer, key string, value bool)", false, false),
     ("weftSetError", "SetError", "(span unsafe.Pointer, errorType, message string)", false, false),
     ("weftEnd", "End", "(span unsafe.Pointer)", false, false),
     ("weftExtract", "Extract", "(ctx context.Context, header map[string][]string) context.Context", true, false),

@@ -37,7 +37,7 @@ func StartSpan(ctx context.Context, scope, name string, kind int) (rctx context.
 	return c, unsafe.Pointer(s)
 }
 
-// SetName, SetString, SetStrings and SetInt run for every attribute of every span, so
+// SetName, SetString, SetStrings, SetInt and SetBool run for every attribute of every span, so
 // they skip the deferred recover of the other entry points: they only lock
 // and append, and hooks run under a recover of their own
 // (rules/README.md).
@@ -83,6 +83,16 @@ func SetInt(span unsafe.Pointer, key string, value int64) {
 		return
 	}
 	(*trace.Span)(span).SetInt(key, value)
+}
+
+// SetBool sets a boolean attribute.
+//
+//go:linkname SetBool
+func SetBool(span unsafe.Pointer, key string, value bool) {
+	if span == nil {
+		return
+	}
+	(*trace.Span)(span).SetBool(key, value)
 }
 
 // SetError sets status ERROR with message, and the error.type attribute.

@@ -267,6 +267,22 @@ func (s *Span) SetInt(key string, value int64) {
 	s.mu.Unlock()
 }
 
+// SetBool sets a boolean attribute.
+func (s *Span) SetBool(key string, value bool) {
+	if key == "" {
+		return
+	}
+	var n int64
+	if value {
+		n = 1
+	}
+	s.mu.Lock()
+	if s.rec != nil {
+		s.rec.set(key, AttrBool, "", n, s.limit())
+	}
+	s.mu.Unlock()
+}
+
 // SetError sets status ERROR with message and the error.type attribute
 // ("_OTHER" when errorType is empty, as semconv asks).
 func (s *Span) SetError(errorType, message string) {

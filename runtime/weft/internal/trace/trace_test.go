@@ -285,6 +285,14 @@ func TestAttributes(t *testing.T) {
 	if a := s2.rec.AttrAt(0); a.Key != "error.type" || a.Str != "timeout" {
 		t.Errorf("error.type = %+v", a)
 	}
+	s2.SetBool("messaging.destination.temporary", true)
+	s2.SetBool("off", false)
+	if a := s2.rec.AttrAt(1); a.Key != "messaging.destination.temporary" || a.Kind != AttrBool || a.Int != 1 {
+		t.Errorf("bool = %+v", a)
+	}
+	if a := s2.rec.AttrAt(2); a.Key != "off" || a.Kind != AttrBool || a.Int != 0 {
+		t.Errorf("false = %+v", a)
+	}
 	if !strings.HasPrefix(truncate("abc", 0), "abc") {
 		t.Error("truncate 0")
 	}
