@@ -1,14 +1,15 @@
-// Server spans for Fiber v2, woven into package fiber. Fiber serves with
-// fasthttp, not net/http, so no net/http span exists for its requests:
+// Server spans for Fiber v2 and v3, woven into package fiber. Fiber
+// serves with fasthttp, not net/http, so no net/http span exists for its
+// requests:
 //
-//   - (*App).handler, which fasthttp calls for every request, runs inside
-//     a server span continued from the request's traceparent, as the
-//     goroutine's current context (Fiber's handlers get context.Background
-//     from UserContext; calls made under it, and goroutines started, join
-//     the trace through the goroutine);
+//   - (*App).handler (v3: requestHandler), which fasthttp calls for every
+//     request, runs inside a server span continued from the request's
+//     traceparent, as the goroutine's current context (Fiber's handlers
+//     get context.Background from UserContext; calls made under it, and
+//     goroutines started, join the trace through the goroutine);
 //   - (*App).ReleaseCtx, which handler calls when the request is done,
-//     still sees the route that matched: it goes to the span, found through
-//     the goroutine's context.
+//     still sees the route that matched: it goes to the span, found
+//     through the goroutine's context (v2.go, v3.go: the Ctx differs).
 //
 // A Fiber app served through net/http (adaptor.FiberApp) makes no span of
 // its own: its route goes to net/http's span.
@@ -28,8 +29,6 @@ import (
 
 	"github.com/valyala/fasthttp"
 )
-
-const weftScope = "weft/github.com/gofiber/fiber/v2"
 
 // weftBox is the context a request's span starts under; ReleaseCtx's hook
 // finds it through the goroutine's current context and leaves the route.
@@ -151,28 +150,21 @@ func weftHandlerAfter(st weftReq) {
 	}
 }
 
-// weftReleaseBefore records the route of a request that matched one (not
-// a 404 or 405, not only a Use middleware's prefix) before c is reset.
-func weftReleaseBefore(_ **App, c **Ctx) (_ struct{}, ok bool) {
-	defer func() { _ = recover() }()
-	x := *c
-	if x == nil || !x.matched || x.route == nil || x.route.use || x.route.Path == "" {
-		return
-	}
+// weftSetRoute leaves a request's route in its span's box, found through
+// the goroutine's context; under adaptor.FiberApp, in net/http's.
+func weftSetRoute(route string) {
 	cur := weftCurrent()
-	if cur == nil {
+	if cur == nil || route == "" {
 		return
 	}
 	switch b := cur.Value(weftBoxKey{}).(type) {
 	case *weftBox:
-		b.route = x.route.Path
+		b.route = route
 	default:
-		// Under adaptor.FiberApp: net/http's span takes the route.
 		if r, ok := cur.Value("weft.http.route").(interface{ WeftSetRoute(string) }); ok {
-			r.WeftSetRoute(x.route.Path)
+			r.WeftSetRoute(route)
 		}
 	}
-	return
 }
 
 // weftMethod returns the semconv method value and, for unknown methods, the original.

@@ -1,7 +1,8 @@
-//! Fiber v2 end to end: tests/go/fiber serves a Fiber app (fasthttp, so no
-//! net/http span), a net/http downstream it calls, and the same app served
-//! through net/http as adaptor.FiberApp does. Built with the newest Fiber v2
-//! (go.mod) and the oldest the rule covers, v2.11.0 (oldest.mod). Each
+//! Fiber v2 and v3 end to end: tests/go/fiber (v2) and tests/go/fiber3 (v3)
+//! serve a Fiber app (fasthttp, so no net/http span), a net/http downstream
+//! it calls, and the same app served through net/http as adaptor.FiberApp
+//! does. Each is built with the newest release (go.mod) and the oldest the
+//! rule covers (oldest.mod: v2.11.0, v3.0.0). Each
 //! request is one server span named after the route that matched (groups
 //! and mounted apps included, none on 404/405), with the HTTP server
 //! attributes; the handler's outgoing call is its child; an incoming
@@ -44,10 +45,33 @@ fn raw(method: &str, url: &str) -> (u16, String) {
 
 const PARENT: &str = "4bf92f3577b34da6a3ce929d0e0e4736";
 
-fn fiber_spans(modfile: Option<&str>) {
+/// What differs between the majors: the fixture, the scope, and the answers
+/// to an unknown path and an invalid method.
+struct Major {
+    dir: &'static str,
+    scope: &'static str,
+    not_found: &'static str,
+    invalid: (u16, &'static str),
+}
+
+const V2: Major = Major {
+    dir: "tests/go/fiber",
+    scope: "weft/github.com/gofiber/fiber/v2",
+    not_found: "Cannot GET /nope",
+    invalid: (400, "Invalid http method"),
+};
+
+const V3: Major = Major {
+    dir: "tests/go/fiber3",
+    scope: "weft/github.com/gofiber/fiber/v3",
+    not_found: "Not Found",
+    invalid: (501, "Not Implemented"),
+};
+
+fn fiber_spans(major: Major, modfile: Option<&str>) {
     let tmp = tempfile::tempdir().unwrap();
     let bin = tmp.path().join("fiber");
-    let out = run_ok(&mut weft_build(&repo().join("tests/go/fiber"), &bin, modfile));
+    let out = run_ok(&mut weft_build(&repo().join(major.dir), &bin, modfile));
     let said = String::from_utf8_lossy(&out.stderr).into_owned();
     assert!(!said.contains("weft:"), "the build warned:\n{said}");
 
@@ -67,10 +91,10 @@ fn fiber_spans(modfile: Option<&str>) {
         ("GET", format!("http://{addr}/api/items/3"), &[("traceparent", &tp)], 200, "item 3"),
         ("GET", format!("http://{addr}/sub/hello"), &[], 200, "hello"),
         ("GET", format!("http://{addr}/boom"), &[], 500, "boom"),
-        ("GET", format!("http://{addr}/nope"), &[], 404, "Cannot GET /nope"),
+        ("GET", format!("http://{addr}/nope"), &[], 404, major.not_found),
         ("PUT", format!("http://{addr}/boom"), &[], 405, "Method Not Allowed"),
         ("POST", format!("http://{addr}/form?x=1"), &[("X-Forwarded-For", "203.0.113.9, 10.0.0.1")], 201, "made"),
-        ("BREW", format!("http://{addr}/users/7"), &[], 400, "Invalid http method"),
+        ("BREW", format!("http://{addr}/users/7"), &[], major.invalid.0, major.invalid.1),
         ("GET", format!("http://{adapted}/adapted/users/5"), &[], 200, "user 5"),
     ];
     for (method, url, headers, status, body) in &calls {
@@ -80,7 +104,7 @@ fn fiber_spans(modfile: Option<&str>) {
     // One per call, and the downstream's two.
     let spans = rx.wait_for(|s| servers(s) >= calls.len() + 2, Duration::from_secs(20));
     let dump = weft::receiver::render_traces(&spans, false);
-    let fiber: Vec<&SpanRecord> = spans.iter().filter(|s| s.scope_name == "weft/github.com/gofiber/fiber/v2").collect();
+    let fiber: Vec<&SpanRecord> = spans.iter().filter(|s| s.scope_name == major.scope).collect();
     let names: Vec<&str> = fiber.iter().map(|s| s.name.as_str()).collect();
     assert_eq!(
         names,
@@ -130,12 +154,24 @@ fn fiber_spans(modfile: Option<&str>) {
 
 /// Fiber v2.52.15.
 #[test]
-fn fiber_newest_version() {
-    fiber_spans(None);
+fn fiber_v2_newest_version() {
+    fiber_spans(V2, None);
 }
 
 /// Fiber v2.11.0, the first that imports context.
 #[test]
-fn fiber_oldest_version() {
-    fiber_spans(Some("oldest.mod"));
+fn fiber_v2_oldest_version() {
+    fiber_spans(V2, Some("oldest.mod"));
+}
+
+/// Fiber v3.1.0.
+#[test]
+fn fiber_v3_newest_version() {
+    fiber_spans(V3, None);
+}
+
+/// Fiber v3.0.0.
+#[test]
+fn fiber_v3_oldest_version() {
+    fiber_spans(V3, Some("oldest.mod"));
 }
