@@ -1,9 +1,11 @@
-// The route of a request, told by a router (gin, echo, gorilla/mux, chi):
-// woven into package net/http. Routers see only the *Request, often a copy
-// made by WithContext, so the server hook puts a box in the request's
-// context, under the span; a router's rule finds it with
-// ctx.Value("weft.http.route") and calls WeftSetRoute. The server span is
-// named after the route when it ends.
+// The route of a request, told by a router (gin, echo, gorilla/mux, chi)
+// or a ServeMux: woven into package net/http. Routers see only the
+// *Request, often a copy made by WithContext or StripPrefix, so the server
+// hook puts a box in the request's context, under the span; a router's rule
+// finds it with ctx.Value("weft.http.route") and calls WeftSetRoute, and
+// so does every ServeMux as it matches (findHandler), nested ones too. The
+// last to say wins: the innermost. The server span is named after the
+// route when it ends.
 
 package http
 
@@ -18,6 +20,8 @@ type weftRouteBox struct {
 	context.Context
 	mu    sync.Mutex // a handler may outlive ServeHTTP (TimeoutHandler)
 	route string
+	set   bool   // a router or ServeMux said; route "" then means none matched
+	path  string // the request's path as the server got it
 }
 
 func (b *weftRouteBox) Value(key any) any {
@@ -27,19 +31,24 @@ func (b *weftRouteBox) Value(key any) any {
 	return b.Context.Value(key)
 }
 
-// WeftSetRoute records the route template the router matched; the last call wins.
+// WeftSetRoute records the route template the router matched ("": none);
+// the last call wins.
 func (b *weftRouteBox) WeftSetRoute(route string) {
 	b.mu.Lock()
-	b.route = route
+	b.route, b.set = route, true
 	b.mu.Unlock()
 }
 
-// routeOr is the route a router recorded, else the ServeMux pattern of r.
+// WeftPath is the request's path as the server got it.
+func (b *weftRouteBox) WeftPath() string { return b.path }
+
+// routeOr is the route a router or ServeMux recorded, else the ServeMux
+// pattern of r.
 func (b *weftRouteBox) routeOr(r *Request) string {
 	b.mu.Lock()
-	route := b.route
+	route, set := b.route, b.set
 	b.mu.Unlock()
-	if route != "" {
+	if set {
 		return route
 	}
 	return weftRoute(r)

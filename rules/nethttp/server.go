@@ -29,6 +29,9 @@ func weftServerBefore(_ *serverHandler, rw *ResponseWriter, req **Request) (st w
 	}
 	method, original := weftMethod(r.Method)
 	box := &weftRouteBox{Context: weftExtract(r.Context(), r.Header)}
+	if r.URL != nil {
+		box.path = r.URL.Path
+	}
 	ctx, span := weftStartSpan(box, "weft/net/http", method, 2)
 	if ctx == nil {
 		return st, false

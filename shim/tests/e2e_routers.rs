@@ -1,7 +1,9 @@
-//! End to end: gin, echo v3, v4 and v5, gorilla/mux and chi v5 serving the
-//! same routes (tests/go/routers), at the oldest (oldest.mod) and the newest
-//! (go.mod) version of each rule's range, built with `weft go build`. The
-//! net/http server span is named after the router's route template.
+//! End to end: gin, echo v3, v4 and v5, gorilla/mux, chi v5 and nested
+//! ServeMuxes (behind a WithContext middleware, and behind StripPrefix)
+//! serving the same routes (tests/go/routers), at the oldest (oldest.mod)
+//! and the newest (go.mod) version of each rule's range, built with `weft go
+//! build`. The net/http server span is named after the router's route
+//! template, the innermost ServeMux's pattern with the stripped prefix.
 
 mod support;
 
@@ -11,7 +13,8 @@ use support::*;
 use weft::receiver::{Receiver, SpanKind, SpanRecord, StatusCode};
 
 /// Router name (as the fixture's bodies say it) and how it writes a parameter.
-const ROUTERS: [(&str, &str); 6] = [("gin", ":id"), ("echo3", ":id"), ("echo4", ":id"), ("echo5", ":id"), ("mux", "{id}"), ("chi", "{id}")];
+const ROUTERS: [(&str, &str); 7] =
+    [("gin", ":id"), ("echo3", ":id"), ("echo4", ":id"), ("echo5", ":id"), ("mux", "{id}"), ("chi", "{id}"), ("servemux", "{id}")];
 
 fn one<'a>(spans: &'a [SpanRecord], what: &str, f: impl Fn(&SpanRecord) -> bool) -> &'a SpanRecord {
     let found: Vec<_> = spans.iter().filter(|s| f(s)).collect();

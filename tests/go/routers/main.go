@@ -1,13 +1,15 @@
 // Command routers serves the same routes through gin, echo v3, v4 and
-// v5, gorilla/mux and chi v5, each on its own address, for weft's router tests:
+// v5, gorilla/mux, chi v5 and nested ServeMuxes, each on its own address,
+// for weft's router tests:
 //
 //	GET /users/:id      calls GET /ping on the plain server with the request's ctx
 //	GET /api/items/:id  a route of a group (mux: subrouter, chi: mounted router)
 //
-// Usage: routers PLAIN GIN ECHO3 ECHO4 ECHO5 MUX CHI (host:port each). Runs until killed.
+// Usage: routers PLAIN GIN ECHO3 ECHO4 ECHO5 MUX CHI SERVEMUX (host:port each). Runs until killed.
 package main
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"log"
@@ -103,6 +105,25 @@ func chiHandler() http.Handler {
 	return c
 }
 
+type key struct{}
+
+// serveMuxHandler nests ServeMuxes as programs do: behind a middleware that
+// copies the request (WithContext), and a mux for /api/ behind StripPrefix.
+func serveMuxHandler() http.Handler {
+	api := http.NewServeMux()
+	api.HandleFunc("GET /items/{id}", func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprintf(w, "servemux item %s", r.PathValue("id"))
+	})
+	root := http.NewServeMux()
+	root.HandleFunc("GET /users/{id}", func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprintf(w, "servemux user %s %s", r.PathValue("id"), ping(r))
+	})
+	root.Handle("/api/", http.StripPrefix("/api", api))
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		root.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), key{}, 1)))
+	})
+}
+
 func serve(addr string, h http.Handler) {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
@@ -112,8 +133,8 @@ func serve(addr string, h http.Handler) {
 }
 
 func main() {
-	if len(os.Args) != 8 {
-		log.Fatal("usage: routers PLAIN GIN ECHO3 ECHO4 ECHO5 MUX CHI")
+	if len(os.Args) != 9 {
+		log.Fatal("usage: routers PLAIN GIN ECHO3 ECHO4 ECHO5 MUX CHI SERVEMUX")
 	}
 	plain = os.Args[1]
 	p := http.NewServeMux()
@@ -125,5 +146,6 @@ func main() {
 	serve(os.Args[5], echo5Handler())
 	serve(os.Args[6], muxHandler())
 	serve(os.Args[7], chiHandler())
+	serve(os.Args[8], serveMuxHandler())
 	select {}
 }
