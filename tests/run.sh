@@ -46,6 +46,8 @@ tests/services/postgres.sh start
 eval "$(tests/services/postgres.sh env)"
 tests/services/nats.sh start
 eval "$(tests/services/nats.sh env)"
+tests/services/kafka.sh start
+eval "$(tests/services/kafka.sh env)"
 
 echo "== Go runtime unit tests (runtime/weft as GOROOT/src/weft)"
 mirror=$(mktemp -d "${TMPDIR:-/tmp}/weft-goroot.XXXXXX")
