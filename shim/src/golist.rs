@@ -92,6 +92,15 @@ pub struct Listed {
 const SEP: char = '\u{1f}';
 
 /// Runs `go list -e -deps` for the packages of `args` under the wrapped root.
+/// weft/rt and every package it imports, listed as [`list`] lists the
+/// build's own (same flags).
+pub fn list_rt_deps(root: &Path, real_go: &Path, args: &[String], p: &Parsed) -> Result<Vec<Listed>> {
+    let mut args = args.to_vec();
+    args.push("weft/rt".into());
+    let rt = Parsed { sub: "build".into(), flags: p.flags.clone(), pkgs: vec![args.len() - 1] };
+    list(root, real_go, &args, &rt)
+}
+
 pub fn list(root: &Path, real_go: &Path, args: &[String], p: &Parsed) -> Result<Vec<Listed>> {
     let mut list = Command::new(real_go);
     list.arg("list");

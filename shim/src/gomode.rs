@@ -49,19 +49,18 @@ const C_EXIT_FILES: [(&str, &str); 2] = [
     ),
 ];
 
-/// True for `-buildmode=c-shared` or `c-archive`, on the command line or
-/// in `goflags` (see [`goflags`]; the last one named wins).
-fn c_library(goflags: &str, p: &golist::Parsed) -> bool {
-    let is_c = |m: &str| matches!(m.trim_matches(['\'', '"']), "c-shared" | "c-archive");
+/// The `-buildmode`, from the command line or else `goflags` (see
+/// [`goflags`]; the last one named wins); "" when none is.
+fn buildmode(goflags: &str, p: &golist::Parsed) -> String {
     let flag = p.flags.iter().rev().find(|f| f.1 == "buildmode").and_then(|f| f.2.clone());
-    match flag {
-        Some(m) => is_c(&m),
-        None => goflags
+    let mode = flag.or_else(|| {
+        goflags
             .split_whitespace()
             .filter_map(|a| a.trim_matches(['\'', '"']).trim_start_matches('-').strip_prefix("buildmode="))
             .next_back()
-            .is_some_and(is_c),
-    }
+            .map(String::from)
+    });
+    mode.unwrap_or_default().trim_matches(['\'', '"']).to_string()
 }
 
 /// What weft will weave into a build.
@@ -224,9 +223,17 @@ pub fn plan(root: &Path, real_go: &Path, rules: &RuleSet, info: &SdkInfo, strs: 
             unversioned.join("; ")
         );
     }
+    let goflags = goflags(root);
+    let mode = buildmode(&goflags, &p);
+    let c_library = matches!(mode.as_str(), "c-shared" | "c-archive");
+    // A plugin shares every package with the program that loads it, which
+    // refuses one built differently (build the program and its plugins with
+    // weft, or all without). Both are woven as using weft/rt whatever they
+    // use, and weave what weft/rt links (below).
+    let plugin = mode == "plugin" || pkgs.iter().any(|l| l.path == "plugin" && l.standard);
     // Companion rules (the runtime's) come only with others.
     let companion_only = |ids: &Vec<String>| ids.iter().all(|id| rules.rules.iter().any(|r| &r.id == id && r.companion));
-    if marked.values().all(|(_, ids)| companion_only(ids)) {
+    if !plugin && marked.values().all(|(_, ids)| companion_only(ids)) {
         marked.clear();
     }
     // Programs linking a package woven with calls into weft/rt get the
@@ -238,7 +245,7 @@ pub fn plan(root: &Path, real_go: &Path, rules: &RuleSet, info: &SdkInfo, strs: 
     let mut links: BTreeMap<String, (String, Vec<&str>)> = BTreeMap::new(); // dir -> (name, marked deps)
     for l in pkgs.iter().filter(|l| !l.dep_only && l.name == "main") {
         let used: Vec<&str> = l.deps.iter().filter(|d| marked.contains_key(*d)).map(String::as_str).collect();
-        if !used.iter().any(|p| calls_rt(&marked[*p].1)) {
+        if !plugin && !used.iter().any(|p| calls_rt(&marked[*p].1)) {
             continue;
         }
         // A test binary (`p.test`) gets them through the package under test.
@@ -261,10 +268,25 @@ pub fn plan(root: &Path, real_go: &Path, rules: &RuleSet, info: &SdkInfo, strs: 
     if links.is_empty() {
         return Ok(listed_unchanged());
     }
+    // weft/rt links net/http, os/signal, log and the runtime into every
+    // program it is in. A plugin and the program loading it weave those a
+    // rule targets whether they import them or not, so they link the same.
+    let mut rt_marked = Vec::new();
+    let rt_deps = if plugin { golist::list_rt_deps(root, real_go, strs, &p)? } else { vec![] };
+    for l in rt_deps {
+        if !l.standard || marked.contains_key(&l.path) {
+            continue;
+        }
+        let version = version_of(&l, info);
+        let ids: Vec<String> =
+            rules.for_package(&l.path).filter(|r| r.matches_version(Some(&version))).map(|r| r.id.clone()).collect();
+        if !ids.is_empty() {
+            rt_marked.push(l.path.clone());
+            marked.insert(l.path.clone(), (l, ids));
+        }
+    }
     let mut files = Vec::new();
     let link_dir = sdk::cache_dir().join("link");
-    let goflags = goflags(root);
-    let c_library = c_library(&goflags, &p);
     let mut replace: BTreeMap<String, serde_json::Value> = BTreeMap::new();
     // The user's own overlay first; ours is added to it.
     let user_overlay = p.flags.iter().find(|f| f.1 == "overlay").and_then(|f| f.2.clone());
@@ -277,6 +299,7 @@ pub fn plan(root: &Path, real_go: &Path, rules: &RuleSet, info: &SdkInfo, strs: 
     }
     for (dir, (name, used)) in &links {
         let mut used = used.clone();
+        used.extend(rt_marked.iter().map(String::as_str));
         used.sort();
         used.dedup();
         let manifest = manifest(rules, used.iter().map(|p| &marked[*p]));
@@ -287,7 +310,7 @@ pub fn plan(root: &Path, real_go: &Path, rules: &RuleSet, info: &SdkInfo, strs: 
         // A program (not a test binary, whose runner handles signals, nor a
         // C library, whose process is C's) flushes on the signals that
         // would kill it (runtime/weft/rt/signal_unix.go).
-        if !testing && !c_library {
+        if !testing && !c_library && mode != "plugin" {
             text += &format!("\nvar _ = weftrt.FlushOnSignal({})\n", used.contains(&"os/signal"));
         }
         let file = stable_file(&link_dir, name, LINK_FILE, &text)?;

@@ -174,6 +174,33 @@ fn c_libraries_flush_when_the_c_program_exits() {
     }
 }
 
+/// A Go plugin must link exactly the packages of the program that loads
+/// it. Built with weft, both weave the same ones: those the rules target
+/// and weft's runtime links (os/signal, which the host imports and the
+/// plugin does not), and the runtime even in a plugin that uses nothing
+/// weft instruments. The plugin's calls join the host's traces.
+#[test]
+fn plugins_built_with_weft_load_in_a_program_built_with_weft() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = go_dir("plugins");
+    let out = |name: &str| tmp.path().join(name).to_string_lossy().into_owned();
+    run_ok(&mut weft_go(&dir, &["build", "-o", &out("host"), "."]));
+    for p in ["fetch", "plain"] {
+        run_ok(&mut weft_go(&dir, &["build", "-buildmode=plugin", "-o", &out(&format!("{p}.so")), &format!("./{p}")]));
+    }
+    let rx = weft::receiver::Receiver::start("127.0.0.1:0").unwrap();
+    let addr = format!("127.0.0.1:{}", free_port());
+    let run = run_ok(
+        Command::new(out("host")).args([&addr, &out("fetch.so"), &out("plain.so")]).env("OTEL_EXPORTER_OTLP_ENDPOINT", rx.endpoint()),
+    );
+    assert_eq!(String::from_utf8_lossy(&run.stdout), "fetched pong\nplain 127\n");
+    // The plugin's client span, and the host's server span under it.
+    let spans = rx.spans();
+    let client = spans.iter().find(|s| s.kind == SpanKind::Client).unwrap_or_else(|| panic!("{spans:?}"));
+    let server = spans.iter().find(|s| s.kind == SpanKind::Server).unwrap_or_else(|| panic!("{spans:?}"));
+    assert_eq!(server.parent_span_id, client.span_id);
+}
+
 #[test]
 fn a_panicking_handler_still_panics_with_the_users_lines() {
     let tmp = tempfile::tempdir().unwrap();
