@@ -44,8 +44,69 @@ func weftInfoFor(db *DB, dsn string) *weftDBInfo {
 	}
 	if dsn != "" {
 		info.host, info.port, info.namespace = weftDSNInfo(info.system, dsn)
+	} else if db.connector != nil {
+		info.host, info.port, info.namespace = weftConnectorInfo(reflect.ValueOf(db.connector), 3)
 	}
 	return info
+}
+
+// weftConnectorInfo reads what OpenDB's connector was configured with, by
+// the names drivers give the fields of their config (pgx's stdlib: Host,
+// Port, Database; go-sql-driver/mysql: Addr, DBName), through pointers
+// and fields up to depth levels down. database/sql cannot name the
+// drivers' types.
+func weftConnectorInfo(v reflect.Value, depth int) (host string, port int, namespace string) {
+	for v.Kind() == reflect.Pointer || v.Kind() == reflect.Interface {
+		if v.IsNil() {
+			return
+		}
+		v = v.Elem()
+	}
+	if v.Kind() != reflect.Struct || depth == 0 {
+		return
+	}
+	t := v.Type()
+	for i := 0; i < t.NumField(); i++ {
+		f := v.Field(i)
+		switch name := t.Field(i).Name; {
+		case f.Kind() == reflect.String && (name == "Host" || name == "Addr"):
+			if host == "" {
+				host = f.String()
+			}
+		case f.Kind() == reflect.String && (name == "Database" || name == "DBName"):
+			if namespace == "" {
+				namespace = f.String()
+			}
+		case name == "Port" && f.CanUint():
+			port = int(f.Uint())
+		case name == "Port" && f.CanInt():
+			port = int(f.Int())
+		case f.Kind() == reflect.Struct || f.Kind() == reflect.Pointer:
+			h, p, n := weftConnectorInfo(f, depth-1)
+			if host == "" {
+				host = h
+			}
+			if port == 0 {
+				port = p
+			}
+			if namespace == "" {
+				namespace = n
+			}
+		}
+	}
+	// An Addr is host:port ([v6]:port); a unix socket's path has no colon.
+	for i := len(host) - 1; i >= 0 && port == 0; i-- {
+		if host[i] == ':' {
+			if p, err := strconv.Atoi(host[i+1:]); err == nil {
+				host, port = host[:i], p
+				if len(host) > 1 && host[0] == '[' && host[len(host)-1] == ']' {
+					host = host[1 : len(host)-1]
+				}
+			}
+			break
+		}
+	}
+	return
 }
 
 func (db *DB) weftInfoOf() *weftDBInfo {

@@ -20,7 +20,7 @@ fn postgres_dsn() -> String {
     })
 }
 
-const PATHS: [&str; 6] = ["/query", "/batch", "/copy", "/error", "/tx", "/stdlib"];
+const PATHS: [&str; 7] = ["/query", "/batch", "/copy", "/error", "/tx", "/stdlib", "/opendb"];
 
 fn pgx_spans(modfile: Option<&str>) {
     let dsn = postgres_dsn();
@@ -108,6 +108,15 @@ fn pgx_spans(modfile: Option<&str>) {
     assert_eq!(s[0].scope_name, "weft/database/sql", "{dump}");
     assert_eq!(s[0].attr_str("db.system.name"), Some("postgresql"));
     assert!(spans.iter().all(|x| x.parent_span_id != s[0].span_id), "a span under database/sql's:\n{dump}");
+
+    // A DB from stdlib.OpenDB has no DSN: the connection's attributes come
+    // from the connector's config.
+    let o = children("/opendb");
+    assert_eq!(names(&o), ["SELECT pgx_items"], "{dump}");
+    assert_eq!(o[0].scope_name, "weft/database/sql", "{dump}");
+    assert_eq!(o[0].attr_str("db.namespace"), Some("weftshop"), "{dump}");
+    assert_eq!(o[0].attr_str("server.address"), Some("127.0.0.1"), "{dump}");
+    assert_eq!(o[0].attr_int("server.port"), Some(port), "{dump}");
 }
 
 /// pgx v5.13.0.

@@ -9,6 +9,7 @@
 //	GET /error     a query of a table that does not exist (SQLSTATE 42P01)
 //	GET /tx        BEGIN, UPDATE, COMMIT
 //	GET /stdlib    SELECT through database/sql with the "pgx" driver
+//	GET /opendb    the same through a DB made by stdlib.OpenDB (no DSN: gorm's way)
 //	GET /calls     how often the program's own tracer saw a query start
 //
 // Usage: pgx ADDR (POSTGRES_DSN names the database). Runs until killed.
@@ -25,7 +26,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
-	_ "github.com/jackc/pgx/v5/stdlib"
+	"github.com/jackc/pgx/v5/stdlib"
 )
 
 // counter is the program's own tracer: it counts query starts.
@@ -59,6 +60,9 @@ func main() {
 	defer pool.Close()
 	db, err := sql.Open("pgx", dsn)
 	must(err)
+	connCfg, err := pgx.ParseConfig(dsn)
+	must(err)
+	odb := stdlib.OpenDB(*connCfg)
 
 	for _, q := range []string{
 		"DROP TABLE IF EXISTS pgx_items, pgx_copy",
@@ -138,6 +142,14 @@ func main() {
 	http.HandleFunc("/stdlib", func(w http.ResponseWriter, r *http.Request) {
 		var name string
 		if err := db.QueryRowContext(r.Context(), "SELECT name FROM pgx_items WHERE id = $1", 2).Scan(&name); err != nil {
+			fail(w, err)
+			return
+		}
+		fmt.Fprint(w, name)
+	})
+	http.HandleFunc("/opendb", func(w http.ResponseWriter, r *http.Request) {
+		var name string
+		if err := odb.QueryRowContext(r.Context(), "SELECT name FROM pgx_items WHERE id = $1", 1).Scan(&name); err != nil {
 			fail(w, err)
 			return
 		}
