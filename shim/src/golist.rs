@@ -91,7 +91,6 @@ pub struct Listed {
 
 const SEP: char = '\u{1f}';
 
-/// Runs `go list -e -deps` for the packages of `args` under the wrapped root.
 /// weft/rt and every package it imports, listed as [`list`] lists the
 /// build's own (same flags).
 pub fn list_rt_deps(root: &Path, real_go: &Path, args: &[String], p: &Parsed) -> Result<Vec<Listed>> {
@@ -101,6 +100,7 @@ pub fn list_rt_deps(root: &Path, real_go: &Path, args: &[String], p: &Parsed) ->
     list(root, real_go, &args, &rt)
 }
 
+/// Runs `go list -e -deps` for the packages of `args` under the wrapped root.
 pub fn list(root: &Path, real_go: &Path, args: &[String], p: &Parsed) -> Result<Vec<Listed>> {
     let mut list = Command::new(real_go);
     list.arg("list");
