@@ -25,6 +25,10 @@ const PATHS: [&str; 8] = ["/publish", "/request", "/headers", "/own", "/big", "/
 
 fn nats_spans(modfile: Option<&str>) {
     let url = nats_url();
+    // Subjects of this run's own: the tests share the server.
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos();
+    let pre = format!("t{nanos}");
+    let subj = |s: &str| format!("{pre}.{s}");
     let port: i64 = url.rsplit_once(':').and_then(|(_, p)| p.parse().ok()).expect("a port in WEFT_TEST_NATS_URL");
     let tmp = tempfile::tempdir().unwrap();
     let bin = tmp.path().join("nats");
@@ -35,7 +39,7 @@ fn nats_spans(modfile: Option<&str>) {
     let rx = Receiver::start("127.0.0.1:0").unwrap();
     let addr = format!("127.0.0.1:{}", free_port());
     let mut cmd = Command::new(&bin);
-    cmd.arg(&addr)
+    cmd.args([&addr, &pre])
         .env("WEFT_TEST_NATS_URL", &url)
         .env("OTEL_SERVICE_NAME", "nats")
         .env("OTEL_EXPORTER_OTLP_ENDPOINT", rx.endpoint())
@@ -63,14 +67,17 @@ fn nats_spans(modfile: Option<&str>) {
         assert_eq!(c[0].trace_id, parent.trace_id, "{dump}");
         c[0]
     };
-    let messaging = |s: &SpanRecord, kind: SpanKind, name: &str, dest: &str, size: i64| {
-        assert_eq!((s.kind, s.name.as_str()), (kind, name), "{dump}");
+    // named: the subject in the span's name (a wildcard subscription's).
+    let messaging = |s: &SpanRecord, kind: SpanKind, named: &str, dest: &str, size: i64| {
+        let op = if kind == SpanKind::Producer { "publish" } else { "process" };
+        let (name, dest) = (format!("{op} {}", subj(named)), subj(dest));
+        assert_eq!((s.kind, s.name.as_str()), (kind, name.as_str()), "{dump}");
         assert_eq!(s.scope_name, "weft/github.com/nats-io/nats.go", "{dump}");
         assert_eq!(s.attr_str("messaging.system"), Some("nats"), "{name}");
-        let (op, ty) = if kind == SpanKind::Producer { ("publish", "send") } else { ("process", "process") };
+        let ty = if kind == SpanKind::Producer { "send" } else { "process" };
         assert_eq!(s.attr_str("messaging.operation.name"), Some(op), "{name}");
         assert_eq!(s.attr_str("messaging.operation.type"), Some(ty), "{name}");
-        assert_eq!(s.attr_str("messaging.destination.name"), Some(dest), "{name}");
+        assert_eq!(s.attr_str("messaging.destination.name"), Some(dest.as_str()), "{name}");
         assert_eq!(s.attr_int("messaging.message.body.size"), Some(size), "{name}");
         assert_eq!(s.attr_str("server.address"), Some("127.0.0.1"), "{name}");
         assert_eq!(s.attr_int("server.port"), Some(port), "{name}");
@@ -79,22 +86,22 @@ fn nats_spans(modfile: Option<&str>) {
     // HTTP → publish → process, whose publish is processed in turn.
     assert_eq!(bodies["/publish"], "audit order 1");
     let p = only_child(server("/publish"));
-    messaging(p, SpanKind::Producer, "publish shop.orders", "shop.orders", 7);
+    messaging(p, SpanKind::Producer, "shop.orders", "shop.orders", 7);
     let c = only_child(p);
-    messaging(c, SpanKind::Consumer, "process shop.orders", "shop.orders", 7);
+    messaging(c, SpanKind::Consumer, "shop.orders", "shop.orders", 7);
     let p2 = only_child(c);
-    messaging(p2, SpanKind::Producer, "publish shop.audit", "shop.audit", 13);
+    messaging(p2, SpanKind::Producer, "shop.audit", "shop.audit", 13);
     let c2 = only_child(p2);
-    messaging(c2, SpanKind::Consumer, "process shop.audit", "shop.audit", 13);
+    messaging(c2, SpanKind::Consumer, "shop.audit", "shop.audit", 13);
     assert!(c2.attr("messaging.consumer.group.name").is_none(), "{dump}");
 
     // Request with the handler's ctx; a queue group answers with Respond,
     // to an inbox: a temporary destination.
     assert_eq!(bodies["/request"], "HELLO");
     let p = only_child(server("/request"));
-    messaging(p, SpanKind::Producer, "publish svc.upper", "svc.upper", 5);
+    messaging(p, SpanKind::Producer, "svc.upper", "svc.upper", 5);
     let c = only_child(p);
-    messaging(c, SpanKind::Consumer, "process svc.upper", "svc.upper", 5);
+    messaging(c, SpanKind::Consumer, "svc.upper", "svc.upper", 5);
     assert_eq!(c.attr_str("messaging.consumer.group.name"), Some("workers"), "{dump}");
     let r = only_child(c);
     assert_eq!((r.kind, r.name.as_str()), (SpanKind::Producer, "publish (temporary)"), "{dump}");
@@ -103,7 +110,7 @@ fn nats_spans(modfile: Option<&str>) {
 
     // The program's header kept; the traceparent names the publish span.
     let p = only_child(server("/headers"));
-    messaging(p, SpanKind::Producer, "publish shop.hdr", "shop.hdr", 12);
+    messaging(p, SpanKind::Producer, "shop.hdr", "shop.hdr", 12);
     let want = format!("traceparent=00-{}-{}-01\nx-key=kept", p.trace_id, p.span_id);
     assert_eq!(bodies["/headers"], want, "{dump}");
     // A traceparent of the program's own is left alone.
@@ -112,28 +119,28 @@ fn nats_spans(modfile: Option<&str>) {
     // No room under max_payload: sent as it was, no headers, no error.
     assert_eq!(bodies["/big"], "ok ", "{dump}");
     let p = only_child(server("/big"));
-    assert_eq!((p.name.as_str(), p.status_code), ("publish shop.hdr", StatusCode::Unset), "{dump}");
+    assert_eq!((p.name.clone(), p.status_code), (format!("publish {}", subj("shop.hdr")), StatusCode::Unset), "{dump}");
 
     // A wildcard subscription: named by its subject, the message's own kept.
     let p = only_child(server("/wild"));
-    messaging(p, SpanKind::Producer, "publish shop.events.created", "shop.events.created", 2);
+    messaging(p, SpanKind::Producer, "shop.events.created", "shop.events.created", 2);
     let c = only_child(p);
-    messaging(c, SpanKind::Consumer, "process shop.events.*", "shop.events.created", 2);
-    assert_eq!(c.attr_str("messaging.destination.template"), Some("shop.events.*"), "{dump}");
+    messaging(c, SpanKind::Consumer, "shop.events.*", "shop.events.created", 2);
+    assert_eq!(c.attr_str("messaging.destination.template"), Some(subj("shop.events.*").as_str()), "{dump}");
 
     // JetStream: the stored message's consumer is the publisher's child,
     // named by the stream subject, not the deliver inbox; the API calls,
     // the publish ack and the consumer's ack make no spans.
     let p = only_child(server("/js"));
-    messaging(p, SpanKind::Producer, "publish js.orders.new", "js.orders.new", 12);
+    messaging(p, SpanKind::Producer, "js.orders.new", "js.orders.new", 12);
     let c = only_child(p);
-    messaging(c, SpanKind::Consumer, "process js.orders.new", "js.orders.new", 12);
+    messaging(c, SpanKind::Consumer, "js.orders.new", "js.orders.new", 12);
     assert!(spans.iter().all(|s| !s.name.contains('$')), "{dump}");
 
     // Publishing on a closed connection fails as it does without weft.
     assert_eq!(bodies["/closed"], "\"nats: connection closed\"\n");
     let p = only_child(server("/closed"));
-    assert_eq!((p.name.as_str(), p.status_code), ("publish shop.orders", StatusCode::Error), "{dump}");
+    assert_eq!((p.name.clone(), p.status_code), (format!("publish {}", subj("shop.orders")), StatusCode::Error), "{dump}");
     assert_eq!(p.attr_str("error.type"), Some("nats: connection closed"), "{dump}");
 
     // Nothing else: every span is one of the above.

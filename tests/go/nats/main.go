@@ -13,11 +13,14 @@
 //	GET /big       a message of exactly max_payload bytes (no room for more
 //	               headers): "ok" and the headers it arrived with
 //	GET /wild      publish shop.events.created to a "shop.events.*" callback
-//	GET /js        JetStream: publish js.orders.new to stream WEFT_ORDERS, a
+//	GET /js        JetStream: publish js.orders.new to stream WEFT_PREFIX, a
 //	               push consumer's callback acks it
 //	GET /closed    publish on a closed connection: the error's text
 //
-// Usage: nats ADDR. Runs until killed.
+// Every subject starts with PREFIX (and the stream is WEFT_PREFIX), so
+// that runs sharing the server do not hear each other.
+//
+// Usage: nats ADDR PREFIX. Runs until killed.
 package main
 
 import (
@@ -52,38 +55,40 @@ func headers(m *nats.Msg) string {
 }
 
 func main() {
-	if len(os.Args) != 2 {
-		log.Fatal("usage: nats ADDR")
+	if len(os.Args) != 3 {
+		log.Fatal("usage: nats ADDR PREFIX")
 	}
+	pre := os.Args[2] + "."
 	url := os.Getenv("WEFT_TEST_NATS_URL")
 	nc, err := nats.Connect(url)
 	must(err)
 	defer nc.Close()
 
 	audited := make(chan string, 16)
-	_, err = nc.Subscribe("shop.orders", func(m *nats.Msg) {
-		must(nc.Publish("shop.audit", append([]byte("audit "), m.Data...)))
+	_, err = nc.Subscribe(pre+"shop.orders", func(m *nats.Msg) {
+		must(nc.Publish(pre+"shop.audit", append([]byte("audit "), m.Data...)))
 	})
 	must(err)
-	_, err = nc.Subscribe("shop.audit", func(m *nats.Msg) { audited <- string(m.Data) })
+	_, err = nc.Subscribe(pre+"shop.audit", func(m *nats.Msg) { audited <- string(m.Data) })
 	must(err)
-	_, err = nc.QueueSubscribe("svc.upper", "workers", func(m *nats.Msg) {
+	_, err = nc.QueueSubscribe(pre+"svc.upper", "workers", func(m *nats.Msg) {
 		must(m.Respond([]byte(strings.ToUpper(string(m.Data)))))
 	})
 	must(err)
 	events := make(chan string, 16)
-	_, err = nc.Subscribe("shop.events.*", func(m *nats.Msg) { events <- m.Subject })
+	_, err = nc.Subscribe(pre+"shop.events.*", func(m *nats.Msg) { events <- m.Subject })
 	must(err)
-	inbox, err := nc.SubscribeSync("shop.hdr")
+	inbox, err := nc.SubscribeSync(pre + "shop.hdr")
 	must(err)
 
 	js, err := nc.JetStream()
 	must(err)
-	_ = js.DeleteStream("WEFT_ORDERS")
-	_, err = js.AddStream(&nats.StreamConfig{Name: "WEFT_ORDERS", Subjects: []string{"js.orders.>"}})
+	stream := "WEFT_" + os.Args[2]
+	_ = js.DeleteStream(stream)
+	_, err = js.AddStream(&nats.StreamConfig{Name: stream, Subjects: []string{pre + "js.orders.>"}})
 	must(err)
 	acked := make(chan string, 16)
-	_, err = js.Subscribe("js.orders.>", func(m *nats.Msg) {
+	_, err = js.Subscribe(pre+"js.orders.>", func(m *nats.Msg) {
 		must(m.Ack())
 		acked <- string(m.Data)
 	}, nats.ManualAck())
@@ -108,13 +113,13 @@ func main() {
 	}
 
 	http.HandleFunc("/publish", func(w http.ResponseWriter, r *http.Request) {
-		must(nc.Publish("shop.orders", []byte("order 1")))
+		must(nc.Publish(pre+"shop.orders", []byte("order 1")))
 		wait(w, audited)
 	})
 	http.HandleFunc("/request", func(w http.ResponseWriter, r *http.Request) {
 		ctx, cancel := context.WithTimeout(r.Context(), 5*time.Second)
 		defer cancel()
-		m, err := nc.RequestWithContext(ctx, "svc.upper", []byte("hello"))
+		m, err := nc.RequestWithContext(ctx, pre+"svc.upper", []byte("hello"))
 		if err != nil {
 			http.Error(w, err.Error(), 500)
 			return
@@ -122,7 +127,7 @@ func main() {
 		w.Write(m.Data)
 	})
 	http.HandleFunc("/headers", func(w http.ResponseWriter, r *http.Request) {
-		msg := nats.NewMsg("shop.hdr")
+		msg := nats.NewMsg(pre + "shop.hdr")
 		msg.Header.Set("X-Key", "kept")
 		msg.Data = []byte("with headers")
 		must(nc.PublishMsg(msg))
@@ -131,7 +136,7 @@ func main() {
 		}
 	})
 	http.HandleFunc("/own", func(w http.ResponseWriter, r *http.Request) {
-		msg := nats.NewMsg("shop.hdr")
+		msg := nats.NewMsg(pre + "shop.hdr")
 		msg.Header.Set("traceparent", "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01")
 		must(nc.PublishMsg(msg))
 		if m := read(w); m != nil {
@@ -139,7 +144,7 @@ func main() {
 		}
 	})
 	http.HandleFunc("/big", func(w http.ResponseWriter, r *http.Request) {
-		if err := nc.Publish("shop.hdr", make([]byte, nc.MaxPayload())); err != nil {
+		if err := nc.Publish(pre+"shop.hdr", make([]byte, nc.MaxPayload())); err != nil {
 			http.Error(w, err.Error(), 500)
 			return
 		}
@@ -148,11 +153,11 @@ func main() {
 		}
 	})
 	http.HandleFunc("/wild", func(w http.ResponseWriter, r *http.Request) {
-		must(nc.Publish("shop.events.created", []byte("{}")))
+		must(nc.Publish(pre+"shop.events.created", []byte("{}")))
 		wait(w, events)
 	})
 	http.HandleFunc("/js", func(w http.ResponseWriter, r *http.Request) {
-		if _, err := js.Publish("js.orders.new", []byte("stored order")); err != nil {
+		if _, err := js.Publish(pre+"js.orders.new", []byte("stored order")); err != nil {
 			http.Error(w, err.Error(), 500)
 			return
 		}
@@ -162,7 +167,7 @@ func main() {
 		c, err := nats.Connect(url)
 		must(err)
 		c.Close()
-		err = c.Publish("shop.orders", []byte("lost"))
+		err = c.Publish(pre+"shop.orders", []byte("lost"))
 		json.NewEncoder(w).Encode(err.Error())
 	})
 	log.Fatal(http.ListenAndServe(os.Args[1], nil))
