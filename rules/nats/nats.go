@@ -188,12 +188,21 @@ func weftPublishBefore148(nc **Conn, subj, _ *string, _ *bool, hdr, data *[]byte
 
 // --- requestWithContext --------------------------------------------------
 
+// weftRequestBefore makes ctx current when it carries a span other than
+// the goroutine's: a Background ctx (Fiber's UserContext) leaves the
+// goroutine's span the parent.
 func weftRequestBefore(_ **Conn, ctx *context.Context, _ *string, _, _ *[]byte) (unsafe.Pointer, bool) {
 	defer func() { _ = recover() }()
-	if *ctx == nil || !weftEnabled() {
+	c := *ctx
+	if c == nil || !weftEnabled() {
 		return nil, false
 	}
-	return weftEnter(*ctx), true
+	trace, span := weftTraceIDs(c)
+	curTrace, curSpan := weftTraceIDs(context.Background())
+	if trace == "" || trace == curTrace && span == curSpan {
+		return nil, false
+	}
+	return weftEnter(c), true
 }
 
 func weftRequestAfter(prev unsafe.Pointer, _ **Msg, _ *error) { weftLeave(prev) }
@@ -227,8 +236,8 @@ func weftProcessStart(nc *Conn, name, subj, queue string, m *Msg) (prev, span un
 	}
 	if weftTemporary(subj) {
 		// A push consumer's deliver inbox: the message keeps the subject
-		// it was published to.
-		subj, name = m.Subject, "process "+m.Subject
+		// it was published to (else it is an inbox too: "(temporary)").
+		subj, name = m.Subject, weftName("process", m.Subject)
 	}
 	ctx := weftExtract(context.Background(), m.Header)
 	ctx, span = weftStartSpan(ctx, weftScope, name, 5)

@@ -21,7 +21,7 @@ fn nats_url() -> String {
     })
 }
 
-const PATHS: [&str; 8] = ["/publish", "/request", "/headers", "/own", "/big", "/wild", "/js", "/closed"];
+const PATHS: [&str; 10] = ["/publish", "/request", "/requestbg", "/inbox", "/headers", "/own", "/big", "/wild", "/js", "/closed"];
 
 fn nats_spans(modfile: Option<&str>) {
     let url = nats_url();
@@ -108,6 +108,22 @@ fn nats_spans(modfile: Option<&str>) {
     assert!(r.attr_str("messaging.destination.name").is_some_and(|d| d.starts_with("_INBOX.")), "{dump}");
     assert_eq!(r.attr("messaging.destination.temporary"), Some(&weft::receiver::AttrValue::Bool(true)), "{dump}");
 
+    // A ctx without a span leaves the goroutine's (the request's) the parent.
+    assert_eq!(bodies["/requestbg"], "AGAIN");
+    let p = only_child(server("/requestbg"));
+    messaging(p, SpanKind::Producer, "svc.upper", "svc.upper", 5);
+    let c = only_child(p);
+    assert_eq!(only_child(c).name, "publish (temporary)", "{dump}");
+
+    // A callback on an inbox of the program's: named "(temporary)", not by
+    // the inbox, which is unique.
+    assert_eq!(bodies["/inbox"], "to me");
+    let p = only_child(server("/inbox"));
+    assert_eq!(p.name, "publish (temporary)", "{dump}");
+    let c = only_child(p);
+    assert_eq!((c.kind, c.name.as_str()), (SpanKind::Consumer, "process (temporary)"), "{dump}");
+    assert_eq!(c.attr("messaging.destination.temporary"), Some(&weft::receiver::AttrValue::Bool(true)), "{dump}");
+
     // The program's header kept; the traceparent names the publish span.
     let p = only_child(server("/headers"));
     messaging(p, SpanKind::Producer, "shop.hdr", "shop.hdr", 12);
@@ -144,7 +160,7 @@ fn nats_spans(modfile: Option<&str>) {
     assert_eq!(p.attr_str("error.type"), Some("nats: connection closed"), "{dump}");
 
     // Nothing else: every span is one of the above.
-    assert_eq!(spans.len(), 8 + 4 + 3 + 1 + 1 + 1 + 2 + 2 + 1, "{dump}");
+    assert_eq!(spans.len(), 10 + 4 + 3 + 3 + 2 + 1 + 1 + 1 + 2 + 2 + 1, "{dump}");
 }
 
 /// nats.go v1.55.0.

@@ -7,6 +7,8 @@
 //	               whose subscriber records it
 //	GET /request   RequestWithContext svc.upper, answered by a queue
 //	               subscriber (group "workers") with Respond
+//	GET /requestbg the same with a ctx of its own, not the request's
+//	GET /inbox     publish to an inbox of its own with a callback
 //	GET /headers   PublishMsg with a header of the program's; a sync
 //	               subscriber's NextMsg reads it: the body is its headers
 //	GET /own       the same with a traceparent of the program's own
@@ -80,6 +82,10 @@ func main() {
 	must(err)
 	inbox, err := nc.SubscribeSync(pre + "shop.hdr")
 	must(err)
+	replies := make(chan string, 16)
+	myInbox := nats.NewInbox()
+	_, err = nc.Subscribe(myInbox, func(m *nats.Msg) { replies <- string(m.Data) })
+	must(err)
 
 	js, err := nc.JetStream()
 	must(err)
@@ -125,6 +131,20 @@ func main() {
 			return
 		}
 		w.Write(m.Data)
+	})
+	http.HandleFunc("/requestbg", func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		m, err := nc.RequestWithContext(ctx, pre+"svc.upper", []byte("again"))
+		if err != nil {
+			http.Error(w, err.Error(), 500)
+			return
+		}
+		w.Write(m.Data)
+	})
+	http.HandleFunc("/inbox", func(w http.ResponseWriter, r *http.Request) {
+		must(nc.Publish(myInbox, []byte("to me")))
+		wait(w, replies)
 	})
 	http.HandleFunc("/headers", func(w http.ResponseWriter, r *http.Request) {
 		msg := nats.NewMsg(pre + "shop.hdr")
