@@ -53,16 +53,24 @@ pub fn parse(args: &[String]) -> Option<Parsed> {
             p.flags.push((i, name, val, None));
         } else {
             p.pkgs.push(i);
-            if p.sub == "run" && !a.ends_with(".go") {
+            let c_dir = p.flags.iter().find(|f| f.1 == "C").and_then(|f| f.2.clone());
+            if p.sub == "run" && !is_go_file(a, c_dir.as_deref()) {
                 break; // the rest are the program's arguments
             }
-            if p.sub == "run" && i + 1 < args.len() && !args[i + 1].ends_with(".go") {
+            if p.sub == "run" && i + 1 < args.len() && !is_go_file(&args[i + 1], c_dir.as_deref()) {
                 break;
             }
         }
         i += 1;
     }
     Some(p)
+}
+
+/// An argument the go command takes as a Go file: it ends in ".go" and is
+/// a file (relative to `-C dir`, if given). A package path may end in
+/// ".go" too: github.com/nats-io/nats.go.
+pub fn is_go_file(arg: &str, c_dir: Option<&str>) -> bool {
+    arg.ends_with(".go") && Path::new(c_dir.unwrap_or(".")).join(arg).is_file()
 }
 
 /// One package of the build, as `go list` describes it.

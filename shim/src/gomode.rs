@@ -425,7 +425,8 @@ fn stable_file(dir: &Path, pkg: &str, file_name: &str, text: &str) -> Result<Pat
 fn rewrite_args(strs: &[String], p: &golist::Parsed, overlay: &Path, marks: &[String], link_files: &[&str]) -> Vec<String> {
     let skip: BTreeSet<usize> =
         p.flags.iter().filter(|f| f.1 == "overlay").flat_map(|f| [Some(f.0), f.3]).flatten().collect();
-    let last_file = p.pkgs.iter().copied().rfind(|&i| strs[i].ends_with(".go"));
+    let c_dir = p.flags.iter().find(|f| f.1 == "C").and_then(|f| f.2.clone());
+    let last_file = p.pkgs.iter().copied().rfind(|&i| golist::is_go_file(&strs[i], c_dir.as_deref()));
     // `-C dir` must stay the first flag.
     let after_c = match p.flags.first() {
         Some((1, name, _, vi)) if name == "C" => vi.unwrap_or(1),

@@ -190,6 +190,21 @@ fn file_list_builds_run_woven() {
     }
 }
 
+/// A package path may end in ".go" (github.com/nats-io/nats.go): go
+/// takes an argument for a file only when it is one, and so does weft.
+#[test]
+fn a_package_path_ending_in_dot_go_is_a_package() {
+    let tmp = tempfile::tempdir().unwrap();
+    let src = tmp.path().join("svc");
+    std::fs::create_dir_all(&src).unwrap();
+    std::fs::write(src.join("go.mod"), "module example.com/svc.go\n\ngo 1.22\n").unwrap();
+    std::fs::write(src.join("main.go"), "package main\n\nimport \"net/http\"\n\nfunc main() { _ = http.ListenAndServe }\n").unwrap();
+    let bin = tmp.path().join("svc.bin");
+    run_ok(&mut weft_go(&src, &["build", "-o", bin.to_str().unwrap(), "example.com/svc.go"]));
+    let text = woven(&bin);
+    assert!(text.lines().any(|l| l.starts_with("woven:") && l.contains("net/http")), "{text}");
+}
+
 #[test]
 fn vendored_build_works_offline() {
     let tmp = tempfile::tempdir().unwrap();
