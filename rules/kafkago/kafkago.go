@@ -7,8 +7,8 @@
 //   - (*Reader).FetchMessage (ReadMessage calls it): a "process TOPIC"
 //     consumer span for the message returned, child of its producer's span,
 //     as the goroutine's current context. A Reader hands out messages and is
-//     never told when one is done, so the span lasts until the Reader is
-//     next asked for one, or closed.
+//     never told when one is done, so the span lasts until the goroutine it
+//     went to asks the Reader for another, or the Reader closes.
 //
 // A message that already has a traceparent header (the program propagates
 // its own), or that the trace context would push over the Writer's
@@ -134,7 +134,7 @@ func weftWriteAfter(span unsafe.Pointer, err *error) {
 	}
 }
 
-// weftErrorType is a Kafka error's name ("UnknownTopicOrPartition"), a
+// weftErrorType is a Kafka error's title ("Unknown Topic Or Partition"), a
 // context's ("context.DeadlineExceeded"), else "_OTHER".
 func weftErrorType(err error) string {
 	if e, ok := err.(Error); ok {
@@ -151,30 +151,36 @@ func weftErrorType(err error) string {
 
 // --- FetchMessage --------------------------------------------------------
 
-// weftReaderState is added to Reader (the field "weft"): the span of the
-// message handed out last, open until the next fetch or Close.
+// weftReaderState is added to Reader (the field "weft"): the spans of the
+// messages handed out, each open until the goroutine it went to asks for
+// another, or the Reader closes; by span id, as each is its goroutine's
+// context (a Reader may serve several goroutines).
 type weftReaderState struct {
 	mu   sync.Mutex
-	span unsafe.Pointer
-	ctx  context.Context // the span's context, the goroutine's since
-	prev unsafe.Pointer  // the goroutine's context before it
+	open map[string]weftOpen
 }
 
-// weftDone ends the open span, and gives the goroutine its context back if
-// it still has the span's.
+type weftOpen struct {
+	span unsafe.Pointer
+	prev unsafe.Pointer // the goroutine's context before the span
+}
+
+// weftDone ends the span this goroutine got from r, and gives the
+// goroutine its context back.
 func (r *Reader) weftDone() {
-	s := &r.weft
-	s.mu.Lock()
-	span, ctx, prev := s.span, s.ctx, s.prev
-	s.span, s.ctx, s.prev = nil, nil, nil
-	s.mu.Unlock()
-	if ctx == nil {
+	_, id := weftTraceIDs(context.Background())
+	if id == "" {
 		return
 	}
-	if cur := weftCurrent(); cur == ctx {
-		weftLeave(prev)
+	s := &r.weft
+	s.mu.Lock()
+	o, ok := s.open[id]
+	delete(s.open, id)
+	s.mu.Unlock()
+	if ok {
+		weftLeave(o.prev)
+		weftEnd(o.span)
 	}
-	weftEnd(span)
 }
 
 func weftFetchBefore(r **Reader, _ *context.Context) (_ *Reader, ok bool) {
@@ -208,9 +214,17 @@ func weftFetchAfter(r *Reader, m *Message, err *error) {
 		return
 	}
 	weftEnter(ctx)
+	_, id := weftTraceIDs(context.Background())
 	s := &r.weft
 	s.mu.Lock()
-	s.span, s.ctx, s.prev = span, weftCurrent(), prev
+	if s.open == nil || len(s.open) >= 1024 {
+		// Goroutines that fetched once and ended: their spans end here.
+		for _, o := range s.open {
+			weftEnd(o.span)
+		}
+		s.open = make(map[string]weftOpen)
+	}
+	s.open[id] = weftOpen{span: span, prev: prev}
 	s.mu.Unlock()
 	if span == nil {
 		return
@@ -242,10 +256,20 @@ func weftFetchAfter(r *Reader, m *Message, err *error) {
 	}
 }
 
+// weftCloseBefore ends every span still open, this goroutine's first.
 func weftCloseBefore(r **Reader) (_ struct{}, ok bool) {
 	defer func() { _ = recover() }()
-	if rd := *r; rd != nil {
-		rd.weftDone()
+	rd := *r
+	if rd == nil {
+		return
+	}
+	rd.weftDone()
+	rd.weft.mu.Lock()
+	open := rd.weft.open
+	rd.weft.open = nil
+	rd.weft.mu.Unlock()
+	for _, o := range open {
+		weftEnd(o.span)
 	}
 	return
 }

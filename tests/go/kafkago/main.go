@@ -1,9 +1,9 @@
 // Command kafkago serves requests that produce to a real Kafka broker
 // (WEFT_TEST_KAFKA_ADDR) through segmentio/kafka-go, and consumes what
-// they send with a Reader in a consumer group, for weft's Kafka tests. The
-// consumer calls a downstream HTTP server for each message; each handler
-// waits until its message was consumed before it answers, with what the
-// consumer saw: the message's headers, sorted.
+// they send with a Reader in a consumer group, read by two goroutines, for
+// weft's Kafka tests. The consumer calls a downstream HTTP server for each
+// message; each handler waits until its messages were consumed before it
+// answers, with what the consumers saw: each message's headers, sorted.
 //
 //	GET /send      one message (key "k1") from a Writer with a topic
 //	GET /batch     two messages in one call, from a Writer without one
@@ -78,30 +78,38 @@ func main() {
 		MaxWait:        50 * time.Millisecond,
 		CommitInterval: 0,
 	})
+	// Two consumers share the Reader, as kafka-go allows.
 	seen := make(chan string, 16)
-	go func() {
-		for {
-			m, err := r.ReadMessage(context.Background())
-			if err != nil {
-				close(seen)
-				return
+	for i := 0; i < 2; i++ {
+		go func() {
+			for {
+				m, err := r.ReadMessage(context.Background())
+				if err != nil {
+					return
+				}
+				resp, err := http.Get("http://" + down + "/down")
+				if err == nil {
+					resp.Body.Close()
+				}
+				seen <- string(m.Value) + "\n" + headers(m)
 			}
-			resp, err := http.Get("http://" + down + "/down")
-			if err == nil {
-				resp.Body.Close()
-			}
-			seen <- string(m.Value) + "\n" + headers(m)
-		}
-	}()
+		}()
+	}
+	// wait answers what n messages' consumers saw, sorted.
 	wait := func(w http.ResponseWriter, n int) {
+		var got []string
 		for i := 0; i < n; i++ {
 			select {
 			case s := <-seen:
-				fmt.Fprintln(w, s)
+				got = append(got, s)
 			case <-time.After(20 * time.Second):
 				http.Error(w, "not consumed", 500)
 				return
 			}
+		}
+		sort.Strings(got)
+		for _, s := range got {
+			fmt.Fprintln(w, s)
 		}
 	}
 
