@@ -192,17 +192,10 @@ func weftPublishBefore148(nc **Conn, subj, _ *string, _ *bool, hdr, data *[]byte
 // the goroutine's: a Background ctx (Fiber's UserContext) leaves the
 // goroutine's span the parent.
 func weftRequestBefore(_ **Conn, ctx *context.Context, _ *string, _, _ *[]byte) (unsafe.Pointer, bool) {
-	defer func() { _ = recover() }()
-	c := *ctx
-	if c == nil || !weftEnabled() {
+	if !weftEnabled() {
 		return nil, false
 	}
-	trace, span := weftTraceIDs(c)
-	curTrace, curSpan := weftTraceIDs(context.Background())
-	if trace == "" || trace == curTrace && span == curSpan {
-		return nil, false
-	}
-	return weftEnter(c), true
+	return weftEnterSpan(*ctx)
 }
 
 func weftRequestAfter(prev unsafe.Pointer, _ **Msg, _ *error) { weftLeave(prev) }

@@ -11,17 +11,10 @@ import (
 )
 
 func weftDoContextBefore(_ **conn, ctx *context.Context, _ *string, _ *[]interface{}) (unsafe.Pointer, bool) {
-	defer func() { _ = recover() }()
-	c := *ctx
-	if c == nil || !weftEnabled() {
+	if !weftEnabled() {
 		return nil, false
 	}
-	trace, span := weftTraceIDs(c)
-	curTrace, curSpan := weftTraceIDs(context.Background())
-	if trace == "" || trace == curTrace && span == curSpan {
-		return nil, false // no span in ctx, or the current one already
-	}
-	return weftEnter(c), true
+	return weftEnterSpan(*ctx)
 }
 
 func weftDoContextAfter(prev unsafe.Pointer, _ *interface{}, _ *error) {

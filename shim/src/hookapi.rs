@@ -25,6 +25,7 @@ const API: &[(&str, &str, &str, bool, bool)] = &[
     ("weftDBSystem", "DBSystem", "(driverPkgPath string) string", false, false),
     ("weftDSNInfo", "DSNInfo", "(system, dsn string) (host string, port int, namespace string)", false, false),
     ("weftEnter", "Enter", "(ctx context.Context) unsafe.Pointer", true, false),
+    ("weftEnterSpan", "EnterSpan", "(ctx context.Context) (prev unsafe.Pointer, ok bool)", true, false),
     ("weftLeave", "Leave", "(prev unsafe.Pointer)", false, false),
     ("weftCurrent", "Current", "() context.Context", true, false),
     ("weftSpanScope", "SpanScope", "(ctx context.Context) string", true, false),

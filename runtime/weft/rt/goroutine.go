@@ -58,6 +58,25 @@ func Enter(ctx context.Context) unsafe.Pointer {
 	return prev
 }
 
+// EnterSpan is Enter for a ctx that carries a span context of its own,
+// other than the goroutine's current one; otherwise it enters nothing and
+// ok is false. Hooks on calls that take a ctx (redigo's DoContext, nats's
+// RequestWithContext) use it: a ctx without a span (context.Background)
+// then never hides the goroutine's span.
+//
+//go:linkname EnterSpan
+func EnterSpan(ctx context.Context) (prev unsafe.Pointer, ok bool) {
+	defer recoverHook()
+	sc := trace.FromContext(ctx)
+	if !sc.IsValid() || sc.Suppressed {
+		return nil, false
+	}
+	if _, cur := load(); cur.IsValid() && cur.TraceID == sc.TraceID && cur.SpanID == sc.SpanID {
+		return nil, false
+	}
+	return Enter(ctx), true
+}
+
 // Leave restores what Enter replaced.
 //
 //go:linkname Leave

@@ -18,6 +18,27 @@ func requireSlot(t *testing.T) {
 	}
 }
 
+func TestEnterSpan(t *testing.T) {
+	requireSlot(t)
+	install(t, nil)
+	if _, ok := EnterSpan(context.Background()); ok {
+		t.Error("entered a ctx without a span")
+	}
+	sctx, sp := StartSpan(context.Background(), "x", "server", 2)
+	defer End(sp)
+	prev, ok := EnterSpan(sctx)
+	if !ok || Current() != sctx {
+		t.Fatal("did not enter a ctx with a span")
+	}
+	if _, ok := EnterSpan(sctx); ok {
+		t.Error("entered the goroutine's own span again")
+	}
+	if _, ok := EnterSpan(context.Background()); ok || Current() != sctx {
+		t.Error("a ctx without a span replaced the goroutine's")
+	}
+	Leave(prev)
+}
+
 func TestGoroutineParent(t *testing.T) {
 	requireSlot(t)
 	exp, st := install(t, nil)
