@@ -25,8 +25,7 @@ fn kafka_addr() -> String {
 fn kafka_spans(modfile: Option<&str>, label: &str) {
     let broker = kafka_addr();
     // A topic (and group) of this run's own: the broker outlives runs.
-    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos();
-    let topic = &format!("weft-{label}-{nanos}");
+    let topic = &unique(&format!("weft-{label}-"));
     let tmp = tempfile::tempdir().unwrap();
     let bin = tmp.path().join("kafkago");
     let out = run_ok(&mut weft_build(&repo().join("tests/go/kafkago"), &bin, modfile));

@@ -26,8 +26,7 @@ const PATHS: [&str; 10] = ["/publish", "/request", "/requestbg", "/inbox", "/hea
 fn nats_spans(modfile: Option<&str>) {
     let url = nats_url();
     // Subjects of this run's own: the tests share the server.
-    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos();
-    let pre = format!("t{nanos}");
+    let pre = unique("t");
     let subj = |s: &str| format!("{pre}.{s}");
     let port: i64 = url.rsplit_once(':').and_then(|(_, p)| p.parse().ok()).expect("a port in WEFT_TEST_NATS_URL");
     let tmp = tempfile::tempdir().unwrap();

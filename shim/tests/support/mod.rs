@@ -129,6 +129,13 @@ extern "C" {
 pub const SIGINT: i32 = 2;
 pub const SIGTERM: i32 = 15;
 
+/// `prefix` and the time in nanoseconds: a name (topic, subject) of this
+/// run's own on a server that other runs share and that outlives them.
+pub fn unique(prefix: &str) -> String {
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos();
+    format!("{prefix}{nanos}")
+}
+
 /// GET a URL; returns (status, body).
 pub fn get(url: &str, headers: &[(&str, &str)]) -> (u16, String) {
     let agent: ureq::Agent = ureq::Agent::config_builder().http_status_as_error(false).build().into();
