@@ -63,9 +63,12 @@ func weftHandlerBefore(_ **App, rctx **fasthttp.RequestCtx) (st weftReq, ok bool
 	if cur := weftCurrent(); cur != nil && weftSpanScope(cur) == "weft/net/http" {
 		return st, false // served through net/http: its span has the request
 	}
-	h := make(map[string][]string, 3)
+	var h map[string][]string // made only for a request that carries one
 	for _, k := range [...]string{"traceparent", "tracestate", "baggage"} {
 		if v := r.Request.Header.Peek(k); len(v) > 0 {
+			if h == nil {
+				h = make(map[string][]string, 3)
+			}
 			h[k] = []string{string(v)}
 		}
 	}

@@ -198,10 +198,13 @@ func weftFetchAfter(r *Reader, m *Message, err *error) {
 	if *err != nil {
 		return
 	}
-	h := make(map[string][]string, 3)
+	var h map[string][]string // made only for a message that carries one
 	for _, x := range m.Headers {
 		switch k := strings.ToLower(x.Key); k {
 		case "traceparent", "tracestate", "baggage":
+			if h == nil {
+				h = make(map[string][]string, 3)
+			}
 			h[k] = append(h[k], string(x.Value))
 		}
 	}
