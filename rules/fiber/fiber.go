@@ -72,13 +72,10 @@ func weftHandlerBefore(_ **App, rctx **fasthttp.RequestCtx) (st weftReq, ok bool
 			h[k] = []string{string(v)}
 		}
 	}
-	// A worker goroutine may carry the context of the code that started the
-	// server: a request without traceparent starts a new trace.
-	st.prev = weftEnter(nil)
 	st.box = &weftBox{Context: weftExtract(context.Background(), h)}
 	method, original := weftMethod(r.Method())
 	ctx, span := weftStartSpan(st.box, weftScope, method, 2)
-	weftEnter(ctx)
+	st.prev = weftEnter(ctx)
 	st.span, st.rctx, st.method = span, r, method
 	if span == nil {
 		return st, true // unsampled: still propagated, nothing recorded

@@ -209,14 +209,11 @@ func weftFetchAfter(r *Reader, m *Message, err *error) {
 		}
 	}
 	name := "process " + m.Topic
-	// A new trace when the message has no context: not the goroutine's.
-	prev := weftEnter(nil)
 	ctx, span := weftStartSpan(weftExtract(context.Background(), h), weftScope, name, 5)
 	if ctx == nil {
-		weftLeave(prev)
 		return
 	}
-	weftEnter(ctx)
+	prev := weftEnter(ctx)
 	_, id := weftTraceIDs(context.Background())
 	s := &r.weft
 	s.mu.Lock()

@@ -220,12 +220,11 @@ func weftWrap(nc *Conn, subj, queue string, cb *MsgHandler) {
 func weftProcessStart(nc *Conn, name, subj, queue string, m *Msg) (prev, span unsafe.Pointer) {
 	defer func() { _ = recover() }()
 	// The goroutine delivering messages inherited the context of the code
-	// that subscribed: a message without trace context starts a new trace.
-	prev = weftEnter(nil)
+	// that subscribed: the callback runs without it.
 	// A JetStream status message (heartbeat, flow control, "no messages")
 	// carries no data of the program's.
 	if m == nil || (len(m.Data) == 0 && len(m.Header["Status"]) > 0) {
-		return prev, nil
+		return weftEnter(nil), nil
 	}
 	if weftTemporary(subj) {
 		// A push consumer's deliver inbox: the message keeps the subject
@@ -235,9 +234,9 @@ func weftProcessStart(nc *Conn, name, subj, queue string, m *Msg) (prev, span un
 	ctx := weftExtract(context.Background(), m.Header)
 	ctx, span = weftStartSpan(ctx, weftScope, name, 5)
 	if ctx == nil {
-		return prev, nil
+		return weftEnter(nil), nil
 	}
-	weftEnter(ctx)
+	prev = weftEnter(ctx)
 	if span != nil {
 		weftAttrs(nc, span, "process", "process", m.Subject, len(m.Data))
 		if queue != "" {

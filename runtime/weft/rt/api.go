@@ -15,8 +15,8 @@ import (
 func Enabled() bool { return active.Load() != nil }
 
 // StartSpan starts a span as a child of the span (or remote parent) in ctx
-// (else of the goroutine's current span, see Enter; else, except for server
-// and consumer spans, of the environment's TRACEPARENT) and returns ctx
+// (else, except for server and consumer spans, of the goroutine's current
+// span, see Enter, else of the environment's TRACEPARENT) and returns ctx
 // carrying it. kind uses OTLP numbering (1 internal,
 // 2 server, 3 client, 4 producer, 5 consumer). The handle is nil when the
 // span is not recording (unsampled, disabled, or ctx marked by Suppress);

@@ -33,9 +33,15 @@ func envParent(props propagation.Propagators) *trace.SpanContext {
 	return nil
 }
 
-// startParent is the parent of a span of kind kind started under ctx.
+// startParent is the parent of a span of kind kind started under ctx. A
+// server or consumer span begins work that came from outside: only ctx's
+// own parent (the caller's, extracted) counts, never the span the serving
+// or delivering goroutine inherited from the code that started it.
 func (st *state) startParent(ctx context.Context, kind int) *trace.SpanContext {
-	if sc := parentOf(ctx); sc != nil || kind == trace.KindServer || kind == trace.KindConsumer {
+	if kind == trace.KindServer || kind == trace.KindConsumer {
+		return trace.FromContext(ctx)
+	}
+	if sc := parentOf(ctx); sc != nil {
 		return sc
 	}
 	return st.envParent

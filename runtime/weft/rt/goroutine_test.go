@@ -3,6 +3,7 @@ package rt
 import (
 	"context"
 	"testing"
+	"unsafe"
 
 	"weft/internal/trace"
 )
@@ -15,6 +16,34 @@ func requireSlot(t *testing.T) {
 	defer Leave(prev)
 	if Current() == nil {
 		t.Skip("runtime has the no-op goroutine accessors")
+	}
+}
+
+// Server and consumer spans begin work from outside: a span the goroutine
+// inherited is not their parent; a client span under it is its child.
+func TestServerSpansIgnoreTheGoroutinesSpan(t *testing.T) {
+	requireSlot(t)
+	exp, st := install(t, nil)
+	outer, sp := StartSpan(context.Background(), "x", "startup", 1)
+	prev := Enter(outer)
+	_, srv := StartSpan(context.Background(), "x", "server", 2)
+	_, con := StartSpan(context.Background(), "x", "consumer", 5)
+	_, cli := StartSpan(context.Background(), "x", "client", 3)
+	Leave(prev)
+	for _, s := range []unsafe.Pointer{srv, con, cli, sp} {
+		End(s)
+	}
+	flush(t, st)
+	if len(exp.get()) != 4 {
+		t.Fatalf("%d spans", len(exp.get()))
+	}
+	for _, s := range []unsafe.Pointer{srv, con} {
+		if r := exp.rec(s); r.Parent.IsValid() || r.SC.TraceID == exp.rec(sp).SC.TraceID {
+			t.Errorf("%s is under the goroutine's span", r.Name)
+		}
+	}
+	if exp.rec(cli).Parent != exp.rec(sp).SC.SpanID {
+		t.Error("a client span lost the goroutine's parent")
 	}
 }
 
