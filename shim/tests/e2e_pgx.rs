@@ -22,7 +22,13 @@ fn postgres_dsn() -> String {
 
 const PATHS: [&str; 7] = ["/query", "/batch", "/copy", "/error", "/tx", "/stdlib", "/opendb"];
 
+/// The fixture drops and creates its tables in the one test database: the
+/// two versions' runs take turns (at once, CREATE TABLE raced: SQLSTATE
+/// 23505 on pg_type, seen in a fresh-clone CI).
+static DATABASE: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 fn pgx_spans(modfile: Option<&str>) {
+    let _turn = DATABASE.lock().unwrap_or_else(|e| e.into_inner());
     let dsn = postgres_dsn();
     let port: i64 = dsn.rsplit_once(':').and_then(|(_, r)| r.split('/').next()).and_then(|p| p.parse().ok()).expect("a port in POSTGRES_DSN");
     let tmp = tempfile::tempdir().unwrap();
