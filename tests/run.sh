@@ -48,6 +48,8 @@ tests/services/nats.sh start
 eval "$(tests/services/nats.sh env)"
 tests/services/kafka.sh start
 eval "$(tests/services/kafka.sh env)"
+tests/services/mongo.sh start
+eval "$(tests/services/mongo.sh env)"
 
 echo "== Go runtime unit tests (runtime/weft as GOROOT/src/weft)"
 mirror=$(mktemp -d "${TMPDIR:-/tmp}/weft-goroot.XXXXXX")
