@@ -18,7 +18,9 @@ func weftNewClientBefore(_ *[]*options.ClientOptions) (struct{}, bool) { return 
 
 func weftNewClientAfter(_ struct{}, c **Client, _ *error) {
 	defer func() { _ = recover() }()
-	if *c != nil && weftEnabled() {
+	// No weftEnabled check: a Client made while a package initializes
+	// may come before weft/rt's own initialization.
+	if *c != nil {
 		(*c).monitor = weftMonitor((*c).monitor)
 	}
 }

@@ -20,7 +20,9 @@ import (
 
 func weftConnectBefore(_ *context.Context, config **ConnConfig) (_ struct{}, ok bool) {
 	defer func() { _ = recover() }()
-	if c := *config; c != nil && weftEnabled() {
+	// No weftEnabled check: a connection made while a package initializes
+	// may come before weft/rt's own initialization.
+	if c := *config; c != nil {
 		if _, done := c.Tracer.(*weftTracer); !done {
 			c.Tracer = &weftTracer{inner: c.Tracer}
 		}

@@ -1,6 +1,7 @@
-//! End to end: gin, echo v3, v4 and v5, gorilla/mux, chi v5 and nested
-//! ServeMuxes (behind a WithContext middleware, and behind StripPrefix)
-//! serving the same routes (tests/go/routers), at the oldest (oldest.mod)
+//! End to end: gin, echo v3, v4 and v5, gorilla/mux, chi v5, nested
+//! ServeMuxes (behind a WithContext middleware, and behind StripPrefix) and
+//! httprouter (its routes added while a package initializes) serving the
+//! same routes (tests/go/routers), at the oldest (oldest.mod)
 //! and the newest (go.mod) version of each rule's range, built with `weft go
 //! build`. The net/http server span is named after the router's route
 //! template, the innermost ServeMux's pattern with the stripped prefix.
@@ -13,8 +14,16 @@ use support::*;
 use weft::receiver::{Receiver, SpanKind, SpanRecord, StatusCode};
 
 /// Router name (as the fixture's bodies say it) and how it writes a parameter.
-const ROUTERS: [(&str, &str); 7] =
-    [("gin", ":id"), ("echo3", ":id"), ("echo4", ":id"), ("echo5", ":id"), ("mux", "{id}"), ("chi", "{id}"), ("servemux", "{id}")];
+const ROUTERS: [(&str, &str); 8] = [
+    ("gin", ":id"),
+    ("echo3", ":id"),
+    ("echo4", ":id"),
+    ("echo5", ":id"),
+    ("mux", "{id}"),
+    ("chi", "{id}"),
+    ("servemux", "{id}"),
+    ("httprouter", ":id"),
+];
 
 fn one<'a>(spans: &'a [SpanRecord], what: &str, f: impl Fn(&SpanRecord) -> bool) -> &'a SpanRecord {
     let found: Vec<_> = spans.iter().filter(|s| f(s)).collect();
@@ -84,13 +93,15 @@ fn routes_name_server_spans(modfile: Option<&str>) {
     }
 }
 
-/// gin v1.7.0, echo v3.1.0, v4.0.0 and v5.0.0, gorilla/mux v1.6.0, chi v5.0.0.
+/// gin v1.7.0, echo v3.1.0, v4.0.0 and v5.0.0, gorilla/mux v1.6.0, chi v5.0.0,
+/// httprouter v1.2.0.
 #[test]
 fn routers_oldest_versions() {
     routes_name_server_spans(Some("oldest.mod"));
 }
 
-/// gin v1.12.0, echo v3.3.10, v4.16.0 and v5.4.4, gorilla/mux v1.8.1, chi v5.5.0.
+/// gin v1.12.0, echo v3.3.10, v4.16.0 and v5.4.4, gorilla/mux v1.8.1, chi v5.5.0,
+/// httprouter v1.3.0.
 #[test]
 fn routers_newest_versions() {
     routes_name_server_spans(None);

@@ -1,11 +1,12 @@
 // Command routers serves the same routes through gin, echo v3, v4 and
-// v5, gorilla/mux, chi v5 and nested ServeMuxes, each on its own address,
+// v5, gorilla/mux, chi v5, nested ServeMuxes and httprouter (package hr),
+// each on its own address,
 // for weft's router tests:
 //
 //	GET /users/:id      calls GET /ping on the plain server with the request's ctx
 //	GET /api/items/:id  a route of a group (mux: subrouter, chi: mounted router)
 //
-// Usage: routers PLAIN GIN ECHO3 ECHO4 ECHO5 MUX CHI SERVEMUX (host:port each). Runs until killed.
+// Usage: routers PLAIN GIN ECHO3 ECHO4 ECHO5 MUX CHI SERVEMUX HTTPROUTER (host:port each). Runs until killed.
 package main
 
 import (
@@ -23,6 +24,8 @@ import (
 	echo3 "github.com/labstack/echo"
 	echo4 "github.com/labstack/echo/v4"
 	echo5 "github.com/labstack/echo/v5"
+
+	"example.com/routers/hr"
 )
 
 var plain string
@@ -133,8 +136,8 @@ func serve(addr string, h http.Handler) {
 }
 
 func main() {
-	if len(os.Args) != 9 {
-		log.Fatal("usage: routers PLAIN GIN ECHO3 ECHO4 ECHO5 MUX CHI SERVEMUX")
+	if len(os.Args) != 10 {
+		log.Fatal("usage: routers PLAIN GIN ECHO3 ECHO4 ECHO5 MUX CHI SERVEMUX HTTPROUTER")
 	}
 	plain = os.Args[1]
 	p := http.NewServeMux()
@@ -147,5 +150,7 @@ func main() {
 	serve(os.Args[6], muxHandler())
 	serve(os.Args[7], chiHandler())
 	serve(os.Args[8], serveMuxHandler())
+	hr.Ping = ping
+	serve(os.Args[9], hr.Router)
 	select {}
 }

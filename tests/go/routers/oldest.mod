@@ -19,6 +19,7 @@ require (
 	github.com/golang/protobuf v1.3.3 // indirect
 	github.com/gorilla/context v1.1.2 // indirect
 	github.com/json-iterator/go v1.1.9 // indirect
+	github.com/julienschmidt/httprouter v1.2.0 // indirect
 	github.com/labstack/gommon v0.2.8 // indirect
 	github.com/leodido/go-urn v1.2.0 // indirect
 	github.com/mattn/go-colorable v0.0.9 // indirect
