@@ -11,3 +11,6 @@ func weftGoroutineCtx() unsafe.Pointer { return nil }
 
 //go:linkname weftSetGoroutineCtx
 func weftSetGoroutineCtx(p unsafe.Pointer) {}
+
+//go:linkname weftChanWatch
+func weftChanWatch(c unsafe.Pointer, send, recv func(unsafe.Pointer)) {}

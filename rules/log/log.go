@@ -1,11 +1,12 @@
 // Log correlation for package log: woven into package log, around
 // (*Logger).output, which every Print*, Fatal*, Panic* and Output call
-// passes. Inside a span the line gets " trace_id=… span_id=…" before its
-// newline; outside a span it is unchanged.
+// passes. Inside a span a line written to a file gets " trace_id=…
+// span_id=…" before its newline; outside a span it is unchanged.
 
 package log
 
 import (
+	"os"
 	"time"
 	_ "unsafe"
 )
@@ -32,6 +33,13 @@ func weftOutputBefore(l **Logger, pc *uintptr, _ *int, appendOutput *func([]byte
 	}
 	tid, sid := weftLogIDs(nil)
 	if tid == "" {
+		return struct{}{}, false
+	}
+	// Only lines bound for a file (stderr, stdout, a log file) get ids: a
+	// Logger writing into a buffer, a connection or an io.MultiWriter may
+	// be producing data the program serves or compares (an import log
+	// returned by an API, a test's expected output).
+	if _, file := (*l).Writer().(*os.File); !file {
 		return struct{}{}, false
 	}
 	// The message is formatted here, once, as output would, and output

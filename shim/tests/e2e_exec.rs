@@ -73,3 +73,22 @@ fn child_processes_continue_the_trace() {
         assert!(raw.parent_span_id.is_empty() && raw.trace_id != TRACE, "{dump}");
     }
 }
+
+/// A process that replaces itself (syscall.Exec, tests/go/reexec) exports
+/// the spans it ended first: no exit hook runs for an exec.
+#[test]
+fn spans_ended_before_exec_are_exported() {
+    let tmp = tempfile::tempdir().unwrap();
+    let bin = tmp.path().join("reexec");
+    run_ok(&mut weft_build(&repo().join("tests/go/reexec"), &bin, None));
+    let rx = Receiver::start("127.0.0.1:0").unwrap();
+    let out = run_ok(Command::new(&bin).env("OTEL_EXPORTER_OTLP_ENDPOINT", rx.endpoint()).env_remove("TRACEPARENT"));
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "first run done\nsecond run done\n");
+    let spans = rx.wait_for(|s| s.len() >= 4, std::time::Duration::from_secs(10));
+    let dump = weft::receiver::render_traces(&spans, false);
+    for run in ["first", "second"] {
+        let server = spans.iter().filter(|s| s.kind == SpanKind::Server && s.attr_str("url.path") == Some(&format!("/{run}"))).count();
+        assert_eq!(server, 1, "{run}:\n{dump}");
+    }
+    assert_eq!(spans.len(), 4, "{dump}");
+}

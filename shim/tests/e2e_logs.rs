@@ -4,7 +4,8 @@
 //! Inside, every line carries the server span's ids (compared with the
 //! span decoded from OTLP); outside, every line is exactly what the library
 //! writes without weft, and so is every line that carries a trace_id or
-//! span_id of the program's own (a field of the call, a With, a WithField). Built with the oldest libraries on Go 1.22 and with
+//! span_id of the program's own (a field of the call, a With, a WithField),
+//! and every line a log.Logger writes into memory rather than a file. Built with the oldest libraries on Go 1.22 and with
 //! the newest on the current Go.
 
 mod support;
@@ -40,6 +41,7 @@ const OWN: &[&str] = &[
     "{\"level\":\"info\",\"msg\":\"zap-sugar own\",\"trace_id\":\"app\"}",
     "{\"level\":\"info\",\"span_id\":\"app\",\"message\":\"zerolog own\"}",
     "{\"level\":\"info\",\"trace_id\":\"app\",\"message\":\"zerolog-with own\"}",
+    "std buffered",
 ];
 
 fn expected(where_: &str, ids: Option<(&str, &str)>) -> Vec<String> {

@@ -8,6 +8,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"log"
@@ -62,6 +63,11 @@ func main() {
 		zr.Info().Str("span_id", "app").Msg("zerolog own")
 		zw := zr.With().Str("trace_id", "app").Logger()
 		zw.Info().Msg("zerolog-with own")
+		// A log.Logger writing into memory (a log the program serves, or
+		// compares) keeps its lines: ids go only to files.
+		var buf bytes.Buffer
+		log.New(&buf, "", 0).Print("std buffered")
+		os.Stdout.Write(buf.Bytes())
 	}
 	emit(context.Background(), "outside")
 	http.HandleFunc("/log", func(w http.ResponseWriter, r *http.Request) {

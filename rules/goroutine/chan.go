@@ -1,0 +1,101 @@
+// Channel hooks, woven into package runtime with the goroutine slot. A
+// message library that hands messages over a channel (rules/sarama) asks
+// weft/rt to watch that channel: then every send on it calls the hook's
+// send with a pointer to the element about to be sent, on the sending
+// goroutine, and every receive calls recv with a pointer to the element
+// received (nil for a closed channel, or a receive that drops the value),
+// on the receiving goroutine. So a producer span can start under the
+// sender's context, and a consumer span become the receiver's context.
+// Unwatched channels pay a nil check. Sends in a select are not seen.
+
+package runtime
+
+import "unsafe"
+
+type weftChanHook struct {
+	send func(unsafe.Pointer)
+	recv func(unsafe.Pointer)
+}
+
+// weftChanWatch sets c's hook. Only channels whose elements hold pointers:
+// the hook lives in the hchan, which the collector does not scan for
+// channels of pointer-free elements.
+//
+//go:linkname weftChanWatch
+func weftChanWatch(c unsafe.Pointer, send, recv func(unsafe.Pointer)) {
+	ch := (*hchan)(c)
+	if ch == nil || ch.elemtype == nil || ch.elemtype.PtrBytes == 0 {
+		return
+	}
+	// Published with a barrier (and the write barrier); read plainly: the
+	// reader's loads of the hook's fields depend on the pointer it read.
+	atomicstorep(unsafe.Pointer(&ch.weftHook), unsafe.Pointer(&weftChanHook{send: send, recv: recv}))
+}
+
+func weftHookOf(c *hchan) *weftChanHook {
+	if c == nil {
+		return nil
+	}
+	return (*weftChanHook)(c.weftHook)
+}
+
+func weftChansendBefore(c **hchan, ep *unsafe.Pointer, _ *bool, _ *uintptr) (_ struct{}, ok bool) {
+	if h := weftHookOf(*c); h != nil && h.send != nil && *ep != nil {
+		h.send(*ep)
+	}
+	return
+}
+
+type weftRecvState struct {
+	h  *weftChanHook
+	ep unsafe.Pointer
+}
+
+func weftChanrecvBefore(c **hchan, ep *unsafe.Pointer, _ *bool) (weftRecvState, bool) {
+	h := weftHookOf(*c)
+	if h == nil || h.recv == nil {
+		return weftRecvState{}, false
+	}
+	return weftRecvState{h, *ep}, true
+}
+
+func weftChanrecvAfter(st weftRecvState, selected, received *bool) {
+	switch {
+	case *received:
+		st.h.recv(st.ep)
+	case *selected: // closed
+		st.h.recv(nil)
+	}
+}
+
+type weftSelectState struct {
+	cases  []scase
+	nsends int
+}
+
+// A select's receive: the hook of the case chosen, if it has one.
+func weftSelectgoBefore(cas0 **scase, _ **uint16, _ **uintptr, nsends, nrecvs *int, _ *bool) (weftSelectState, bool) {
+	cases := unsafe.Slice(*cas0, *nsends+*nrecvs)
+	for _, cs := range cases[*nsends:] {
+		if weftHookOf(cs.c) != nil {
+			return weftSelectState{cases, *nsends}, true
+		}
+	}
+	return weftSelectState{}, false
+}
+
+func weftSelectgoAfter(st weftSelectState, casi *int, recvOK *bool) {
+	i := *casi
+	if i < st.nsends || i >= len(st.cases) {
+		return // a send, or the default
+	}
+	h := weftHookOf(st.cases[i].c)
+	if h == nil || h.recv == nil {
+		return
+	}
+	if *recvOK {
+		h.recv(st.cases[i].elem)
+	} else {
+		h.recv(nil)
+	}
+}
