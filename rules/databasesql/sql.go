@@ -208,11 +208,15 @@ func weftDBEnd(st weftDBState, err error) {
 }
 
 // weftDBErrorCode is the database's own code for err, read from its
-// driver's error type (which database/sql cannot name): an exported field
-// Number (MySQL's 1146, SQL Server's), else Code (PostgreSQL's SQLSTATE
-// from pq and pgx, SQLite's result code). "" when there is none.
+// driver's error type (which database/sql cannot name): a method Code()
+// int (modernc.org/sqlite's result code), an exported field Number
+// (MySQL's 1146, SQL Server's), else Code (PostgreSQL's SQLSTATE from pq
+// and pgx, mattn/go-sqlite3's result code). "" when there is none.
 func weftDBErrorCode(err error) string {
 	for e := err; e != nil; e = errors.Unwrap(e) {
+		if c, ok := e.(interface{ Code() int }); ok && c.Code() != 0 {
+			return strconv.Itoa(c.Code())
+		}
 		v := reflect.ValueOf(e)
 		for v.Kind() == reflect.Pointer && !v.IsNil() {
 			v = v.Elem()

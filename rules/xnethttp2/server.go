@@ -171,7 +171,7 @@ type weftH2RouteBox struct {
 	route string
 }
 
-func (b *weftH2RouteBox) Value(key any) any {
+func (b *weftH2RouteBox) Value(key interface{}) interface{} {
 	if k, ok := key.(string); ok && k == "weft.http.route" {
 		return b
 	}

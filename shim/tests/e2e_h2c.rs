@@ -2,7 +2,10 @@
 //! the streams are served by x/net/http2, never by net/http's
 //! serverHandler, so rules/xnethttp2 makes their server spans. Each is the
 //! child of its client span, named after the ServeMux route, with the
-//! status; the connection itself ("PRI *") gets none.
+//! status; the connection itself ("PRI *") gets none. Built with x/net
+//! v0.30.0 and with the oldest the rule covers, v0.8.0 (oldest.mod, whose
+//! go.mod says go 1.17: the rule's code must compile at that language
+//! version).
 
 mod support;
 
@@ -12,9 +15,20 @@ use weft::receiver::{Receiver, SpanKind};
 
 #[test]
 fn h2c_streams_get_server_spans() {
+    h2c_spans(None);
+}
+
+#[test]
+fn h2c_streams_get_server_spans_oldest() {
+    h2c_spans(Some("oldest.mod"));
+}
+
+fn h2c_spans(modfile: Option<&str>) {
     let tmp = tempfile::tempdir().unwrap();
     let bin = tmp.path().join("h2c");
-    run_ok(&mut weft_build(&repo().join("tests/go/h2c"), &bin, None));
+    let built = run_ok(&mut weft_build(&repo().join("tests/go/h2c"), &bin, modfile));
+    let said = String::from_utf8_lossy(&built.stderr);
+    assert!(!said.contains("weft:"), "the build warned:\n{said}");
     let rx = Receiver::start("127.0.0.1:0").unwrap();
     let out = run_ok(Command::new(&bin).env("OTEL_EXPORTER_OTLP_ENDPOINT", rx.endpoint()));
     assert_eq!(String::from_utf8_lossy(&out.stdout), "200 /items/1 HTTP/2.0\n200 /items/2 HTTP/2.0\n503 failed\n");

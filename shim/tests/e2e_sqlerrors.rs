@@ -1,6 +1,7 @@
 //! database/sql errors end to end: tests/go/sqlerrors queries a missing
-//! table through three real drivers (go-sql-driver/mysql against MariaDB,
-//! lib/pq and pgx's stdlib driver against PostgreSQL). Each span is an
+//! table through four real drivers (go-sql-driver/mysql against MariaDB,
+//! lib/pq and pgx's stdlib driver against PostgreSQL, modernc.org/sqlite in
+//! memory). Each span is an
 //! error whose `error.type` and `db.response.status_code` are the
 //! database's own code (semconv), read from the driver's error type; an
 //! error without one (an argument database/sql cannot convert) keeps its Go
@@ -30,9 +31,9 @@ fn driver_errors_carry_the_databases_code() {
             .env("OTEL_EXPORTER_OTLP_ENDPOINT", rx.endpoint()),
     );
     let stdout = String::from_utf8_lossy(&out.stdout);
-    let spans = rx.wait_for(|s| s.len() >= 4, Duration::from_secs(20));
+    let spans = rx.wait_for(|s| s.len() >= 5, Duration::from_secs(20));
     let dump = format!("{stdout}\n{}", weft::receiver::render_traces(&spans, false));
-    assert_eq!(spans.len(), 4, "{dump}");
+    assert_eq!(spans.len(), 5, "{dump}");
 
     let by_system = |system: &str| -> Vec<_> { spans.iter().filter(|s| s.attr_str("db.system.name") == Some(system)).collect() };
     let mysql = by_system("mysql");
@@ -53,4 +54,12 @@ fn driver_errors_carry_the_databases_code() {
         assert_eq!(s.status_code, StatusCode::Error, "{dump}");
         assert_eq!((s.attr_str("error.type"), s.attr_str("db.response.status_code")), (Some("42P01"), Some("42P01")), "{dump}");
     }
+
+    // modernc.org/sqlite keeps its result code behind a Code() method:
+    // SQLITE_ERROR, 1.
+    let sqlite = by_system("sqlite");
+    assert_eq!(sqlite.len(), 1, "{dump}");
+    assert_eq!(sqlite[0].name, "SELECT weft_missing", "{dump}");
+    assert_eq!(sqlite[0].status_code, StatusCode::Error, "{dump}");
+    assert_eq!((sqlite[0].attr_str("error.type"), sqlite[0].attr_str("db.response.status_code")), (Some("1"), Some("1")), "{dump}");
 }

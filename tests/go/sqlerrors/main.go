@@ -1,7 +1,8 @@
 // Command sqlerrors runs failing queries through database/sql with real
 // drivers, for weft's test of error spans: the same missing table through
 // go-sql-driver/mysql (MYSQL_DSN), lib/pq and pgx's stdlib driver
-// (POSTGRES_DSN), and a query whose argument cannot be sent. It prints
+// (POSTGRES_DSN), modernc.org/sqlite (in memory), and a query whose
+// argument cannot be sent. It prints
 // each error ("DRIVER: ERROR") and exits.
 package main
 
@@ -15,6 +16,7 @@ import (
 	_ "github.com/go-sql-driver/mysql"
 	_ "github.com/jackc/pgx/v5/stdlib"
 	_ "github.com/lib/pq"
+	_ "modernc.org/sqlite"
 )
 
 func main() {
@@ -24,6 +26,7 @@ func main() {
 		{"mysql", os.Getenv("MYSQL_DSN")},
 		{"postgres", pg},
 		{"pgx", pg},
+		{"sqlite", ":memory:"},
 	} {
 		db, err := sql.Open(d.driver, d.dsn)
 		if err != nil {
