@@ -35,11 +35,7 @@ func weftInfoFor(db *DB, dsn string) *weftDBInfo {
 	info := &weftDBInfo{system: "other_sql"}
 	if db.connector != nil {
 		if d := db.connector.Driver(); d != nil {
-			t := reflect.TypeOf(d)
-			for t.Kind() == reflect.Pointer {
-				t = t.Elem()
-			}
-			info.system = weftDBSystem(t.PkgPath())
+			info.system = weftDriverSystem(reflect.ValueOf(d), 3)
 		}
 	}
 	if dsn != "" {
@@ -48,6 +44,48 @@ func weftInfoFor(db *DB, dsn string) *weftDBInfo {
 		info.host, info.port, info.namespace = weftConnectorInfo(reflect.ValueOf(db.connector), 3)
 	}
 	return info
+}
+
+var weftDriverType = reflect.TypeOf((*driver.Driver)(nil)).Elem()
+
+// weftDriverSystem is db.system.name for the driver d, from its package;
+// for a driver that wraps another (instrumentedsql, which gobuffalo/pop
+// uses, sqlhooks, otelsql …), from the driver it holds in a field, up to
+// depth wrappers down.
+func weftDriverSystem(d reflect.Value, depth int) string {
+	t := d.Type()
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	system := weftDBSystem(t.PkgPath())
+	if system != "other_sql" || depth == 0 {
+		return system
+	}
+	for d.Kind() == reflect.Pointer || d.Kind() == reflect.Interface {
+		if d.IsNil() {
+			return system
+		}
+		d = d.Elem()
+	}
+	if d.Kind() != reflect.Struct {
+		return system
+	}
+	for i := 0; i < d.NumField(); i++ {
+		f := d.Field(i)
+		if (f.Kind() != reflect.Interface && f.Kind() != reflect.Pointer) || f.IsNil() {
+			continue
+		}
+		inner := f
+		if f.Kind() == reflect.Interface {
+			inner = f.Elem()
+		}
+		if inner.Type().Implements(weftDriverType) {
+			if s := weftDriverSystem(inner, depth-1); s != "other_sql" {
+				return s
+			}
+		}
+	}
+	return system
 }
 
 // weftConnectorInfo reads what OpenDB's connector was configured with, by

@@ -1,7 +1,7 @@
 //! database/sql errors end to end: tests/go/sqlerrors queries a missing
 //! table through four real drivers (go-sql-driver/mysql against MariaDB,
-//! lib/pq and pgx's stdlib driver against PostgreSQL, modernc.org/sqlite in
-//! memory). Each span is an
+//! also wrapped in a driver of the program's, lib/pq and pgx's stdlib
+//! driver against PostgreSQL, modernc.org/sqlite in memory). Each span is an
 //! error whose `error.type` and `db.response.status_code` are the
 //! database's own code (semconv), read from the driver's error type; an
 //! error without one (an argument database/sql cannot convert) keeps its Go
@@ -31,16 +31,23 @@ fn driver_errors_carry_the_databases_code() {
             .env("OTEL_EXPORTER_OTLP_ENDPOINT", rx.endpoint()),
     );
     let stdout = String::from_utf8_lossy(&out.stdout);
-    let spans = rx.wait_for(|s| s.len() >= 5, Duration::from_secs(20));
+    let spans = rx.wait_for(|s| s.len() >= 6, Duration::from_secs(20));
     let dump = format!("{stdout}\n{}", weft::receiver::render_traces(&spans, false));
-    assert_eq!(spans.len(), 5, "{dump}");
+    assert_eq!(spans.len(), 6, "{dump}");
 
     let by_system = |system: &str| -> Vec<_> { spans.iter().filter(|s| s.attr_str("db.system.name") == Some(system)).collect() };
+    // The MySQL driver, and the same wrapped in another driver: the system,
+    // address and database come from the driver inside.
     let mysql = by_system("mysql");
-    let missing = mysql.iter().find(|s| s.name == "SELECT weft_missing").unwrap_or_else(|| panic!("{dump}"));
-    assert_eq!(missing.status_code, StatusCode::Error, "{dump}");
-    assert_eq!((missing.attr_str("error.type"), missing.attr_str("db.response.status_code")), (Some("1146"), Some("1146")), "{dump}");
-    assert!(missing.status_message.contains("weft_missing"), "{dump}");
+    let missing: Vec<_> = mysql.iter().filter(|s| s.name == "SELECT weft_missing").collect();
+    assert_eq!(missing.len(), 2, "{dump}");
+    for missing in missing {
+        assert_eq!(missing.status_code, StatusCode::Error, "{dump}");
+        assert_eq!((missing.attr_str("error.type"), missing.attr_str("db.response.status_code")), (Some("1146"), Some("1146")), "{dump}");
+        assert!(missing.status_message.contains("weft_missing"), "{dump}");
+        assert_eq!(missing.attr_str("server.address"), Some("127.0.0.1"), "{dump}");
+        assert!(missing.attr_int("server.port").is_some() && missing.attr_str("db.namespace").is_some(), "{dump}");
+    }
 
     let argument = mysql.iter().find(|s| s.name == "SELECT").unwrap_or_else(|| panic!("{dump}"));
     assert_eq!(argument.status_code, StatusCode::Error, "{dump}");
