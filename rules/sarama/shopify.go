@@ -1,0 +1,3 @@
+package sarama
+
+const weftScope = "weft/github.com/Shopify/sarama"
