@@ -118,9 +118,9 @@ func End(span unsafe.Pointer) {
 	(*trace.Span)(span).Finish()
 }
 
-// Extract returns ctx carrying the remote span context (W3C traceparent,
-// tracestate) and baggage found in header, per OTEL_PROPAGATORS. Header
-// keys are matched case-insensitively.
+// Extract returns ctx carrying the remote span context (W3C traceparent
+// and tracestate, B3 or Jaeger) and baggage found in header, per
+// OTEL_PROPAGATORS. Header keys are matched case-insensitively.
 //
 //go:linkname Extract
 func Extract(ctx context.Context, header map[string][]string) (rctx context.Context) {
@@ -137,7 +137,8 @@ func Extract(ctx context.Context, header map[string][]string) (rctx context.Cont
 }
 
 // Inject writes the span context (and baggage) of ctx into header under
-// the canonical keys Traceparent, Tracestate and Baggage.
+// canonical keys, per OTEL_PROPAGATORS (by default Traceparent, Tracestate
+// and Baggage).
 //
 //go:linkname Inject
 func Inject(ctx context.Context, header map[string][]string) {

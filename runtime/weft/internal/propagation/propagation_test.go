@@ -2,6 +2,7 @@ package propagation
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -181,29 +182,38 @@ func TestBaggage(t *testing.T) {
 func TestFromEnv(t *testing.T) {
 	var lines []string
 	defer env.CaptureWarnings(func(l string) { lines = append(lines, l) })()
-	cases := map[string]Propagators{
-		"":                      {true, true},
-		"tracecontext":          {true, false},
-		"baggage":               {false, true},
-		"TraceContext, Baggage": {true, true},
-		"none":                  {},
-		"tracecontext,none":     {},
-		"b3,tracecontext,b3":    {true, false},
+	cases := []struct {
+		v    string
+		want []Kind
+	}{
+		{"", []Kind{TraceContext, W3CBaggage}},
+		{"tracecontext", []Kind{TraceContext}},
+		{"baggage", []Kind{W3CBaggage}},
+		{"TraceContext, Baggage", []Kind{TraceContext, W3CBaggage}},
+		{"none", nil},
+		{"tracecontext,none", nil},
+		{"b3", []Kind{B3}},
+		{"B3Multi", []Kind{B3Multi}},
+		{"jaeger,tracecontext", []Kind{Jaeger, TraceContext}},
+		{"b3,tracecontext,b3", []Kind{TraceContext, B3}}, // the last place counts
+		{"xray,tracecontext,,ottrace", []Kind{TraceContext}},
+		{"xray", nil},
+		{" , ", nil},
 	}
-	for v, want := range cases {
-		restore := env.SetLookup(map[string]string{"OTEL_PROPAGATORS": v})
-		if got := FromEnv(); got != want {
-			t.Errorf("OTEL_PROPAGATORS=%q: %+v, want %+v", v, got, want)
+	for _, c := range cases {
+		restore := env.SetLookup(map[string]string{"OTEL_PROPAGATORS": c.v})
+		if got := FromEnv(); fmt.Sprint(got.Kinds()) != fmt.Sprint(c.want) {
+			t.Errorf("OTEL_PROPAGATORS=%q: %v, want %v", c.v, got.Kinds(), c.want)
 		}
 		restore()
 	}
-	if len(lines) != 1 || !strings.Contains(lines[0], `"b3"`) {
-		t.Errorf("warnings = %q, want one about b3", lines)
+	if len(lines) != 2 || !strings.Contains(lines[0]+lines[1], `"xray"`) || !strings.Contains(lines[0]+lines[1], `"ottrace"`) {
+		t.Errorf("warnings = %q, want one about xray and one about ottrace", lines)
 	}
 }
 
 func TestExtractInject(t *testing.T) {
-	p := Propagators{TraceContext: true, Baggage: true}
+	p := New(TraceContext, W3CBaggage)
 	in := map[string][]string{
 		"traceparent": {"00-" + validTID + "-" + validSID + "-01"},
 		"TRACESTATE":  {"rojo=1", "congo=2"},
@@ -255,7 +265,7 @@ func TestExtractInject(t *testing.T) {
 		t.Error("none extracted something")
 	}
 	h := map[string][]string{}
-	Propagators{Baggage: true}.Inject(ctx, h)
+	New(W3CBaggage).Inject(ctx, h)
 	if _, ok := h["Traceparent"]; ok || h["Baggage"] == nil {
 		t.Errorf("baggage-only inject = %v", h)
 	}
@@ -268,7 +278,7 @@ func TestExtractInject(t *testing.T) {
 }
 
 func TestExtractKeepsSuppression(t *testing.T) {
-	p := Propagators{TraceContext: true}
+	p := New(TraceContext)
 	ctx := trace.Suppress(context.Background())
 	ctx = p.Extract(ctx, map[string][]string{"Traceparent": {"00-" + validTID + "-" + validSID + "-01"}})
 	if !trace.IsSuppressed(ctx) {
@@ -277,7 +287,7 @@ func TestExtractKeepsSuppression(t *testing.T) {
 }
 
 func BenchmarkExtractInject(b *testing.B) {
-	p := Propagators{TraceContext: true, Baggage: true}
+	p := New(TraceContext, W3CBaggage)
 	in := map[string][]string{"Traceparent": {"00-" + validTID + "-" + validSID + "-01"}, "Accept": {"*/*"}, "User-Agent": {"x"}}
 	b.ReportAllocs()
 	for i := 0; i < b.N; i++ {
@@ -288,7 +298,7 @@ func BenchmarkExtractInject(b *testing.B) {
 }
 
 func TestInjectReplacesStaleState(t *testing.T) {
-	p := Propagators{TraceContext: true, Baggage: true}
+	p := New(TraceContext, W3CBaggage)
 	ctx := trace.WithSpanContext(context.Background(), &trace.SpanContext{TraceID: trace.TraceID{1}, SpanID: trace.SpanID{2}, Flags: 1})
 	h := map[string][]string{"tracestate": {"old=1"}, "Tracestate": {"old=2"}, "baggage": {"keep=1"}}
 	p.Inject(ctx, h)

@@ -14,12 +14,68 @@ const (
 	HeaderTraceparent = "Traceparent"
 	HeaderTracestate  = "Tracestate"
 	HeaderBaggage     = "Baggage"
+	HeaderB3          = "B3"
+	HeaderB3TraceID   = "X-B3-Traceid"
+	HeaderB3SpanID    = "X-B3-Spanid"
+	HeaderB3Sampled   = "X-B3-Sampled"
+	HeaderB3Flags     = "X-B3-Flags"
+	HeaderB3ParentID  = "X-B3-Parentspanid"
+	HeaderUberTraceID = "Uber-Trace-Id"
+	uberctxPrefix     = "Uberctx-" // Jaeger baggage: one header a member
 )
 
-// Propagators is the set chosen by OTEL_PROPAGATORS.
+// A Kind is one propagator OTEL_PROPAGATORS can name.
+type Kind uint8
+
+const (
+	TraceContext Kind = iota + 1 // W3C traceparent, tracestate
+	W3CBaggage                   // W3C baggage
+	B3                           // B3 single header (extracts both forms)
+	B3Multi                      // B3 multi-header (extracts both forms)
+	Jaeger                       // uber-trace-id, uberctx- baggage
+)
+
+var kindNames = [...]string{TraceContext: "tracecontext", W3CBaggage: "baggage", B3: "b3", B3Multi: "b3multi", Jaeger: "jaeger"}
+
+// Propagators is the list chosen by OTEL_PROPAGATORS, in its order. On
+// Extract each one reads the carrier in turn and the last to find a span
+// context wins, as in the OpenTelemetry composite propagator.
 type Propagators struct {
-	TraceContext bool
-	Baggage      bool
+	list [len(kindNames) - 1]Kind
+	n    int
+}
+
+// New returns the propagators named by kinds, in that order. A kind named
+// twice keeps only its last place, which extracts and injects the same.
+func New(kinds ...Kind) Propagators {
+	var p Propagators
+	for _, k := range kinds {
+		if k == 0 || int(k) >= len(kindNames) {
+			continue
+		}
+		j := 0
+		for _, x := range p.list[:p.n] {
+			if x != k {
+				p.list[j] = x
+				j++
+			}
+		}
+		p.list[j] = k
+		p.n = j + 1
+	}
+	return p
+}
+
+// Kinds returns the propagators in order.
+func (p Propagators) Kinds() []Kind { return p.list[:p.n:p.n] }
+
+func (p Propagators) has(k Kind) bool {
+	for _, x := range p.list[:p.n] {
+		if x == k {
+			return true
+		}
+	}
+	return false
 }
 
 // FromEnv reads OTEL_PROPAGATORS (default "tracecontext,baggage"; "none"
@@ -27,79 +83,140 @@ type Propagators struct {
 func FromEnv() Propagators {
 	v := env.Lookup("OTEL_PROPAGATORS")
 	if v == "" {
-		return Propagators{TraceContext: true, Baggage: true}
+		return New(TraceContext, W3CBaggage)
 	}
-	var p Propagators
+	var kinds []Kind
+next:
 	for _, name := range strings.Split(v, ",") {
-		switch name = strings.ToLower(strings.TrimSpace(name)); name {
-		case "tracecontext":
-			p.TraceContext = true
-		case "baggage":
-			p.Baggage = true
+		name = strings.ToLower(strings.TrimSpace(name))
+		switch name {
 		case "none":
 			return Propagators{}
 		case "":
-		default:
-			env.Warnf("OTEL_PROPAGATORS: %q is not supported and is ignored (weft supports tracecontext, baggage, none)", name)
+			continue
 		}
+		for k, n := range kindNames {
+			if n == name && k > 0 {
+				kinds = append(kinds, Kind(k))
+				continue next
+			}
+		}
+		env.Warnf("OTEL_PROPAGATORS: %q is not supported and is ignored (weft supports tracecontext, baggage, b3, b3multi, jaeger, none)", name)
 	}
-	return p
+	return New(kinds...)
 }
 
 // Extract returns ctx carrying the remote span context and baggage found in
-// h. A malformed traceparent is ignored (ctx keeps its current span), and
+// h. Malformed values are ignored (ctx keeps its current span), and
 // tracestate is only used with a valid traceparent.
 func (p Propagators) Extract(ctx context.Context, h map[string][]string) context.Context {
 	if ctx == nil {
 		ctx = context.Background()
 	}
-	if len(h) == 0 {
+	if len(h) == 0 || p.n == 0 {
 		return ctx
 	}
-	var tp, ts, bg []string
-	collect(h, &tp, &ts, &bg)
-	if p.TraceContext && len(tp) == 1 {
-		if sc, ok := ParseTraceparent(tp[0]); ok {
-			if len(ts) > 0 {
-				sc.TraceState, _ = ParseTracestate(ts)
+	var f fields
+	f.collect(h, p.has(Jaeger))
+	var sc trace.SpanContext
+	found := false
+	for _, k := range p.list[:p.n] {
+		var c trace.SpanContext
+		ok := false
+		switch k {
+		case TraceContext:
+			if tp := f.one(fTraceparent); tp != "" {
+				if c, ok = ParseTraceparent(tp); ok && len(f.v[fTracestate]) > 0 {
+					c.TraceState, _ = ParseTracestate(f.v[fTracestate])
+				}
 			}
-			if cur := trace.FromContext(ctx); cur != nil && cur.Suppressed {
-				sc.Suppressed = true
+		case W3CBaggage:
+			if len(f.v[fBaggage]) > 0 {
+				if b := ParseBaggage(f.v[fBaggage]); b != nil {
+					ctx = ContextWithBaggage(ctx, b)
+				}
 			}
-			ctx = trace.WithSpanContext(ctx, &sc)
+		case B3, B3Multi:
+			c, ok = f.b3()
+		case Jaeger:
+			if s := f.one(fUberTraceID); s != "" {
+				c, ok = ParseJaeger(s)
+			}
+			if len(f.uberctx) > 0 {
+				ctx = ContextWithBaggage(ctx, jaegerBaggage(BaggageFromContext(ctx), f.uberctx))
+			}
+		}
+		if ok {
+			sc, found = c, true
 		}
 	}
-	if p.Baggage && len(bg) > 0 {
-		if b := ParseBaggage(bg); b != nil {
-			ctx = ContextWithBaggage(ctx, b)
+	if found {
+		if cur := trace.FromContext(ctx); cur != nil && cur.Suppressed {
+			sc.Suppressed = true
 		}
+		ctx = trace.WithSpanContext(ctx, &sc)
 	}
 	return ctx
 }
 
-// collect gathers, in one pass over h, the values stored under any
-// spelling of the three keys.
-func collect(h map[string][]string, tp, ts, bg *[]string) {
+// The header fields Extract reads.
+const (
+	fTraceparent = iota
+	fTracestate
+	fBaggage
+	fB3
+	fB3TraceID
+	fB3SpanID
+	fB3Sampled
+	fB3Flags
+	fB3ParentID
+	fUberTraceID
+	nFields
+)
+
+var fieldKeys = [nFields]string{
+	HeaderTraceparent, HeaderTracestate, HeaderBaggage,
+	HeaderB3, HeaderB3TraceID, HeaderB3SpanID, HeaderB3Sampled, HeaderB3Flags, HeaderB3ParentID,
+	HeaderUberTraceID,
+}
+
+// fieldsByLen lists the fields by key length, so most keys are passed
+// over without a comparison.
+var fieldsByLen = func() (t [len(HeaderB3ParentID) + 1][]uint8) {
+	for i, k := range fieldKeys {
+		t[len(k)] = append(t[len(k)], uint8(i))
+	}
+	return t
+}()
+
+// fields holds the values of h under any spelling of the keys Extract
+// reads, and the uberctx- headers (key lower-cased, without the prefix).
+type fields struct {
+	v       [nFields][]string
+	uberctx [][2]string
+}
+
+// collect fills f in one pass over h.
+func (f *fields) collect(h map[string][]string, uberctx bool) {
 	for k, v := range h {
-		var dst *[]string
-		switch len(k) {
-		case len(HeaderTraceparent):
-			if strings.EqualFold(k, HeaderTraceparent) {
-				dst = tp
-			}
-		case len(HeaderTracestate):
-			if strings.EqualFold(k, HeaderTracestate) {
-				dst = ts
-			}
-		case len(HeaderBaggage):
-			if strings.EqualFold(k, HeaderBaggage) {
-				dst = bg
+		i := nFields
+		if len(k) < len(fieldsByLen) {
+			for _, j := range fieldsByLen[len(k)] {
+				if strings.EqualFold(k, fieldKeys[j]) {
+					i = int(j)
+					break
+				}
 			}
 		}
-		if dst == nil {
+		if i == nFields {
+			if uberctx && len(k) > len(uberctxPrefix) && strings.EqualFold(k[:len(uberctxPrefix)], uberctxPrefix) {
+				for _, x := range v {
+					f.uberctx = append(f.uberctx, [2]string{strings.ToLower(k[len(uberctxPrefix):]), x})
+				}
+			}
 			continue
 		}
-		if *dst == nil {
+		if dst := &f.v[i]; *dst == nil {
 			*dst = v
 		} else {
 			*dst = append((*dst)[:len(*dst):len(*dst)], v...)
@@ -107,57 +224,84 @@ func collect(h map[string][]string, tp, ts, bg *[]string) {
 	}
 }
 
+// one returns the value of field i, or "" when it is absent or repeated
+// (two values, or two spellings of the key, are ambiguous).
+func (f *fields) one(i int) string {
+	if len(f.v[i]) != 1 {
+		return ""
+	}
+	return f.v[i][0]
+}
+
 // Inject writes the span context and baggage of ctx into h under the
 // canonical keys, replacing any other spelling of the same keys.
 func (p Propagators) Inject(ctx context.Context, h map[string][]string) {
-	if ctx == nil || h == nil {
+	if ctx == nil || h == nil || p.n == 0 {
 		return
 	}
-	var sc *trace.SpanContext
-	if p.TraceContext {
-		if sc = trace.FromContext(ctx); !sc.IsValid() {
-			sc = nil
-		}
+	sc := trace.FromContext(ctx)
+	if !sc.IsValid() {
+		sc = nil
 	}
-	var b *Baggage
-	if p.Baggage {
-		b = BaggageFromContext(ctx)
-	}
+	b := BaggageFromContext(ctx)
 	if sc == nil && b == nil {
 		return
 	}
-	dropSpellings(h, sc != nil, b != nil)
-	if sc != nil {
-		h[HeaderTraceparent] = traceparentValue(sc)
-		if sc.TraceState != "" {
-			h[HeaderTracestate] = []string{sc.TraceState}
-		} else {
-			delete(h, HeaderTracestate) // belonged to another traceparent
+	var buf [8]string
+	keys := buf[:0] // the keys written (or deleted) below
+	for _, k := range p.list[:p.n] {
+		switch {
+		case k == TraceContext && sc != nil:
+			h[HeaderTraceparent] = traceparentValue(sc)
+			if sc.TraceState != "" {
+				h[HeaderTracestate] = []string{sc.TraceState}
+			} else {
+				delete(h, HeaderTracestate) // belonged to another traceparent
+			}
+			keys = append(keys, HeaderTraceparent, HeaderTracestate)
+		case k == W3CBaggage && b != nil:
+			if s := b.String(); s != "" {
+				h[HeaderBaggage] = []string{s}
+				keys = append(keys, HeaderBaggage)
+			}
+		case k == B3 && sc != nil:
+			h[HeaderB3] = []string{FormatB3(sc)}
+			keys = append(keys, HeaderB3)
+		case k == B3Multi && sc != nil:
+			sampled := "0"
+			if sc.Sampled() {
+				sampled = "1"
+			}
+			h[HeaderB3TraceID] = []string{sc.TraceID.String()}
+			h[HeaderB3SpanID] = []string{sc.SpanID.String()}
+			h[HeaderB3Sampled] = []string{sampled}
+			delete(h, HeaderB3Flags) // another context's
+			delete(h, HeaderB3ParentID)
+			keys = append(keys, HeaderB3TraceID, HeaderB3SpanID, HeaderB3Sampled, HeaderB3Flags, HeaderB3ParentID)
+		case k == Jaeger:
+			if sc != nil {
+				h[HeaderUberTraceID] = []string{FormatJaeger(sc)}
+				keys = append(keys, HeaderUberTraceID)
+			}
+			if b != nil {
+				keys = injectUberctx(h, b, keys)
+			}
 		}
 	}
-	if b != nil {
-		if s := b.String(); s != "" {
-			h[HeaderBaggage] = []string{s}
-		}
-	}
+	dropSpellings(h, keys)
 }
 
-// dropSpellings deletes, in one pass, the non-canonical spellings of the
-// keys Inject is about to write, so a request never carries two of them.
-func dropSpellings(h map[string][]string, tc, bg bool) {
+// dropSpellings deletes, in one pass, the other spellings of keys, so a
+// request never carries two of them.
+func dropSpellings(h map[string][]string, keys []string) {
+	if len(keys) == 0 {
+		return
+	}
 	for k := range h {
-		switch len(k) {
-		case len(HeaderTraceparent):
-			if tc && k != HeaderTraceparent && strings.EqualFold(k, HeaderTraceparent) {
+		for _, c := range keys {
+			if len(k) == len(c) && k != c && strings.EqualFold(k, c) {
 				delete(h, k)
-			}
-		case len(HeaderTracestate):
-			if tc && k != HeaderTracestate && strings.EqualFold(k, HeaderTracestate) {
-				delete(h, k)
-			}
-		case len(HeaderBaggage):
-			if bg && k != HeaderBaggage && strings.EqualFold(k, HeaderBaggage) {
-				delete(h, k)
+				break
 			}
 		}
 	}

@@ -1,6 +1,6 @@
 // Package propagation implements the W3C Trace Context (traceparent,
-// tracestate) and W3C Baggage propagators over http.Header-like maps,
-// selected by OTEL_PROPAGATORS.
+// tracestate), W3C Baggage, B3 and Jaeger propagators over
+// http.Header-like maps, selected by OTEL_PROPAGATORS.
 package propagation
 
 import (
