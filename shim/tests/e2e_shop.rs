@@ -17,6 +17,11 @@ struct Shop {
 }
 
 fn start_shop(bins: &Path, rx: &Receiver, logs: &Path) -> Shop {
+    start_shop_with(bins, rx, logs, &[])
+}
+
+/// The shop, with more environment for both services.
+fn start_shop_with(bins: &Path, rx: &Receiver, logs: &Path, env: &[(&str, &str)]) -> Shop {
     let (fport, iport) = (free_port(), free_port());
     let frontend_addr = format!("127.0.0.1:{fport}");
     let inventory_addr = format!("127.0.0.1:{iport}");
@@ -25,7 +30,8 @@ fn start_shop(bins: &Path, rx: &Receiver, logs: &Path) -> Shop {
         c.env("MYSQL_DSN", mysql_dsn())
             .env("OTEL_SERVICE_NAME", name)
             .env("OTEL_EXPORTER_OTLP_ENDPOINT", rx.endpoint())
-            .env("OTEL_BSP_SCHEDULE_DELAY", "100");
+            .env("OTEL_BSP_SCHEDULE_DELAY", "100")
+            .envs(env.iter().copied());
         c
     };
     let mut inventory = Proc::spawn("inventory", common("inventory").env("INVENTORY_ADDR", &inventory_addr), logs);
@@ -154,6 +160,33 @@ fn one_request_one_trace_across_two_services() {
     assert_eq!(fe.attr_int("http.response.status_code"), Some(404));
     assert_eq!(fe.status_code, StatusCode::Unset);
 
+    assert!(shop.frontend.stop(SIGTERM).success(), "{}", shop.frontend.output());
+    assert!(shop.inventory.stop(SIGTERM).success(), "{}", shop.inventory.output());
+}
+
+/// With OTEL_PROPAGATORS=b3multi both services speak B3's X-B3-* headers:
+/// the frontend continues the caller's trace from them and hands it to the
+/// inventory through them.
+#[test]
+fn b3_headers_carry_the_trace() {
+    let tmp = tempfile::tempdir().unwrap();
+    let examples = repo().join("examples");
+    build_shop(tmp.path(), |out, pkg| {
+        run_ok(&mut weft_go(&examples, &["build", "-o", out.to_str().unwrap(), pkg]));
+    });
+    let rx = Receiver::start("127.0.0.1:0").unwrap();
+    let mut shop = start_shop_with(tmp.path(), &rx, tmp.path(), &[("OTEL_PROPAGATORS", "b3multi")]);
+    let b3 = [("X-B3-TraceId", "4bf92f3577b34da6a3ce929d0e0e4736"), ("X-B3-SpanId", "00f067aa0ba902b7"), ("X-B3-Sampled", "1")];
+    let (status, _) = get(&format!("http://{}/checkout/2", shop.frontend_addr), &b3);
+    assert_eq!(status, 200);
+    let server = |s: &SpanRecord, service: &str| s.kind == SpanKind::Server && s.service_name == service;
+    let spans = rx.wait_for(|s| s.iter().any(|x| server(x, "frontend")) && s.iter().any(|x| server(x, "inventory")), Duration::from_secs(20));
+    let dump = weft::receiver::render_traces(&spans, false);
+    let fe = spans.iter().find(|x| server(x, "frontend")).unwrap();
+    assert_eq!((fe.trace_id.as_str(), fe.parent_span_id.as_str()), ("4bf92f3577b34da6a3ce929d0e0e4736", "00f067aa0ba902b7"), "{dump}");
+    let inv = spans.iter().find(|x| server(x, "inventory")).unwrap();
+    let client = spans.iter().find(|c| c.kind == SpanKind::Client && c.span_id == inv.parent_span_id);
+    assert!(client.is_some_and(|c| c.service_name == "frontend" && c.trace_id == fe.trace_id), "{dump}");
     assert!(shop.frontend.stop(SIGTERM).success(), "{}", shop.frontend.output());
     assert!(shop.inventory.stop(SIGTERM).success(), "{}", shop.inventory.output());
 }
