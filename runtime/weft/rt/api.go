@@ -190,8 +190,9 @@ func RedactQuery(rawQuery string) (s string) {
 	return semconv.RedactQuery(rawQuery)
 }
 
-// SQLInfo returns the operation (first keyword, upper-cased), the target
-// table and the statement with literals replaced by "?".
+// SQLInfo returns the operation (the statement's keyword, upper-cased;
+// see semconv.SQLInfo for WITH), the target table and the statement with
+// literals replaced by "?".
 //
 //go:linkname SQLInfo
 func SQLInfo(query string) (operation, target, sanitized string) {

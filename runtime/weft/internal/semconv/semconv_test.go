@@ -45,9 +45,9 @@ func TestSQLInfo(t *testing.T) {
 			"SELECT name FROM \"Users\" WHERE \"Users\".\"id\" = $1"},
 		{"SELECT * FROM t WHERE name = \"bob\" AND x IN (\"a\", \"b\")", "SELECT", "t", "SELECT * FROM t WHERE name = ? AND x IN (?, ?)"},
 		{"SELECT \"id\", \"name\" FROM \"people\"", "SELECT", "people", "SELECT \"id\", \"name\" FROM \"people\""},
-		{"SELECT * FROM (SELECT id FROM inner_t) AS sub", "SELECT", "", "SELECT * FROM (SELECT id FROM inner_t) AS sub"},
+		{"SELECT * FROM (SELECT id FROM inner_t) AS sub", "SELECT", "inner_t", "SELECT * FROM (SELECT id FROM inner_t) AS sub"},
 		{"SELECT (SELECT max(x) FROM a) FROM b", "SELECT", "b", "SELECT (SELECT max(x) FROM a) FROM b"},
-		{"WITH recent AS (SELECT * FROM orders) SELECT * FROM recent", "WITH", "recent", "WITH recent AS (SELECT * FROM orders) SELECT * FROM recent"},
+		{"WITH recent AS (SELECT * FROM orders) SELECT * FROM recent", "SELECT", "orders", "WITH recent AS (SELECT * FROM orders) SELECT * FROM recent"},
 		{"(SELECT a FROM t1) UNION (SELECT a FROM t2)", "SELECT", "t1", "(SELECT a FROM t1) UNION (SELECT a FROM t2)"},
 		{"SELECT $$secret$$, $tag$also $$ secret$tag$ FROM x", "SELECT", "x", "SELECT ?, ? FROM x"},
 		{"SELECT E'a\\'b', N'unicode', x::text FROM t", "SELECT", "t", "SELECT ?, ?, x::text FROM t"},
@@ -79,7 +79,7 @@ func TestSQLInfo(t *testing.T) {
 		{"DROP TABLE IF EXISTS pgx_items, pgx_copy", "DROP", "pgx_items", "DROP TABLE IF EXISTS pgx_items, pgx_copy"},
 		{"TRUNCATE logs", "TRUNCATE", "logs", "TRUNCATE logs"},
 		{"TRUNCATE TABLE \"Logs\"", "TRUNCATE", "Logs", "TRUNCATE TABLE \"Logs\""},
-		{"CREATE INDEX idx ON t (a)", "CREATE", "", "CREATE INDEX idx ON t (a)"},
+		{"CREATE INDEX idx ON t (a)", "CREATE", "t", "CREATE INDEX idx ON t (a)"},
 		{"CREATE OR REPLACE VIEW v AS SELECT 1", "CREATE", "", "CREATE OR REPLACE VIEW v AS SELECT ?"},
 	}
 	for _, c := range cases {
@@ -87,6 +87,88 @@ func TestSQLInfo(t *testing.T) {
 		if op != c.op || target != c.target || s != c.sanitized {
 			t.Errorf("SQLInfo(%q)\n got  %q %q %q\n want %q %q %q", c.q, op, target, s, c.op, c.target, c.sanitized)
 		}
+	}
+}
+
+// TestSQLInfoShapes covers CTEs (named after the main statement, or the
+// table a CTE body uses), subqueries in the select list, indexes and
+// materialized views.
+func TestSQLInfoShapes(t *testing.T) {
+	cases := []struct{ q, op, target string }{
+		// CTEs.
+		{"WITH sub AS (INSERT INTO subscribers (uuid, email, name) VALUES ($1, $2, 'a (b) FROM c') RETURNING id) SELECT id FROM sub", "INSERT", "subscribers"},
+		{`-- name: insert-subscriber
+WITH sub AS (
+    INSERT INTO subscribers (uuid, email, name, status, attribs)
+    VALUES($1, $2, $3, $4, $5)
+    RETURNING id, status
+),
+listIDs AS (
+    SELECT id FROM lists WHERE
+        (CASE WHEN CARDINALITY($6::INT[]) > 0 THEN id=ANY($6)
+              ELSE uuid=ANY($7::UUID[]) END)
+),
+subs AS (
+    INSERT INTO subscriber_lists (subscriber_id, list_id, status)
+    VALUES((SELECT id FROM sub), UNNEST(ARRAY(SELECT id FROM listIDs)), 'unconfirmed')
+    ON CONFLICT (subscriber_id, list_id) DO UPDATE SET updated_at=NOW()
+)
+SELECT id from sub;`, "INSERT", "subscribers"},
+		{"WITH ls AS (SELECT * FROM lists WHERE (CASE WHEN $1 > 0 THEN id = $1 ELSE TRUE END)), counts AS (SELECT list_id, COUNT(*) FROM subscriber_lists GROUP BY list_id) SELECT ls.*, counts.* FROM ls LEFT JOIN counts ON counts.list_id = ls.id", "SELECT", "lists"},
+		{"WITH camp AS (SELECT id FROM campaigns WHERE status = 'running') UPDATE campaigns SET status = 'finished' WHERE id IN (SELECT id FROM camp)", "UPDATE", "campaigns"},
+		{"WITH u AS (UPDATE users SET seen = now() WHERE id = $1 RETURNING *) SELECT * FROM u", "UPDATE", "users"},
+		{"WITH x AS (SELECT id FROM t1), d AS (DELETE FROM public.sessions WHERE id IN (SELECT id FROM x) RETURNING id) SELECT count(*) FROM d", "DELETE", "public.sessions"},
+		{"WITH a AS NOT MATERIALIZED (SELECT * FROM \"Shop\".\"Orders\" WHERE note = 'FROM (x)'), b AS MATERIALIZED (SELECT 1) SELECT * FROM b", "SELECT", "Shop.Orders"},
+		{"with \"Cte\" as (select * from `accounts`) select * from \"Cte\"", "SELECT", "accounts"},
+		{"WITH /* c ( */ a -- x (\n AS (SELECT * FROM t) SELECT * FROM a", "SELECT", "t"},
+		{"WITH t AS (SELECT 1) INSERT INTO archive SELECT * FROM t", "INSERT", "archive"},
+		{"WITH src AS (SELECT * FROM staging) MERGE INTO target t USING src ON t.id = src.id WHEN MATCHED THEN DELETE", "MERGE", "target"},
+		{"WITH a AS (SELECT * FROM t) SELECT * FROM (SELECT * FROM a) z", "SELECT", "t"},
+		{"WITH RECURSIVE t(n) AS (SELECT 1 UNION ALL SELECT n+1 FROM t WHERE n < 5) SELECT sum(n) FROM t", "SELECT", ""},
+		{"WITH RECURSIVE tree AS (SELECT id FROM nodes WHERE parent_id IS NULL UNION ALL SELECT n.id FROM nodes n JOIN tree ON n.parent_id = tree.id) SEARCH DEPTH FIRST BY id SET ord SELECT * FROM tree ORDER BY ord", "SELECT", "nodes"},
+		{"WITH v (a, b) AS (VALUES (1, 2)) SELECT a FROM v", "SELECT", ""},
+		{"WITH a AS (SELECT 1) SELECT 2", "SELECT", ""},
+		{"WITH a AS (SELECT 1) (WITH b AS (SELECT 2) SELECT 3)", "", ""},
+		// A subquery's table when the statement has none of its own.
+		{"SELECT EXISTS (SELECT schema_migration.* FROM schema_migration WHERE version = $1)", "SELECT", "schema_migration"},
+		{"SELECT count(*) FROM (SELECT DISTINCT a FROM \"s\".\"t\") AS x", "SELECT", "s.t"},
+		{"SELECT COALESCE((SELECT name FROM users WHERE id = 1), 'none')", "SELECT", "users"},
+		{"SELECT EXTRACT(EPOCH FROM now())", "SELECT", ""},
+		{"SELECT $1 IS DISTINCT FROM $2", "SELECT", ""},
+		{"SELECT 'FROM x', (SELECT 1)", "SELECT", ""},
+		{"CREATE VIEW v AS (SELECT * FROM t)", "CREATE", ""},
+		{"INSERT INTO log (n) VALUES ((SELECT count(*) FROM t))", "INSERT", "log"},
+		// Indexes and materialized views.
+		{"CREATE UNIQUE INDEX IF NOT EXISTS idx_users_email ON users (lower(email))", "CREATE", "users"},
+		{"CREATE INDEX CONCURRENTLY idx ON ONLY public.orders USING btree (created_at)", "CREATE", "public.orders"},
+		{"create nonclustered index ix on [dbo].[Orders] ([CustomerId])", "CREATE", "dbo.Orders"},
+		{"DROP INDEX idx ON t", "DROP", "t"},
+		{"DROP INDEX IF EXISTS idx", "DROP", ""},
+		{"REFRESH MATERIALIZED VIEW CONCURRENTLY mv_stats WITH DATA", "REFRESH", "mv_stats"},
+		{"REFRESH MATERIALIZED VIEW \"stats\".\"daily\"", "REFRESH", "stats.daily"},
+		// Malformed.
+		{"WITH (((", "", ""},
+		{"WITH a AS (", "", ""},
+		{"WITH a AS ) SELECT", "", ""},
+		{"WITH RECURSIVE", "", ""},
+		{")))) WITH a AS (SELECT", "", ""},
+		{"WITH a, b AS (SELECT) SELECT FROM", "", ""},
+		{"WITH a AS (SELECT * FROM t.", "", ""},
+		{"WITH a AS (SELECT * FROM t)))) SELECT * FROM a", "SELECT", "t"},
+		{"SELECT EXISTS (SELECT * FROM", "SELECT", ""},
+		{"SELECT * FROM (SELECT * FROM s.", "SELECT", ""},
+		{"CREATE INDEX ON", "CREATE", ""},
+		{"REFRESH", "REFRESH", ""},
+	}
+	for _, c := range cases {
+		if op, target, _ := SQLInfo(c.q); op != c.op || target != c.target {
+			t.Errorf("SQLInfo(%q) = %q %q, want %q %q", c.q, op, target, c.op, c.target)
+		}
+	}
+	// The text is sanitized as anywhere else.
+	q := "WITH s AS (INSERT INTO t (a) VALUES ('secret (x) FROM y') RETURNING id) SELECT id FROM s"
+	if _, _, s := SQLInfo(q); s != "WITH s AS (INSERT INTO t (a) VALUES (?) RETURNING id) SELECT id FROM s" {
+		t.Errorf("SQLInfo(%q) text = %q", q, s)
 	}
 }
 
@@ -212,7 +294,8 @@ func BenchmarkSQLInfo(b *testing.B) {
 // with go test -fuzz): no panic, and bounded output.
 func TestSQLInfoRandom(t *testing.T) {
 	parts := []string{"SELECT", " ", "FROM", "t", "'", "\"", "`", "[", "]", "(", ")", "$", "$a$", "--", "/*", "*/",
-		"\\", "1", ".", "e", ",", "=", "?", ":", "@", "\n", "INSERT", "INTO", "VALUES", "é", "\xff", "0x", "N"}
+		"\\", "1", ".", "e", ",", "=", "?", ":", "@", "\n", "INSERT", "INTO", "VALUES", "é", "\xff", "0x", "N",
+		"WITH", "AS", "RECURSIVE", "UPDATE", "DELETE", "CREATE INDEX", "ON", "REFRESH", "EXISTS"}
 	seed := uint32(1)
 	next := func(n int) int { seed = seed*1664525 + 1013904223; return int(seed>>8) % n }
 	for i := 0; i < 20000; i++ {
@@ -222,7 +305,7 @@ func TestSQLInfoRandom(t *testing.T) {
 		}
 		q := b.String()
 		op, target, s := SQLInfo(q)
-		if len(s) > 2*len(q)+8 || (op == "" && target != "") {
+		if len(s) > 2*len(q)+8 || (op == "" && target != "") || op == "WITH" {
 			t.Fatalf("SQLInfo(%q) = %q %q %q", q, op, target, s)
 		}
 		for _, sys := range []string{"mysql", "postgresql", "sqlite", "microsoft.sql_server", "oracle.db", "clickhouse", "x"} {

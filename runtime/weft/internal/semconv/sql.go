@@ -2,12 +2,27 @@ package semconv
 
 import "strings"
 
-// SQLInfo lexes a SQL statement and returns its operation (the first
-// keyword, upper-cased), its target table (after FROM for SELECT, DELETE
-// and WITH; INTO for INSERT and REPLACE; UPDATE's table; the TABLE of
-// CREATE, ALTER, DROP and TRUNCATE; "" when it cannot be told), and the statement with every literal replaced by "?",
-// comments removed and whitespace collapsed. Identifiers, keywords and
-// placeholders ($1, ?, :name, @p1) are kept.
+// SQLInfo lexes a SQL statement and returns its operation (its first
+// keyword, upper-cased), its target table ("" when it cannot be told), and
+// the statement with every literal replaced by "?", comments removed and
+// whitespace collapsed. Identifiers, keywords and placeholders ($1, ?,
+// :name, @p1) are kept.
+//
+// The target is the name after FROM at the statement's own depth for
+// SELECT and DELETE (failing that, after the first FROM of a subquery at
+// any depth, as in SELECT EXISTS (SELECT … FROM t)); after INTO for
+// INSERT, REPLACE and MERGE; UPDATE's table; the TABLE of CREATE, ALTER,
+// DROP and TRUNCATE; the table ON which an index is created or dropped;
+// the view of REFRESH MATERIALIZED VIEW.
+//
+// WITH [RECURSIVE] name [(cols)] AS [NOT] [MATERIALIZED] (body), … is
+// skipped: the operation and target are those of the main statement that
+// follows. When that statement's target is missing or is a CTE name, the
+// target is that CTE's table (the target of its body), or else the first
+// real table of any CTE body; when the CTE giving the table modifies data
+// (INSERT, UPDATE, DELETE), its operation is taken too. So
+// "WITH s AS (INSERT INTO subs … RETURNING id) SELECT id FROM s" is
+// INSERT subs. The operation is never WITH.
 //
 // Double-quoted tokens are identifiers in standard SQL but strings in
 // MySQL; without knowing the database, a "…" token is kept as an
@@ -20,7 +35,8 @@ func SQLInfo(query string) (operation, target, sanitized string) {
 	s.out.Grow(len(query))
 	s.valueParen = s.parenBuf[:0]
 	s.run()
-	return s.op, s.target.String(), s.out.String()
+	operation, target = s.result()
+	return operation, target, s.out.String()
 }
 
 type tokKind uint8
@@ -35,17 +51,56 @@ const (
 	tokPunct           // ( ) , ; .
 )
 
-// Target-finding states.
+// Statement states: what a statement's next tokens are awaited for.
 const (
-	stOp        = iota // waiting for the first keyword
-	stFrom             // waiting for FROM at the statement's depth
-	stInto             // waiting for INTO (or a table right after INSERT)
-	stDDL              // CREATE/ALTER/DROP/TRUNCATE: waiting for TABLE
-	stTable            // the next name is the target
-	stTableDot         // inside a qualified name, after a '.'
-	stTableName        // after a name part: a '.' continues it
+	stOp      = iota // waiting for the first keyword
+	stFrom           // waiting for FROM at the statement's depth
+	stInto           // waiting for INTO (or a table right after INSERT)
+	stDDL            // CREATE/ALTER/DROP/TRUNCATE: waiting for TABLE or INDEX
+	stOn             // an index: waiting for ON
+	stRefresh        // REFRESH: waiting for the view's name
 	stDone
 )
+
+// Name-reading states (a possibly qualified table name).
+const (
+	capNone  = iota
+	capStart // the next name is the table
+	capPart  // after a name part: a '.' continues it
+	capDot   // after a '.'
+)
+
+// WITH states, for the CTE list before the main statement.
+const (
+	wNone = iota // no WITH
+	wName        // waiting for RECURSIVE or a CTE name
+	wAs          // after the name: waiting for (cols), AS [NOT] [MATERIALIZED] (
+	wCols        // in the column list
+	wBody        // in the body, a statement of its own
+	wNext        // after a body: ',' or the main statement
+	wMain        // in the main statement
+)
+
+// stmt is what is known of the statement being read (the main one or a
+// CTE body).
+type stmt struct {
+	op     string
+	target string // the table at the statement's depth
+	deep   string // the first table of a subquery
+	depth  int
+	state  int
+	reads  bool // SELECT, DELETE: the table follows FROM
+}
+
+// table is the statement's table: its own, else a subquery's.
+func (st *stmt) table() string {
+	if st.target != "" {
+		return st.target
+	}
+	return st.deep
+}
+
+type cte struct{ name, op, table string }
 
 type sqlScanner struct {
 	src string
@@ -61,12 +116,20 @@ type sqlScanner struct {
 	depth      int
 	valueParen []bool // per open paren: holds a list of values
 	parenBuf   [8]bool
-	lastClosed bool // the paren just closed held values (VALUES (..), (..))
+	lastClosed bool   // the paren just closed held values (VALUES (..), (..))
+	subquery   uint64 // bit d: the paren at depth d opened with SELECT
 
-	state   int
-	opDepth int
-	op      string
-	target  strings.Builder
+	st stmt
+
+	capture int    // name-reading state
+	capDeep bool   // the name goes to st.deep, not st.target
+	name    string // the name so far
+
+	with      int // WITH state
+	withDepth int
+	cteName   string
+	cteAs     bool // AS seen
+	ctes      []cte
 }
 
 func (s *sqlScanner) run() {
@@ -147,8 +210,8 @@ func (s *sqlScanner) run() {
 			s.emit(tokOp, s.src[start:s.i], s.src[start:s.i])
 		}
 	}
-	if s.state == stTableName || s.state == stTableDot {
-		s.finishTarget()
+	if s.capture != capNone {
+		s.endName()
 	}
 }
 
@@ -316,6 +379,9 @@ func (s *sqlScanner) emit(kind tokKind, text, upper string) {
 	s.space = false
 	s.out.WriteString(text)
 
+	if upper == "SELECT" && s.prevText == "(" && s.depth < 64 {
+		s.subquery |= 1 << s.depth
+	}
 	s.track(kind, text, upper)
 
 	if kind == tokPunct {
@@ -332,6 +398,9 @@ func (s *sqlScanner) emit(kind tokKind, text, upper string) {
 				s.lastClosed = s.valueParen[n-1]
 				s.valueParen = s.valueParen[:n-1]
 			}
+			if s.depth < 64 {
+				s.subquery &^= 1 << s.depth
+			}
 			if s.depth > 0 {
 				s.depth--
 			}
@@ -347,110 +416,300 @@ func (s *sqlScanner) emit(kind tokKind, text, upper string) {
 	}
 }
 
-// track runs the operation/target state machine on one token.
+// track runs the operation/target state machines on one token.
 func (s *sqlScanner) track(kind tokKind, text, upper string) {
-	switch s.state {
+	if s.capture != capNone && s.captureName(kind, text) {
+		return
+	}
+	switch s.with {
+	case wName, wAs, wCols, wNext:
+		s.trackWith(kind, text, upper)
+		return
+	case wBody:
+		if kind == tokPunct && text == ")" && s.depth == s.withDepth+1 {
+			s.ctes = append(s.ctes, cte{s.cteName, s.st.op, s.st.table()})
+			s.with = wNext
+			return
+		}
+	}
+	if kind == tokWord && upper == "FROM" && s.st.reads && s.depth > s.st.depth &&
+		s.st.table() == "" && s.prevText != "DISTINCT" && s.depth < 64 && s.subquery&(1<<s.depth) != 0 {
+		s.startName(true) // a subquery's FROM
+		return
+	}
+	s.trackStmt(kind, text, upper)
+}
+
+// trackWith reads the CTE list of WITH.
+func (s *sqlScanner) trackWith(kind tokKind, text, upper string) {
+	open := kind == tokPunct && text == "("
+	switch s.with {
+	case wName:
+		switch {
+		case upper == "RECURSIVE":
+		case kind == tokWord || kind == tokQuoted:
+			s.cteName, s.cteAs = unquote(kind, text), false
+			s.with = wAs
+		default:
+			s.with, s.st.state = wMain, stDone // malformed
+		}
+	case wAs:
+		switch {
+		case open && !s.cteAs:
+			s.with = wCols
+		case upper == "AS" && !s.cteAs:
+			s.cteAs = true
+		case s.cteAs && (upper == "NOT" || upper == "MATERIALIZED"):
+		case open && s.cteAs:
+			s.with = wBody
+			s.st = stmt{}
+		default:
+			s.with, s.st.state = wMain, stDone
+		}
+	case wCols:
+		if kind == tokPunct && text == ")" && s.depth == s.withDepth+1 {
+			s.with = wAs
+		}
+	case wNext:
+		switch {
+		case kind == tokPunct && text == ",":
+			s.with = wName
+		case open, upper == "SELECT", upper == "INSERT", upper == "UPDATE", upper == "DELETE",
+			upper == "MERGE", upper == "REPLACE", upper == "VALUES":
+			s.with = wMain
+			s.st = stmt{}
+			s.trackStmt(kind, text, upper)
+		}
+		// Anything else (SEARCH … SET col, CYCLE …) is skipped.
+	}
+}
+
+// trackStmt finds the operation and the target of a statement.
+func (s *sqlScanner) trackStmt(kind tokKind, text, upper string) {
+	switch s.st.state {
 	case stOp:
 		if kind == tokPunct && text == "(" {
 			return
 		}
 		if kind != tokWord {
-			s.state = stDone
+			s.st.state = stDone
 			return
 		}
-		s.op = upper
-		if s.op == "" {
-			s.op = strings.ToUpper(text)
+		if upper == "WITH" && s.with == wNone {
+			s.with, s.withDepth = wName, s.depth
+			return
 		}
-		s.opDepth = s.depth
+		s.st.op = upper
+		if s.st.op == "" {
+			s.st.op = strings.ToUpper(text)
+		}
+		s.st.depth = s.depth
+		s.st.state = stDone
 		switch upper {
 		case "SELECT", "DELETE", "WITH":
-			s.state = stFrom
-		case "INSERT", "REPLACE":
-			s.state = stInto
+			s.st.state, s.st.reads = stFrom, true
+		case "INSERT", "REPLACE", "MERGE":
+			s.st.state = stInto
 		case "UPDATE":
-			s.state = stTable
+			s.startName(false)
 		case "CREATE", "ALTER", "DROP", "TRUNCATE":
-			s.state = stDDL
-		default:
-			s.state = stDone
+			s.st.state = stDDL
+		case "REFRESH":
+			s.st.state = stRefresh
 		}
 	case stDDL:
 		switch {
-		case kind == tokWord && upper == "TABLE":
-			s.state = stTable
-		case kind == tokWord && (upper == "TEMPORARY" || upper == "TEMP" || upper == "UNLOGGED" ||
-			upper == "GLOBAL" || upper == "LOCAL" || upper == "OR" || upper == "REPLACE"):
-		case s.op == "TRUNCATE" && (kind == tokWord || kind == tokQuoted): // TRUNCATE name
-			s.state = stTable
-			s.track(kind, text, upper)
+		case upper == "TABLE":
+			s.startName(false)
+		case upper == "INDEX":
+			s.st.state = stOn
+		case upper == "TEMPORARY" || upper == "TEMP" || upper == "UNLOGGED" || upper == "GLOBAL" ||
+			upper == "LOCAL" || upper == "OR" || upper == "REPLACE" || upper == "UNIQUE" ||
+			upper == "FULLTEXT" || upper == "SPATIAL" || upper == "CLUSTERED" || upper == "NONCLUSTERED":
+		case s.st.op == "TRUNCATE" && (kind == tokWord || kind == tokQuoted): // TRUNCATE name
+			s.startName(false)
+			s.captureName(kind, text)
 		default:
-			s.state = stDone // an index, a view, a database: no table
+			s.st.state = stDone // a view, a database: no table
+		}
+	case stOn:
+		if upper == "ON" && s.depth == s.st.depth {
+			s.startName(false)
+		}
+	case stRefresh:
+		switch {
+		case upper == "MATERIALIZED" || upper == "VIEW" || upper == "CONCURRENTLY":
+		case kind == tokWord || kind == tokQuoted:
+			s.startName(false)
+			s.captureName(kind, text)
+		default:
+			s.st.state = stDone
 		}
 	case stFrom:
-		if kind == tokWord && upper == "FROM" && s.depth == s.opDepth {
-			s.state = stTable
+		if kind == tokWord && upper == "FROM" && s.depth == s.st.depth && s.prevText != "DISTINCT" {
+			s.startName(false)
 		}
 	case stInto:
 		if kind != tokWord && kind != tokQuoted {
-			s.state = stDone
+			s.st.state = stDone
 			return
 		}
 		switch upper {
 		case "INTO":
-			s.state = stTable
+			s.startName(false)
 		case "LOW_PRIORITY", "DELAYED", "HIGH_PRIORITY", "IGNORE", "OR":
 		case "ROLLBACK", "ABORT", "FAIL": // SQLite: INSERT OR REPLACE INTO …
 		default:
-			if s.op == "INSERT" && upper == "REPLACE" {
+			if s.st.op == "INSERT" && upper == "REPLACE" {
 				return
 			}
-			s.state = stTable
-			s.track(kind, text, upper)
+			s.startName(false)
+			s.captureName(kind, text)
 		}
-	case stTable:
-		switch {
-		case kind == tokWord && (upper == "ONLY" || upper == "LOW_PRIORITY" || upper == "IGNORE" ||
-			upper == "QUICK" || upper == "LATERAL" || upper == "TABLE" || upper == "IF" || upper == "NOT" || upper == "EXISTS"):
-		case kind == tokWord || kind == tokQuoted:
-			s.addTargetPart(kind, text)
-			s.state = stTableName
-		default:
-			s.state = stDone
+	}
+}
+
+// startName starts reading a table name, for st.deep when deep is true,
+// else for st.target (the statement then awaits nothing more).
+func (s *sqlScanner) startName(deep bool) {
+	s.capture, s.capDeep, s.name = capStart, deep, ""
+	if !deep {
+		s.st.state = stDone
+	}
+}
+
+// captureName feeds a token to the name being read; it returns false
+// when the token is not part of it (the name is then complete).
+func (s *sqlScanner) captureName(kind tokKind, text string) bool {
+	name := kind == tokWord || kind == tokQuoted
+	switch s.capture {
+	case capStart:
+		switch keyword(text) {
+		case "ONLY", "LOW_PRIORITY", "IGNORE", "QUICK", "LATERAL", "TABLE", "IF", "NOT", "EXISTS":
+			return true
 		}
-	case stTableName:
+		if name {
+			s.name = unquote(kind, text)
+			s.capture = capPart
+			return true
+		}
+	case capPart:
 		if kind == tokPunct && text == "." {
-			s.target.WriteByte('.')
-			s.state = stTableDot
-			return
+			s.capture = capDot
+			return true
 		}
-		s.finishTarget()
-	case stTableDot:
-		if kind == tokWord || kind == tokQuoted {
-			s.addTargetPart(kind, text)
-			s.state = stTableName
-			return
+	case capDot:
+		if name {
+			s.name += "." + unquote(kind, text)
+			s.capture = capPart
+			return true
 		}
-		s.target.Reset()
-		s.state = stDone
+		s.name = ""
 	}
+	s.endName()
+	return false
 }
 
-func (s *sqlScanner) addTargetPart(kind tokKind, text string) {
-	if kind == tokQuoted && len(text) >= 2 {
-		text = text[1 : len(text)-1] // "x", `x`, [x]
-	}
-	s.target.WriteString(text)
-}
-
-// finishTarget ends the name; a keyword where a name was expected means
+// endName stores the name read; a keyword where a name was expected means
 // there is no plain table (e.g. "SELECT 1 FROM (SELECT …)").
-func (s *sqlScanner) finishTarget() {
-	s.state = stDone
-	switch strings.ToUpper(s.target.String()) {
-	case "SELECT", "WHERE", "SET", "VALUES", "DUAL":
-		s.target.Reset()
+func (s *sqlScanner) endName() {
+	name := s.name
+	if s.capture == capDot {
+		name = ""
 	}
+	s.capture, s.name = capNone, ""
+	switch keyword(name) {
+	case "SELECT", "WHERE", "SET", "VALUES", "DUAL":
+		name = ""
+	}
+	if s.capDeep {
+		s.st.deep = name
+	} else {
+		s.st.target = name
+	}
+}
+
+// unquote strips the quotes of "x", `x` and [x]; an unterminated quote
+// gives no name.
+func unquote(kind tokKind, text string) string {
+	if kind != tokQuoted {
+		return text
+	}
+	if len(text) < 2 {
+		return ""
+	}
+	end := text[0]
+	if end == '[' {
+		end = ']'
+	}
+	if text[len(text)-1] != end {
+		return ""
+	}
+	return text[1 : len(text)-1]
+}
+
+// result returns the operation and the target, resolving CTE names (see
+// SQLInfo).
+func (s *sqlScanner) result() (op, target string) {
+	op, target = s.st.op, s.st.table()
+	if s.with == wNone {
+		return op, target
+	}
+	if s.with != wMain || op == "" || op == "WITH" {
+		return "", ""
+	}
+	real := func(t string) bool { return t != "" && s.cteNamed(t) < 0 }
+	if real(target) {
+		return op, target
+	}
+	c := s.cteNamed(target)
+	if c < 0 || !real(s.ctes[c].table) {
+		c = -1
+		for i := range s.ctes {
+			if real(s.ctes[i].table) {
+				c = i
+				break
+			}
+		}
+	}
+	if c < 0 {
+		return op, ""
+	}
+	switch s.ctes[c].op {
+	case "INSERT", "UPDATE", "DELETE", "MERGE", "REPLACE":
+		op = s.ctes[c].op
+	}
+	return op, s.ctes[c].table
+}
+
+// cteNamed returns the index of the CTE called name (ASCII letters
+// folded, as SQL folds unquoted names), or -1.
+func (s *sqlScanner) cteNamed(name string) int {
+	for i := range s.ctes {
+		if asciiEqualFold(s.ctes[i].name, name) {
+			return i
+		}
+	}
+	return -1
+}
+
+func asciiEqualFold(a, b string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := 0; i < len(a); i++ {
+		x, y := a[i], b[i]
+		if 'A' <= x && x <= 'Z' {
+			x += 'a' - 'A'
+		}
+		if 'A' <= y && y <= 'Z' {
+			y += 'a' - 'A'
+		}
+		if x != y {
+			return false
+		}
+	}
+	return true
 }
 
 // keywords are the words the scanner reacts to.
@@ -461,7 +720,9 @@ var keywords = [...]string{
 	"THEN", "ELSE", "WHEN", "VALUES", "VALUE", "BETWEEN", "DEFAULT", "LIMIT",
 	"OFFSET", "RETURN", "ESCAPE", "REGEXP", "RLIKE", "IN", "IS", "AND",
 	"CREATE", "ALTER", "DROP", "TRUNCATE", "TEMPORARY", "TEMP", "UNLOGGED", "GLOBAL",
-	"LOCAL", "IF", "NOT", "EXISTS",
+	"LOCAL", "IF", "NOT", "EXISTS", "MERGE", "REFRESH", "INDEX", "ON", "UNIQUE",
+	"FULLTEXT", "SPATIAL", "CLUSTERED", "NONCLUSTERED", "MATERIALIZED", "VIEW",
+	"CONCURRENTLY", "RECURSIVE", "AS", "DISTINCT", "DUAL", "SET", "WHERE",
 }
 
 // keywordIndex lists keywords by lower-cased first letter and length.
