@@ -36,6 +36,9 @@ enum Cmd {
     View {
         #[arg(long, default_value = "127.0.0.1:4318")]
         listen: String,
+        /// Print every attribute of each span, one per line under it.
+        #[arg(long, short = 'a')]
+        attributes: bool,
     },
     /// Write weft.lock (next to go.mod): the hash pins of every package
     /// weft weaves into these packages (default ./...). Check a build
@@ -121,7 +124,7 @@ fn run(cli: Cli) -> Result<i32> {
             println!("wrapped Go SDK written to {}; use {}/bin/go like go", out.display(), out.display());
             Ok(0)
         }
-        Cmd::View { listen } => crate::view::serve(&listen),
+        Cmd::View { listen, attributes } => crate::view::serve(&listen, attributes),
         Cmd::Rules { cmd } => rules(cmd),
         Cmd::Inspect { binary } => crate::inspect::run(&binary),
         Cmd::Lock { packages } => lock(packages),

@@ -10,14 +10,19 @@ use std::io::IsTerminal;
 use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::process::Command;
 
+/// How traces print; `WEFT_VIEW_ATTRIBUTES=1` shows every attribute (for
+/// `weft go run`, whose flags are go's).
 fn options() -> PrintOptions {
-    PrintOptions { color: std::io::stderr().is_terminal(), ..PrintOptions::default() }
+    let attributes = std::env::var("WEFT_VIEW_ATTRIBUTES").is_ok_and(|v| v == "1" || v.eq_ignore_ascii_case("true"));
+    PrintOptions { color: std::io::stderr().is_terminal(), attributes, ..PrintOptions::default() }
 }
 
-/// `weft view --listen ADDR`: prints traces until interrupted.
-pub fn serve(listen: &str) -> Result<i32> {
+/// `weft view --listen ADDR [--attributes]`: prints traces until interrupted.
+pub fn serve(listen: &str, attributes: bool) -> Result<i32> {
     let mut signals = Signals::new([SIGINT, SIGTERM])?;
-    let rx = start_view(listen, options(), Box::new(std::io::stderr()))
+    let mut opts = options();
+    opts.attributes |= attributes;
+    let rx = start_view(listen, opts, Box::new(std::io::stderr()))
         .with_context(|| format!("cannot listen on {listen}"))?;
     signals.forever().next();
     rx.finish();

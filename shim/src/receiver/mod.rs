@@ -31,7 +31,7 @@ pub mod server;
 
 pub use assemble::{Ready, TraceAssembler};
 pub use model::{AttrValue, EventRecord, LinkRecord, SpanKind, SpanRecord, StatusCode};
-pub use render::{format_duration, render_continued, render_trace, render_trace_with, render_traces};
+pub use render::{format_duration, render_continued, render_continued_opts, render_trace, render_trace_with, render_traces};
 pub use server::{run_view, start_view, PrintOptions, Receiver, Stats};
 
 #[cfg(test)]

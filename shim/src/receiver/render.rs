@@ -38,6 +38,12 @@ pub fn render_trace_with(spans: &[SpanRecord], color: bool) -> String {
 /// `earlier` were rendered before: the header says "(continued)", and a
 /// span whose parent is among them is marked `(parent above)`.
 pub fn render_continued(spans: &[SpanRecord], color: bool, earlier: &HashSet<String>) -> String {
+    render_continued_opts(spans, color, false, earlier)
+}
+
+/// [`render_continued`], with every attribute of each span (`key=value`,
+/// sorted, one per line under it) when `attributes` is set.
+pub fn render_continued_opts(spans: &[SpanRecord], color: bool, attributes: bool, earlier: &HashSet<String>) -> String {
     if spans.is_empty() {
         return "(no spans)\n".to_string();
     }
@@ -116,6 +122,17 @@ pub fn render_continued(spans: &[SpanRecord], color: bool, earlier: &HashSet<Str
         }
         out.push_str(line.trim_end());
         out.push('\n');
+        if attributes {
+            // Under the span's name: the tree prefix, with branches turned
+            // into the lines that continue below them.
+            let indent: String = r.prefix.chars().map(|c| if c == '├' || c == '│' { '│' } else { ' ' }).collect();
+            for (k, v) in &s.attributes {
+                out.push_str(&indent);
+                out.push_str("    ");
+                out.push_str(&paint(color, DIM, &format!("{k}={v}")));
+                out.push('\n');
+            }
+        }
     }
     out
 }

@@ -20,7 +20,7 @@ use prost::Message;
 
 use super::assemble::{Ready, TraceAssembler};
 use super::model::{flatten, SpanRecord};
-use super::render::render_continued;
+use super::render::render_continued_opts;
 
 /// Largest request body accepted, before and after gzip decompression.
 const MAX_BODY: u64 = 64 << 20;
@@ -38,6 +38,8 @@ pub struct PrintOptions {
     pub orphan_after: Duration,
     /// ANSI colors, for terminals.
     pub color: bool,
+    /// Every attribute of each span, one per line under it.
+    pub attributes: bool,
 }
 
 impl Default for PrintOptions {
@@ -46,6 +48,7 @@ impl Default for PrintOptions {
             quiet: Duration::from_secs(1),
             orphan_after: Duration::from_secs(10),
             color: false,
+            attributes: false,
         }
     }
 }
@@ -376,7 +379,7 @@ fn print_loop(
     let mut print = |traces: Vec<Ready>| {
         for t in traces {
             // A closed terminal or pipe must not take the receiver down.
-            let text = render_continued(&t.spans, opts.color, &t.earlier) + "\n";
+            let text = render_continued_opts(&t.spans, opts.color, opts.attributes, &t.earlier) + "\n";
             let _ = out.write_all(text.as_bytes());
             let _ = out.flush();
         }

@@ -627,6 +627,24 @@ worker: process                  [consumer]   1.47s  +30.0ms  (parent not receiv
 }
 
 #[test]
+fn render_with_every_attribute() {
+    let spans = multi_service_trace();
+    let got = render_continued_opts(&spans, false, true, &std::collections::HashSet::new());
+    // Each span's attributes follow its line, sorted, under the tree.
+    let want_part = "\
+└─ frontend: POST                [client]    19.5ms  +5.00ms  http.response.status_code=500 server.address=payments ERROR: upstream failed
+       http.response.status_code=500
+       server.address=payments
+   └─ payments: POST /pay        [server]    17.0ms  +6.00ms  http.response.status_code=500 ERROR
+          http.response.status_code=500
+";
+    assert!(got.contains(want_part), "\n{got}");
+    assert!(got.contains("├─ frontend: SELECT shop.orders  [client]    3.00ms  +1.00ms  db.system.name=mysql server.address=db:3306\n│      db.system.name=mysql\n"), "\n{got}");
+    // Without the option, the tree alone.
+    assert_eq!(render_continued_opts(&spans, false, false, &std::collections::HashSet::new()), render_trace(&spans));
+}
+
+#[test]
 fn render_survives_parent_cycles() {
     let spans = vec![
         rec(
