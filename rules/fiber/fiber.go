@@ -64,7 +64,7 @@ func weftHandlerBefore(_ **App, rctx **fasthttp.RequestCtx) (st weftReq, ok bool
 		return st, false // served through net/http: its span has the request
 	}
 	var h map[string][]string // made only for a request that carries one
-	for _, k := range [...]string{"traceparent", "tracestate", "baggage"} {
+	for _, k := range weftPropagationKeys() {
 		if v := r.Request.Header.Peek(k); len(v) > 0 {
 			if h == nil {
 				h = make(map[string][]string, 3)

@@ -72,9 +72,9 @@ func weftServerStart(ctx context.Context, fullMethod string) (c weftServerCall, 
 	if ctx == nil || !weftEnabled() {
 		return c, false
 	}
-	// Incoming metadata keys are lower case; Extract reads any case.
+	// Incoming metadata keys are lower case, as PropagationKeys are.
 	var carrier map[string][]string
-	for _, k := range [...]string{"traceparent", "tracestate", "baggage"} {
+	for _, k := range weftPropagationKeys() {
 		if v := metadata.ValueFromIncomingContext(ctx, k); len(v) > 0 {
 			if carrier == nil {
 				carrier = make(map[string][]string, 3)

@@ -18,6 +18,7 @@ package kafka
 
 import (
 	"context"
+	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -114,9 +115,9 @@ func weftWithTrace(m Message, h map[string][]string, limit int64) []Header {
 	}
 	out := make([]Header, len(m.Headers), len(m.Headers)+len(h))
 	copy(out, m.Headers)
-	for _, k := range [...]string{"Traceparent", "Tracestate", "Baggage"} {
+	for _, k := range weftSortedKeys(h) {
+		key := strings.ToLower(k)
 		for _, v := range h[k] {
-			key := strings.ToLower(k)
 			out = append(out, Header{Key: key, Value: []byte(v)})
 			size += int64(len(key) + len(v) + 10) // with the record's varints
 		}
@@ -200,8 +201,7 @@ func weftFetchAfter(r *Reader, m *Message, err *error) {
 	}
 	var h map[string][]string // made only for a message that carries one
 	for _, x := range m.Headers {
-		switch k := strings.ToLower(x.Key); k {
-		case "traceparent", "tracestate", "baggage":
+		if k := strings.ToLower(x.Key); weftIsPropagationKey(k) {
 			if h == nil {
 				h = make(map[string][]string, 3)
 			}
@@ -286,4 +286,25 @@ func weftHostPort(addr string) (string, int64) {
 		return addr, 0
 	}
 	return strings.Trim(addr[:i], "[]"), port
+}
+
+// weftIsPropagationKey reports whether the lower-case header key k is one
+// the configured propagators read.
+func weftIsPropagationKey(k string) bool {
+	for _, p := range weftPropagationKeys() {
+		if k == p {
+			return true
+		}
+	}
+	return false
+}
+
+// weftSortedKeys are h's keys in order, so headers are added alike each time.
+func weftSortedKeys(h map[string][]string) []string {
+	keys := make([]string, 0, len(h))
+	for k := range h {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
 }

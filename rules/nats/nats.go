@@ -116,7 +116,8 @@ func weftPublish(nc *Conn, subj string, hdr *[]byte, data []byte) (unsafe.Pointe
 }
 
 // weftWithTrace returns hdr (the encoded "NATS/1.0" header block, or nil)
-// with traceparent, tracestate and baggage added, in a new slice. hdr is
+// with the trace context (traceparent, tracestate, baggage, or what
+// OTEL_PROPAGATORS names) added, in a new slice. hdr is
 // returned as it is when it already has a traceparent (the program
 // propagates its own), is not a header block, or when the message would no
 // longer fit the server's max_payload.
@@ -140,7 +141,18 @@ func weftWithTrace(ctx context.Context, hdr []byte, size, max int64) []byte {
 	} else {
 		out = append(out, hdr[:len(hdr)-len(crlf)]...)
 	}
-	for _, k := range [...]string{"Traceparent", "Tracestate", "Baggage"} {
+	// The headers in the same order each time (nats.go imports no sort;
+	// there are a few keys).
+	keys := make([]string, 0, len(h))
+	for k := range h {
+		i := len(keys)
+		keys = append(keys, k)
+		for ; i > 0 && keys[i-1] > k; i-- {
+			keys[i] = keys[i-1]
+		}
+		keys[i] = k
+	}
+	for _, k := range keys {
 		for _, v := range h[k] {
 			if strings.ContainsAny(v, "\r\n") {
 				continue

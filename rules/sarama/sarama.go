@@ -26,6 +26,7 @@ package sarama
 import (
 	"context"
 	"net"
+	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -100,13 +101,17 @@ func weftInjectHeaders(ctx context.Context, msg *ProducerMessage, limit int) {
 	}
 	carrier := make(map[string][]string, 3)
 	weftInject(ctx, carrier)
+	keys := make([]string, 0, len(carrier))
+	for k := range carrier {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys) // the headers in the same order each time
 	added := make([]RecordHeader, 0, len(carrier))
-	for k, v := range carrier {
-		if len(v) == 0 {
-			continue
+	for _, k := range keys {
+		for _, v := range carrier[k] {
+			added = append(added, RecordHeader{Key: []byte(strings.ToLower(k)), Value: []byte(v)})
+			size += len(k) + len(v) + 10
 		}
-		added = append(added, RecordHeader{Key: []byte(strings.ToLower(k)), Value: []byte(v[0])})
-		size += len(k) + len(v[0]) + 10
 	}
 	if size > limit || len(added) == 0 {
 		return
@@ -251,16 +256,20 @@ func (child *partitionConsumer) weftReceived(ep unsafe.Pointer) {
 		return
 	}
 	var h map[string][]string // made only for a message that carries one
+	keys := weftPropagationKeys()
 	for _, x := range msg.Headers {
 		if x == nil {
 			continue
 		}
-		switch k := strings.ToLower(string(x.Key)); k {
-		case "traceparent", "tracestate", "baggage":
-			if h == nil {
-				h = make(map[string][]string, 3)
+		k := strings.ToLower(string(x.Key))
+		for _, p := range keys {
+			if k == p {
+				if h == nil {
+					h = make(map[string][]string, 3)
+				}
+				h[k] = append(h[k], string(x.Value))
+				break
 			}
-			h[k] = append(h[k], string(x.Value))
 		}
 	}
 	s := &child.weft

@@ -21,6 +21,7 @@ const API: &[(&str, &str, &str, bool, bool)] = &[
     ("weftExtract", "Extract", "(ctx context.Context, header map[string][]string) context.Context", true, false),
     ("weftSuppress", "Suppress", "(ctx context.Context) context.Context", true, false),
     ("weftInject", "Inject", "(ctx context.Context, header map[string][]string)", true, false),
+    ("weftPropagationKeys", "PropagationKeys", "() []string", false, false),
     ("weftRedactQuery", "RedactQuery", "(rawQuery string) string", false, false),
     ("weftSQLInfo", "SQLInfo", "(query string) (operation, target, sanitized string)", false, false),
     ("weftDBSystem", "DBSystem", "(driverPkgPath string) string", false, false),

@@ -25,6 +25,12 @@ fn kafka_addr() -> String {
 }
 
 fn sarama_spans(modfile: Option<&str>, shopify: bool, label: &str) {
+    sarama_spans_with(modfile, shopify, label, false)
+}
+
+/// `b3`: the program runs with OTEL_PROPAGATORS=b3, so the trace context
+/// travels in a `b3` header.
+fn sarama_spans_with(modfile: Option<&str>, shopify: bool, label: &str, b3: bool) {
     let broker = kafka_addr();
     // A topic (and group) of this run's own: the broker outlives runs.
     let topic = &unique(&format!("weft-sarama-{label}-"));
@@ -49,6 +55,9 @@ fn sarama_spans(modfile: Option<&str>, shopify: bool, label: &str) {
         .env("OTEL_SERVICE_NAME", "sarama")
         .env("OTEL_EXPORTER_OTLP_ENDPOINT", rx.endpoint())
         .env("OTEL_BSP_SCHEDULE_DELAY", "100");
+    if b3 {
+        cmd.env("OTEL_PROPAGATORS", "b3");
+    }
     let mut proc = Proc::spawn("sarama", &mut cmd, tmp.path());
     proc.wait_port(&addr);
     let mut bodies = std::collections::HashMap::new();
@@ -111,12 +120,18 @@ fn sarama_spans(modfile: Option<&str>, shopify: bool, label: &str) {
     assert_eq!(sync.attr_str("messaging.kafka.message.key"), Some("k1"), "{dump}");
     assert_eq!(sync.attr_int("messaging.message.body.size"), Some(7), "{dump}");
     consumed(&sync.span_id, "order 1");
-    assert_eq!(bodies["/sync"], format!("order 1\ntraceparent=00-{}-{}-01\n", sync.trace_id, sync.span_id));
+    let header = |s: &SpanRecord| match b3 {
+        true => format!("b3={}-{}-1", s.trace_id, s.span_id),
+        false => format!("traceparent=00-{}-{}-01", s.trace_id, s.span_id),
+    };
+    assert_eq!(bodies["/sync"], format!("order 1\n{}\n", header(sync)));
 
     let sent_async = sent("/async");
     consumed(&sent_async.span_id, "order 2");
-    let tp = format!("traceparent=00-{}-{}-01", sent_async.trace_id, sent_async.span_id);
-    assert_eq!(bodies["/async"], format!("order 2\n{tp}\nx-key=kept\n"));
+    assert_eq!(bodies["/async"], format!("order 2\n{}\nx-key=kept\n", header(sent_async)));
+    if b3 {
+        return; // the program's own traceparent is W3C's
+    }
 
     // The program's own traceparent is left alone, and the consumers
     // continue it.
@@ -147,4 +162,11 @@ fn sarama_oldest_version() {
 #[test]
 fn sarama_shopify_oldest_version() {
     sarama_spans(Some("shopify.mod"), true, "shopify");
+}
+
+/// IBM/sarama v1.61.1 with OTEL_PROPAGATORS=b3: the `b3` header goes out
+/// with each message and the consumers continue it.
+#[test]
+fn sarama_b3_headers() {
+    sarama_spans_with(None, false, "b3", true);
 }

@@ -136,6 +136,19 @@ func Extract(ctx context.Context, header map[string][]string) (rctx context.Cont
 	return st.props.Extract(ctx, header)
 }
 
+// PropagationKeys returns, lower-cased, the header keys the configured
+// propagators read (OTEL_PROPAGATORS), for hooks whose carrier must be
+// built key by key (gRPC metadata, Kafka and fasthttp headers); nil when
+// disabled. The slice is shared: callers must not change it.
+//
+//go:linkname PropagationKeys
+func PropagationKeys() []string {
+	if st := active.Load(); st != nil {
+		return st.keys
+	}
+	return nil
+}
+
 // Inject writes the span context (and baggage) of ctx into header under
 // canonical keys, per OTEL_PROPAGATORS (by default Traceparent, Tracestate
 // and Baggage).

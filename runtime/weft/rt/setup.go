@@ -20,6 +20,7 @@ import (
 type state struct {
 	tracer trace.Tracer
 	props  propagation.Propagators
+	keys   []string // props.Keys()
 	proc   *batch.Processor
 	bsp    batch.Config
 	// envParent is the trace context the process was started in (TRACEPARENT), or nil.
@@ -76,6 +77,7 @@ func newState(exp batch.Exporter, cfg batch.Config) *state {
 	return &state{
 		tracer:    trace.Tracer{Sampler: trace.SamplerFromEnv(), Processor: proc, Limits: trace.LimitsFromEnv()},
 		props:     props,
+		keys:      props.Keys(),
 		proc:      proc,
 		bsp:       cfg,
 		envParent: envParent(props),

@@ -318,3 +318,20 @@ func TestInjectReplacesStaleState(t *testing.T) {
 		t.Errorf("touched: %v", h2)
 	}
 }
+
+func TestKeys(t *testing.T) {
+	b3 := []string{"b3", "x-b3-traceid", "x-b3-spanid", "x-b3-sampled", "x-b3-flags", "x-b3-parentspanid"}
+	for _, tc := range []struct {
+		p    Propagators
+		want []string
+	}{
+		{New(TraceContext, W3CBaggage), []string{"traceparent", "tracestate", "baggage"}},
+		{New(B3Multi), b3},
+		{New(B3, B3Multi, Jaeger), append(append([]string{}, b3...), "uber-trace-id")},
+		{New(), nil},
+	} {
+		if got := tc.p.Keys(); strings.Join(got, ",") != strings.Join(tc.want, ",") {
+			t.Errorf("%v: Keys() = %q, want %q", tc.p.Kinds(), got, tc.want)
+		}
+	}
+}

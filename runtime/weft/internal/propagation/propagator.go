@@ -69,6 +69,28 @@ func New(kinds ...Kind) Propagators {
 // Kinds returns the propagators in order.
 func (p Propagators) Kinds() []Kind { return p.list[:p.n:p.n] }
 
+// Keys returns, lower-cased, the header keys the propagators read (not
+// Jaeger's uberctx- baggage, a prefix), for carriers that cannot be
+// handed whole to Extract (gRPC metadata, Kafka and fasthttp headers).
+func (p Propagators) Keys() []string {
+	var keys []string
+	for _, k := range p.list[:p.n] {
+		switch k {
+		case TraceContext:
+			keys = append(keys, "traceparent", "tracestate")
+		case W3CBaggage:
+			keys = append(keys, "baggage")
+		case B3, B3Multi:
+			if !p.has(B3) || !p.has(B3Multi) || k == B3 {
+				keys = append(keys, "b3", "x-b3-traceid", "x-b3-spanid", "x-b3-sampled", "x-b3-flags", "x-b3-parentspanid")
+			}
+		case Jaeger:
+			keys = append(keys, "uber-trace-id")
+		}
+	}
+	return keys
+}
+
 func (p Propagators) has(k Kind) bool {
 	for _, x := range p.list[:p.n] {
 		if x == k {
