@@ -6,7 +6,8 @@
 // received (nil for a closed channel, or a receive that drops the value),
 // on the receiving goroutine. So a producer span can start under the
 // sender's context, and a consumer span become the receiver's context.
-// Unwatched channels pay a nil check. Sends in a select are not seen.
+// Unwatched channels pay a nil check. In a select, a send hook sees the
+// element offered before the case is picked.
 
 package runtime
 
@@ -73,9 +74,18 @@ type weftSelectState struct {
 	nsends int
 }
 
-// A select's receive: the hook of the case chosen, if it has one.
+// A select's sends: each watched channel's send hook sees its element
+// before the select picks a case (the one picked is known only after the
+// hand-over), so a hook must allow for an element that is not sent this
+// time (rules/sarama starts a message's span once, when first offered).
+// A select's receive: the hook of the case chosen, after it.
 func weftSelectgoBefore(cas0 **scase, _ **uint16, _ **uintptr, nsends, nrecvs *int, _ *bool) (weftSelectState, bool) {
 	cases := unsafe.Slice(*cas0, *nsends+*nrecvs)
+	for _, cs := range cases[:*nsends] {
+		if h := weftHookOf(cs.c); h != nil && h.send != nil && cs.elem != nil {
+			h.send(cs.elem)
+		}
+	}
 	for _, cs := range cases[*nsends:] {
 		if weftHookOf(cs.c) != nil {
 			return weftSelectState{cases, *nsends}, true

@@ -19,7 +19,8 @@
 // A message with a traceparent header of the program's, one the trace
 // context would push over Producer.MaxMessageBytes, or one for a broker
 // older than Kafka 0.11 (Config.Version; headers need 0.11) keeps its
-// headers as they are. A send in a select is not seen: no span for it.
+// headers as they are. A message offered in a select gets its span the
+// first time it is offered (msg.weft says it has one).
 
 package sarama
 

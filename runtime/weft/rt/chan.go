@@ -7,7 +7,8 @@ func watchChan(c unsafe.Pointer, send, recv func(unsafe.Pointer))
 
 // WatchChan hooks the channel ch, whose elements must hold pointers (a
 // chan *T): every send on it calls send with a pointer to the element
-// about to be sent, on the sending goroutine (not a send in a select);
+// about to be sent, on the sending goroutine (in a select, each element
+// offered, before the select picks a case: it may not be sent);
 // every receive calls recv with a pointer to the element received, or nil
 // when the channel was closed or the value dropped, on the receiving
 // goroutine. Either may be nil. The runtime must be woven

@@ -7,7 +7,7 @@
 // headers, sorted.
 //
 //	GET /sync   one message (key "k1") through a SyncProducer
-//	GET /async  one message through an AsyncProducer's Input
+//	GET /async  one message through an AsyncProducer's Input, in a select
 //	GET /own    a message with a traceparent of the program's own
 //	GET /stop   closes the consumers
 //
@@ -171,8 +171,13 @@ func main() {
 		fmt.Fprintf(w, "order 1\n%s\n", s.await("order 1"))
 	})
 	http.HandleFunc("/async", func(w http.ResponseWriter, r *http.Request) {
-		ap.Input() <- &k.ProducerMessage{Topic: topic, Value: k.StringEncoder("order 2"),
-			Headers: []k.RecordHeader{{Key: []byte("x-key"), Value: []byte("kept")}}}
+		// Offered in a select, as programs that can give up do.
+		select {
+		case ap.Input() <- &k.ProducerMessage{Topic: topic, Value: k.StringEncoder("order 2"),
+			Headers: []k.RecordHeader{{Key: []byte("x-key"), Value: []byte("kept")}}}:
+		case <-r.Context().Done():
+			return
+		}
 		select {
 		case <-ap.Successes():
 		case err := <-ap.Errors():
