@@ -96,6 +96,21 @@ func (c *weftCommands) end(conn string, id int64, code, errType, msg string) {
 	weftEnd(span)
 }
 
+// weftNamesCollection reports whether command op names a collection as its
+// first value. Other commands' first string is something else: getLog's
+// log, usersInfo's user, renameCollection's full namespace.
+func weftNamesCollection(op string) bool {
+	switch op {
+	case "find", "insert", "update", "delete", "findAndModify", "aggregate",
+		"count", "distinct", "killCursors", "create", "drop", "collMod",
+		"createIndexes", "dropIndexes", "listIndexes", "mapReduce", "validate",
+		"compact", "collStats", "reIndex", "convertToCapped", "cloneCollectionAsCapped",
+		"createSearchIndexes", "dropSearchIndex", "updateSearchIndex", "listSearchIndexes":
+		return true
+	}
+	return false
+}
+
 // weftMongoAddr reads server.address and port from an event's
 // ConnectionID: "host:port[-7]" (the driver's connection number in
 // brackets), or a unix socket's path.

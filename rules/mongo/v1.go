@@ -59,10 +59,11 @@ func weftMonitor(inner *event.CommandMonitor) *event.CommandMonitor {
 }
 
 // weftCollection is the collection a command names: its first value when
-// that is a string (find, insert, update, delete, aggregate, count,
-// distinct, findAndModify, createIndexes, drop …), getMore's
-// "collection" field; "" for commands on a database (ping,
-// listCollections, an aggregate of 1).
+// that is a string and the command is one on a collection (find, insert,
+// update, delete, aggregate, count, distinct, findAndModify,
+// createIndexes, drop …: weftNamesCollection), getMore's "collection"
+// field; "" for the others (ping, listCollections, getLog, an aggregate
+// of 1).
 func weftCollection(cmd bson.Raw, op string) (coll string) {
 	defer func() {
 		if recover() != nil {
@@ -76,6 +77,9 @@ func weftCollection(cmd bson.Raw, op string) (coll string) {
 		}
 		coll, _ = v.StringValueOK()
 		return coll
+	}
+	if !weftNamesCollection(op) {
+		return ""
 	}
 	el, err := cmd.IndexErr(0)
 	if err != nil {

@@ -52,7 +52,7 @@ fn mongo_spans(driver: Driver) {
     let mut proc = Proc::spawn("mongo", &mut cmd, tmp.path());
     proc.wait_port(&addr);
     let mut bodies = std::collections::HashMap::new();
-    for p in ["/insert", "/cursor", "/dup", "/fail", "/ctxless", "/events"] {
+    for p in ["/insert", "/cursor", "/dup", "/fail", "/getlog", "/ctxless", "/events"] {
         let (status, body) = get(&format!("http://{addr}{p}"), &[]);
         assert_eq!(status, 200, "{p}: {body}\n{}", proc.output());
         bodies.insert(p, body);
@@ -132,14 +132,22 @@ fn mongo_spans(driver: Driver) {
     assert_eq!(fail[0].attr_str("db.response.status_code"), code, "{dump}");
     assert_eq!(fail[0].attr_str("error.type"), Some(typ), "{dump}");
 
+    // getLog's first value names a log, not a collection.
+    let getlog = children("/getlog");
+    assert_eq!(getlog.len(), 1, "{dump}");
+    command(getlog[0], "getLog", "");
+    let getlog_failed = bodies["/getlog"] == "getLog failed: true\n";
+    assert_eq!(getlog[0].status_code == StatusCode::Error, getlog_failed, "{dump}");
+
     let ctxless = children("/ctxless");
     assert_eq!(ctxless.len(), 1, "{dump}");
     command(ctxless[0], "find", "items");
 
     // Every command made one span, and the program's monitor saw each.
     let traced = spans.iter().filter(|s| s.scope_name == scope).count();
-    assert_eq!(traced, 9, "{dump}");
-    assert_eq!(bodies["/events"], "started=9 succeeded=8 failed=1\n", "{dump}");
+    assert_eq!(traced, 10, "{dump}");
+    let failed = if getlog_failed { 2 } else { 1 };
+    assert_eq!(bodies["/events"], format!("started=10 succeeded={} failed={failed}\n", 10 - failed), "{dump}");
 }
 
 /// Driver v1.17.10.

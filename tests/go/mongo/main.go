@@ -55,8 +55,13 @@ func main() {
 	})
 	// A command the server does not know fails.
 	http.HandleFunc("/fail", func(w http.ResponseWriter, r *http.Request) {
-		err := s.Run(r.Context(), "weftNoSuchCommand")
+		err := s.Run(r.Context(), "weftNoSuchCommand", 1)
 		fmt.Fprintln(w, "failed:", err != nil)
+	})
+	// A command whose first value is a string but no collection.
+	http.HandleFunc("/getlog", func(w http.ResponseWriter, r *http.Request) {
+		err := s.Run(r.Context(), "getLog", "global")
+		fmt.Fprintln(w, "getLog failed:", err != nil)
 	})
 	// No ctx from the request: the goroutine's context is the parent.
 	http.HandleFunc("/ctxless", func(w http.ResponseWriter, r *http.Request) {

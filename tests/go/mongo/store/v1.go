@@ -62,6 +62,6 @@ func (s *Store) ReadAll(ctx context.Context, coll string, batch int32) (int, err
 	return n, cur.Err()
 }
 
-func (s *Store) Run(ctx context.Context, cmd string) error {
-	return s.db.RunCommand(ctx, bson.D{{Key: cmd, Value: 1}}).Err()
+func (s *Store) Run(ctx context.Context, cmd string, value interface{}) error {
+	return s.db.RunCommand(ctx, bson.D{{Key: cmd, Value: value}}).Err()
 }
