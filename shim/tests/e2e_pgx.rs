@@ -20,7 +20,7 @@ fn postgres_dsn() -> String {
     })
 }
 
-const PATHS: [&str; 7] = ["/query", "/batch", "/copy", "/error", "/tx", "/stdlib", "/opendb"];
+const PATHS: [&str; 8] = ["/query", "/batch", "/copy", "/error", "/tx", "/stdlib", "/opendb", "/early"];
 
 /// The fixture drops and creates its tables in the one test database: the
 /// two versions' runs take turns (at once, CREATE TABLE raced: SQLSTATE
@@ -114,6 +114,12 @@ fn pgx_spans(modfile: Option<&str>) {
     assert_eq!(s[0].scope_name, "weft/database/sql", "{dump}");
     assert_eq!(s[0].attr_str("db.system.name"), Some("postgresql"));
     assert!(spans.iter().all(|x| x.parent_span_id != s[0].span_id), "a span under database/sql's:\n{dump}");
+
+    // A connection made while a package initialized (before weft/rt's
+    // init may have run) is traced too.
+    let e = children("/early");
+    assert_eq!(names(&e), ["SELECT pgx_items"], "{dump}");
+    assert_eq!(e[0].scope_name, "weft/github.com/jackc/pgx/v5", "{dump}");
 
     // A DB from stdlib.OpenDB has no DSN: the connection's attributes come
     // from the connector's config.

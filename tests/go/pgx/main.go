@@ -9,6 +9,7 @@
 //	GET /error     a query of a table that does not exist (SQLSTATE 42P01)
 //	GET /tx        BEGIN, UPDATE, COMMIT
 //	GET /stdlib    SELECT through database/sql with the "pgx" driver
+//	GET /early     SELECT on a connection made during package initialization
 //	GET /opendb    the same through a DB made by stdlib.OpenDB (no DSN: gorm's way)
 //	GET /calls     how often the program's own tracer saw a query start
 //
@@ -27,6 +28,8 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/jackc/pgx/v5/stdlib"
+
+	"example.com/pgxfixture/early"
 )
 
 // counter is the program's own tracer: it counts query starts.
@@ -154,6 +157,19 @@ func main() {
 			return
 		}
 		fmt.Fprint(w, name)
+	})
+	// A connection made while package early initialized.
+	http.HandleFunc("/early", func(w http.ResponseWriter, r *http.Request) {
+		if early.Err != nil {
+			fail(w, early.Err)
+			return
+		}
+		var n int
+		if err := early.Conn.QueryRow(r.Context(), "SELECT count(*) FROM pgx_items").Scan(&n); err != nil {
+			fail(w, err)
+			return
+		}
+		fmt.Fprint(w, n)
 	})
 	http.HandleFunc("/calls", func(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprint(w, own.n.Load()-setup)
