@@ -200,8 +200,9 @@ func weftFetchAfter(r *Reader, m *Message, err *error) {
 		return
 	}
 	var h map[string][]string // made only for a message that carries one
+	keys := weftPropagationKeys()
 	for _, x := range m.Headers {
-		if k := strings.ToLower(x.Key); weftIsPropagationKey(k) {
+		if k := strings.ToLower(x.Key); weftIsPropagationKey(keys, k) {
 			if h == nil {
 				h = make(map[string][]string, 3)
 			}
@@ -289,9 +290,9 @@ func weftHostPort(addr string) (string, int64) {
 }
 
 // weftIsPropagationKey reports whether the lower-case header key k is one
-// the configured propagators read.
-func weftIsPropagationKey(k string) bool {
-	for _, p := range weftPropagationKeys() {
+// of keys (weftPropagationKeys, the ones the configured propagators read).
+func weftIsPropagationKey(keys []string, k string) bool {
+	for _, p := range keys {
 		if k == p {
 			return true
 		}

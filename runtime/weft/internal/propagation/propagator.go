@@ -74,18 +74,25 @@ func (p Propagators) Kinds() []Kind { return p.list[:p.n:p.n] }
 // handed whole to Extract (gRPC metadata, Kafka and fasthttp headers).
 func (p Propagators) Keys() []string {
 	var keys []string
+	add := func(names ...string) {
+		for _, n := range names {
+			keys = append(keys, strings.ToLower(n))
+		}
+	}
+	b3 := false // b3 and b3multi read the same headers
 	for _, k := range p.list[:p.n] {
 		switch k {
 		case TraceContext:
-			keys = append(keys, "traceparent", "tracestate")
+			add(HeaderTraceparent, HeaderTracestate)
 		case W3CBaggage:
-			keys = append(keys, "baggage")
+			add(HeaderBaggage)
 		case B3, B3Multi:
-			if !p.has(B3) || !p.has(B3Multi) || k == B3 {
-				keys = append(keys, "b3", "x-b3-traceid", "x-b3-spanid", "x-b3-sampled", "x-b3-flags", "x-b3-parentspanid")
+			if !b3 {
+				b3 = true
+				add(HeaderB3, HeaderB3TraceID, HeaderB3SpanID, HeaderB3Sampled, HeaderB3Flags, HeaderB3ParentID)
 			}
 		case Jaeger:
-			keys = append(keys, "uber-trace-id")
+			add(HeaderUberTraceID)
 		}
 	}
 	return keys
