@@ -90,6 +90,11 @@ load_before=$(cut -d' ' -f1-3 /proc/loadavg)
 commit="$(git -C "$root" rev-parse --short HEAD)$(git -C "$root" diff --quiet HEAD -- shim runtime rules bpf 2>/dev/null || echo ' (shim/runtime/rules/bpf modified in the work tree)')"
 
 declare -A status=()
+# Seconds each part took (meta.json "Parts": the report checks the 15 min).
+declare -A parts=()
+part_start=$SECONDS
+# part NAME: the time since the last part ends part NAME.
+part() { parts[$1]=$((SECONDS - part_start)); part_start=$SECONDS; }
 # note VARIANT MESSAGE: why a variant is missing (first line of the error).
 note() { status[$1]=$2; echo "bench: $1: $2" >&2; }
 
@@ -213,6 +218,7 @@ start_sink() {
   curl -fsS "http://$sink_addr/stats" >/dev/null || die "the sink does not answer on $sink_addr"
 }
 
+part setup
 if has load; then
   build_variants
   wraps=(-wrap "ebpf=$weft run --ebpf --")
@@ -232,6 +238,7 @@ if has load; then
   "$harness" load -scenario shop -bin "$bin" "${varflags[@]}" "${wraps[@]}" -rounds "$rounds" \
     -duration "${duration}s" -connections 8 -sink "$sink_addr" -lua "$bench/wrk-report.lua" \
     -logs "$work/logs" -out "$results/load-shop.json"
+  part load
 fi
 
 if has instr; then
@@ -251,6 +258,7 @@ if has instr; then
     "$harness" instr -scenario "$sc" -bin "$bin" -variant plain -variant weft -rounds "$([[ -n $quick ]] && echo 1 || echo 2)" \
       -seconds "$([[ -n $quick ]] && echo 3 || echo 5)" -sink "$sink_addr" -out "$results/instr-$sc.json"
   done
+  part instr
 fi
 
 if has micro; then
@@ -292,6 +300,7 @@ if has micro; then
       -test.benchtime "$benchtime") >>"$results/micro-sdk-woven.txt"
   done
   grep -h '^Benchmark' "$results/micro-weft.txt" | sort -s -k1,1 >&2 || true
+  part micro
 fi
 
 if has build; then
@@ -311,11 +320,13 @@ if has build; then
     -target "shop=$root/examples:./shop/frontend,./shop/inventory" \
     -target "node_exporter=$large:." \
     -out "$results/build.json"
+  part build
 fi
 
 if has shim; then
   say "the compile shim's passthrough cost"
   "$harness" shim -weft "$weft" -tmp "$work" -n "$([[ -n $quick ]] && echo 50 || echo 200)" -out "$results/shim.json"
+  part shim
 fi
 
 # --- the report ---------------------------------------------------------------
@@ -342,6 +353,7 @@ cat >"$results/meta.json" <<EOF
   "LoadBefore": "$load_before",
   "LoadAfter": "$(cut -d' ' -f1-3 /proc/loadavg)",
   "Seconds": $((SECONDS - start_s)),
+  "Parts": {$(for k in "${!parts[@]}"; do printf '"%s": %s, ' "$k" "${parts[$k]}"; done | sed 's/, $//')},
   "Versions": {
     "go.opentelemetry.io/otel/sdk": "$(modver go.opentelemetry.io/otel/sdk)",
     "otelhttp": "$(modver go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp)",

@@ -20,7 +20,11 @@ type Meta struct {
 	Versions                                               map[string]string // tool or library → version
 	Status                                                 map[string]string // variant → "ok" or why it is missing
 	Seconds                                                float64           // the whole run
+	Parts                                                  map[string]float64 // part (load, instr, …) → seconds
 }
+
+// budget is issue 7's bound on one `bash bench/run.sh`.
+const budgetMinutes = 15
 
 // headline is one `name: value` line.
 type headline struct {
@@ -76,6 +80,11 @@ func reportMain(args []string) error {
 	microSection(body, r, *dir)
 	buildSection(body, r, *dir)
 	shimSection(body, r, *dir)
+	if !strings.Contains(meta.Command, "BENCH_") { // a whole, normal run
+		m := meta.Seconds / 60
+		r.head("run_minutes", m, 1)
+		r.target("time for the whole `bash bench/run.sh`", fmt.Sprintf("≤ %d min", budgetMinutes), fmt.Sprintf("%.1f min", m), m <= budgetMinutes, fmt.Sprintf("by %.1f min", m-budgetMinutes))
+	}
 
 	var doc report
 	doc.p("# weft benchmark results")
@@ -86,7 +95,7 @@ func reportMain(args []string) error {
 	if strings.Contains(meta.Command, "BENCH_ONLY") {
 		doc.p("* that run re-measured only the parts it names; the other tables keep the figures of the earlier run whose raw files are in bench/results (the notes at the end say which run each table comes from)")
 	}
-	doc.p("* date: %s (the run took %.1f min)", meta.Date, meta.Seconds/60)
+	doc.p("* date: %s (the run took %.1f min%s)", meta.Date, meta.Seconds/60, partTimes(meta.Parts))
 	doc.p("* machine: %s", meta.Machine)
 	doc.p("* load average: %s before, %s after (other work shares this machine; every figure below is a ratio against a baseline measured in the same run, interleaved with it)", meta.LoadBefore, meta.LoadAfter)
 	doc.p("* commit: %s; %s; %s", meta.Commit, meta.WeftVersion, meta.GoVersion)
@@ -592,4 +601,18 @@ func shimSection(body, r *report, dir string) {
 	body.p("")
 	r.head("shim_passthrough_ms", worst, 3)
 	r.target("shim passthrough per compile", "≤ 1 ms", f3(worst)+" ms", worst <= 1, fmt.Sprintf("by %.3f ms", worst-1))
+}
+
+// partTimes is ": load 6.5, instr 1.9, …" in minutes, in the run's order.
+func partTimes(parts map[string]float64) string {
+	var out []string
+	for _, p := range []string{"setup", "load", "instr", "micro", "build", "shim"} {
+		if s, ok := parts[p]; ok {
+			out = append(out, fmt.Sprintf("%s %.1f", p, s/60))
+		}
+	}
+	if len(out) == 0 {
+		return ""
+	}
+	return ": " + strings.Join(out, ", ")
 }
