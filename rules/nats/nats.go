@@ -216,13 +216,19 @@ func weftRequestAfter(prev unsafe.Pointer, _ **Msg, _ *error) { weftLeave(prev) 
 
 // weftWrap wraps a subscription's callback (sync and channel
 // subscriptions have none) in one that processes each message in a span.
+// It asks weftEnabled at each message, not here: a subscription made
+// while packages initialize may come before weft/rt's init.
 func weftWrap(nc *Conn, subj, queue string, cb *MsgHandler) {
 	inner := *cb
-	if nc == nil || inner == nil || !weftEnabled() || weftSystem(subj) {
+	if nc == nil || inner == nil || weftSystem(subj) {
 		return
 	}
 	name := "process " + subj
 	*cb = func(m *Msg) {
+		if !weftEnabled() {
+			inner(m)
+			return
+		}
 		prev, span := weftProcessStart(nc, name, subj, queue, m)
 		defer weftProcessEnd(prev, span)
 		inner(m)

@@ -21,7 +21,7 @@ fn nats_url() -> String {
     })
 }
 
-const PATHS: [&str; 10] = ["/publish", "/request", "/requestbg", "/inbox", "/headers", "/own", "/big", "/wild", "/js", "/closed"];
+const PATHS: [&str; 11] = ["/publish", "/request", "/requestbg", "/inbox", "/headers", "/own", "/big", "/wild", "/js", "/closed", "/early"];
 
 fn nats_spans(modfile: Option<&str>) {
     let url = nats_url();
@@ -158,8 +158,14 @@ fn nats_spans(modfile: Option<&str>) {
     assert_eq!((p.name.clone(), p.status_code), (format!("publish {}", subj("shop.orders")), StatusCode::Error), "{dump}");
     assert_eq!(p.attr_str("error.type"), Some("nats: connection closed"), "{dump}");
 
+    // A subscription made while packages initialize, before weft/rt is.
+    assert_eq!(bodies["/early"], "early");
+    let p = only_child(server("/early"));
+    messaging(p, SpanKind::Producer, "shop.early", "shop.early", 5);
+    messaging(only_child(p), SpanKind::Consumer, "shop.early", "shop.early", 5);
+
     // Nothing else: every span is one of the above.
-    assert_eq!(spans.len(), 10 + 4 + 3 + 3 + 2 + 1 + 1 + 1 + 2 + 2 + 1, "{dump}");
+    assert_eq!(spans.len(), 11 + 4 + 3 + 3 + 2 + 1 + 1 + 1 + 2 + 2 + 1 + 2, "{dump}");
 }
 
 /// nats.go v1.55.0.

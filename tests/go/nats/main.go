@@ -18,6 +18,8 @@
 //	GET /js        JetStream: publish js.orders.new to stream WEFT_PREFIX, a
 //	               push consumer's callback acks it
 //	GET /closed    publish on a closed connection: the error's text
+//	GET /early     publish shop.early, whose subscriber package early made
+//	               while packages were initialized
 //
 // Every subject starts with PREFIX (and the stream is WEFT_PREFIX), so
 // that runs sharing the server do not hear each other.
@@ -36,6 +38,8 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go"
+
+	"example.com/natsfixture/early"
 )
 
 func must(err error) {
@@ -171,6 +175,11 @@ func main() {
 		if m := read(w); m != nil {
 			w.Write([]byte("ok " + headers(m)))
 		}
+	})
+	http.HandleFunc("/early", func(w http.ResponseWriter, r *http.Request) {
+		must(early.Conn.Flush())
+		must(nc.Publish(pre+"shop.early", []byte("early")))
+		wait(w, early.Got)
 	})
 	http.HandleFunc("/wild", func(w http.ResponseWriter, r *http.Request) {
 		must(nc.Publish(pre+"shop.events.created", []byte("{}")))
