@@ -46,6 +46,8 @@ tests/services/postgres.sh start
 eval "$(tests/services/postgres.sh env)"
 tests/services/nats.sh start
 eval "$(tests/services/nats.sh env)"
+tests/services/rabbitmq.sh start
+eval "$(tests/services/rabbitmq.sh env)"
 tests/services/kafka.sh start
 eval "$(tests/services/kafka.sh env)"
 tests/services/mongo.sh start
