@@ -8,7 +8,8 @@
 //! the message headers (the caller's Table unchanged); each delivery is a
 //! consumer span, child of its producer's, and what the consumer does next
 //! is its child; a program's own traceparent is kept; a publish on a closed
-//! channel is an error; each Get is a client span.
+//! channel is an error; each Get is a client span; a server-named queue
+//! stays out of span names.
 
 mod support;
 
@@ -23,7 +24,7 @@ fn amqp_url() -> String {
     })
 }
 
-const PATHS: [&str; 6] = ["/publish", "/default", "/own", "/closed", "/get", "/stop"];
+const PATHS: [&str; 7] = ["/publish", "/default", "/own", "/closed", "/get", "/anon", "/stop"];
 
 fn amqp_spans(modfile: Option<&str>) {
     let url = amqp_url();
@@ -86,7 +87,8 @@ fn amqp_spans(modfile: Option<&str>) {
         assert_eq!(s.attr_str("messaging.rabbitmq.destination.routing_key"), key, "{}", s.name);
         assert_eq!((s.attr_str("server.address"), s.attr_int("server.port")), (Some(host), Some(port)), "{}", s.name);
         assert_eq!(s.attr_int("messaging.message.body.size"), size, "{}", s.name);
-        assert_eq!(s.attr("messaging.destination.anonymous"), None, "{}", s.name);
+        let anon = dest.starts_with("amq.gen-").then_some(&AttrValue::Bool(true));
+        assert_eq!(s.attr("messaging.destination.anonymous"), anon, "{}", s.name);
         if kind != SpanKind::Producer && size.is_some() {
             assert!(s.attr_int("messaging.rabbitmq.message.delivery_tag").is_some_and(|t| t > 0), "{dump}");
         }
@@ -158,9 +160,18 @@ fn amqp_spans(modfile: Option<&str>) {
     assert!(g.iter().all(|s| s.status_code == StatusCode::Unset && children(s).is_empty()), "{dump}");
     assert_eq!(bodies["/get"], "get 0: true got\nget 1: false \n");
 
+    // A server-named queue stays out of the span name: the default
+    // exchange names it.
+    let a = children(server("/anon"));
+    assert_eq!(a.len(), 2, "{dump}");
+    let q = a[0].attr_str("messaging.destination.name").unwrap_or_else(|| panic!("{dump}")).to_string();
+    assert!(q.starts_with("amq.gen-"), "{dump}");
+    amqp(a[0], SpanKind::Producer, "amq.default", &q, Some(&q), Some(4));
+    amqp(a[1], SpanKind::Client, "amq.default", &q, Some(&q), Some(4));
+    assert_eq!(bodies["/anon"], "amq.gen: true anon\n");
+
     // Declarations, binds, Consume, Cancel and Close make no spans.
-    assert_eq!(spans.iter().filter(|s| s.scope_name.contains("amqp091")).count(), 5 + 3 + 2, "{dump}");
-    assert!(!spans.iter().any(|s| s.attr("messaging.destination.anonymous") == Some(&AttrValue::Bool(true))), "{dump}");
+    assert_eq!(spans.iter().filter(|s| s.scope_name.contains("amqp091")).count(), 5 + 3 + 2 + 2, "{dump}");
 }
 
 /// amqp091-go v1.16.0.

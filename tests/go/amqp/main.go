@@ -16,6 +16,7 @@
 //	GET /closed    Publish on a closed channel (the error is answered)
 //	GET /get       publishes to a queue nobody consumes, then Gets it twice
 //	               (the second finds it empty)
+//	GET /anon      publishes to a server-named queue and Gets it
 //	GET /stop      cancels the consumers
 //
 // Usage: amqp ADDR DOWN_ADDR PREFIX. Runs until killed.
@@ -132,6 +133,14 @@ func main() {
 			must(err)
 			fmt.Fprintf(rw, "get %d: %v %s\n", i, ok, d.Body)
 		}
+	})
+	http.HandleFunc("/anon", func(rw http.ResponseWriter, req *http.Request) {
+		q, err := pub.QueueDeclare("", false, true, true, false, nil)
+		must(err)
+		must(pub.Publish("", q.Name, false, false, amqp.Publishing{Body: []byte("anon")}))
+		d, ok, err := pub.Get(q.Name, true)
+		must(err)
+		fmt.Fprintf(rw, "%s: %v %s\n", strings.SplitN(q.Name, "-", 2)[0], ok, d.Body)
 	})
 	http.HandleFunc("/stop", func(rw http.ResponseWriter, req *http.Request) {
 		must(sub.Cancel("weft-"+queue, false))
