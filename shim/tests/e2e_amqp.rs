@@ -36,36 +36,22 @@ fn amqp_spans(modfile: Option<&str>) {
     let port: i64 = port.parse().unwrap();
     let tmp = tempfile::tempdir().unwrap();
     let bin = tmp.path().join("amqp");
-    let out = run_ok(&mut weft_build(&repo().join("tests/go/amqp"), &bin, modfile));
-    let said = String::from_utf8_lossy(&out.stderr).into_owned();
-    assert!(!said.contains("weft:"), "the build warned:\n{said}");
+    build_clean(&mut weft_build(&repo().join("tests/go/amqp"), &bin, modfile));
 
     let rx = Receiver::start("127.0.0.1:0").unwrap();
     let [addr, down] = [0; 2].map(|_| format!("127.0.0.1:{}", free_port()));
     let mut cmd = Command::new(&bin);
     cmd.args([&addr, &down, &pre])
-        .env("WEFT_TEST_AMQP_URL", &url)
-        .env("OTEL_SERVICE_NAME", "amqp")
-        .env("OTEL_EXPORTER_OTLP_ENDPOINT", rx.endpoint())
-        .env("OTEL_BSP_SCHEDULE_DELAY", "100");
+        .env("WEFT_TEST_AMQP_URL", &url);
+    export_to(&mut cmd, "amqp", &rx.endpoint());
     let mut proc = Proc::spawn("amqp", &mut cmd, tmp.path());
     proc.wait_port(&addr);
-    let mut bodies = std::collections::HashMap::new();
-    for p in PATHS {
-        let (status, body) = get(&format!("http://{addr}{p}"), &[]);
-        assert_eq!(status, 200, "{p}: {body}\n{}", proc.output());
-        bodies.insert(p, body);
-    }
+    let bodies = get_all(&proc, &addr, &PATHS);
     let consumers = |s: &[SpanRecord]| s.iter().filter(|x| x.kind == SpanKind::Consumer).count();
     let servers = |s: &[SpanRecord]| s.iter().filter(|x| x.kind == SpanKind::Server).count();
     let spans = rx.wait_for(|s| consumers(s) >= 3 && servers(s) >= PATHS.len(), Duration::from_secs(20));
     let dump = weft::receiver::render_traces(&spans, false);
-    let server = |path: &str| {
-        spans
-            .iter()
-            .find(|s| s.kind == SpanKind::Server && s.attr_str("url.path") == Some(path))
-            .unwrap_or_else(|| panic!("no server span for {path}:\n{dump}"))
-    };
+    let server = |path: &str| server_span(&spans, path, &dump);
     let children = |parent: &SpanRecord| -> Vec<&SpanRecord> {
         let mut c: Vec<&SpanRecord> = spans.iter().filter(|s| s.parent_span_id == parent.span_id).collect();
         assert!(c.iter().all(|s| s.trace_id == parent.trace_id), "{dump}");

@@ -71,17 +71,13 @@ const V3: Major = Major {
 fn fiber_spans(major: Major, modfile: Option<&str>) {
     let tmp = tempfile::tempdir().unwrap();
     let bin = tmp.path().join("fiber");
-    let out = run_ok(&mut weft_build(&repo().join(major.dir), &bin, modfile));
-    let said = String::from_utf8_lossy(&out.stderr).into_owned();
-    assert!(!said.contains("weft:"), "the build warned:\n{said}");
+    build_clean(&mut weft_build(&repo().join(major.dir), &bin, modfile));
 
     let rx = Receiver::start("127.0.0.1:0").unwrap();
     let [addr, down, adapted] = [0; 3].map(|_| format!("127.0.0.1:{}", free_port()));
     let mut cmd = Command::new(&bin);
-    cmd.args([&addr, &down, &adapted])
-        .env("OTEL_SERVICE_NAME", "fiber")
-        .env("OTEL_EXPORTER_OTLP_ENDPOINT", rx.endpoint())
-        .env("OTEL_BSP_SCHEDULE_DELAY", "100");
+    cmd.args([&addr, &down, &adapted]);
+    export_to(&mut cmd, "fiber", &rx.endpoint());
     let mut proc = Proc::spawn("fiber", &mut cmd, tmp.path());
     proc.wait_port(&addr);
     proc.wait_port(&adapted);

@@ -34,29 +34,20 @@ fn mongo_spans(driver: Driver) {
     let tmp = tempfile::tempdir().unwrap();
     let bin = tmp.path().join("mongo");
     let dir = repo().join("tests/go/mongo");
-    let out = match driver {
-        Driver::V1 => run_ok(&mut weft_build(&dir, &bin, None)),
-        Driver::V1Oldest => run_ok(&mut weft_build(&dir, &bin, Some("oldest.mod"))),
-        Driver::V2 => run_ok(&mut weft_go(&dir, &["build", "-tags=mongov2", "-o", bin.to_str().unwrap(), "."])),
-    };
-    let said = String::from_utf8_lossy(&out.stderr).into_owned();
-    assert!(!said.contains("weft:"), "the build warned:\n{said}");
+    build_clean(&mut match driver {
+        Driver::V1 => weft_build(&dir, &bin, None),
+        Driver::V1Oldest => weft_build(&dir, &bin, Some("oldest.mod")),
+        Driver::V2 => weft_go(&dir, &["build", "-tags=mongov2", "-o", bin.to_str().unwrap(), "."]),
+    });
 
     let rx = Receiver::start("127.0.0.1:0").unwrap();
     let addr = format!("127.0.0.1:{}", free_port());
     let mut cmd = Command::new(&bin);
-    cmd.args([&addr, &uri, &db])
-        .env("OTEL_SERVICE_NAME", "mongo")
-        .env("OTEL_EXPORTER_OTLP_ENDPOINT", rx.endpoint())
-        .env("OTEL_BSP_SCHEDULE_DELAY", "100");
+    cmd.args([&addr, &uri, &db]);
+    export_to(&mut cmd, "mongo", &rx.endpoint());
     let mut proc = Proc::spawn("mongo", &mut cmd, tmp.path());
     proc.wait_port(&addr);
-    let mut bodies = std::collections::HashMap::new();
-    for p in ["/insert", "/cursor", "/dup", "/fail", "/getlog", "/ctxless", "/events"] {
-        let (status, body) = get(&format!("http://{addr}{p}"), &[]);
-        assert_eq!(status, 200, "{p}: {body}\n{}", proc.output());
-        bodies.insert(p, body);
-    }
+    let bodies = get_all(&proc, &addr, &["/insert", "/cursor", "/dup", "/fail", "/getlog", "/ctxless", "/events"]);
     assert_eq!(bodies["/insert"], "apple\n");
     assert_eq!(bodies["/cursor"], "read 5\n");
     assert_eq!(bodies["/dup"], "duplicate refused: true\n");

@@ -31,35 +31,21 @@ fn nats_spans(modfile: Option<&str>) {
     let port: i64 = url.rsplit_once(':').and_then(|(_, p)| p.parse().ok()).expect("a port in WEFT_TEST_NATS_URL");
     let tmp = tempfile::tempdir().unwrap();
     let bin = tmp.path().join("nats");
-    let out = run_ok(&mut weft_build(&repo().join("tests/go/nats"), &bin, modfile));
-    let said = String::from_utf8_lossy(&out.stderr).into_owned();
-    assert!(!said.contains("weft:"), "the build warned:\n{said}");
+    build_clean(&mut weft_build(&repo().join("tests/go/nats"), &bin, modfile));
 
     let rx = Receiver::start("127.0.0.1:0").unwrap();
     let addr = format!("127.0.0.1:{}", free_port());
     let mut cmd = Command::new(&bin);
     cmd.args([&addr, &pre])
-        .env("WEFT_TEST_NATS_URL", &url)
-        .env("OTEL_SERVICE_NAME", "nats")
-        .env("OTEL_EXPORTER_OTLP_ENDPOINT", rx.endpoint())
-        .env("OTEL_BSP_SCHEDULE_DELAY", "100");
+        .env("WEFT_TEST_NATS_URL", &url);
+    export_to(&mut cmd, "nats", &rx.endpoint());
     let mut proc = Proc::spawn("nats", &mut cmd, tmp.path());
     proc.wait_port(&addr);
-    let mut bodies = std::collections::HashMap::new();
-    for p in PATHS {
-        let (status, body) = get(&format!("http://{addr}{p}"), &[]);
-        assert_eq!(status, 200, "{p}: {body}\n{}", proc.output());
-        bodies.insert(p, body);
-    }
+    let bodies = get_all(&proc, &addr, &PATHS);
     let servers = |s: &[SpanRecord]| s.iter().filter(|x| x.kind == SpanKind::Server).count();
     let spans = rx.wait_for(|s| servers(s) >= PATHS.len(), Duration::from_secs(20));
     let dump = weft::receiver::render_traces(&spans, false);
-    let server = |path: &str| {
-        spans
-            .iter()
-            .find(|s| s.kind == SpanKind::Server && s.attr_str("url.path") == Some(path))
-            .unwrap_or_else(|| panic!("no server span for {path}:\n{dump}"))
-    };
+    let server = |path: &str| server_span(&spans, path, &dump);
     let only_child = |parent: &SpanRecord| -> &SpanRecord {
         let c: Vec<&SpanRecord> = spans.iter().filter(|s| s.parent_span_id == parent.span_id).collect();
         assert_eq!(c.len(), 1, "children of {}:\n{dump}", parent.name);

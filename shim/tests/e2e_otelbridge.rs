@@ -42,12 +42,7 @@ fn one_trace(modfile: Option<&str>) {
     let sdk = sdk_spans(&stdout);
     let spans = rx.wait_for(|s| s.len() >= 9, std::time::Duration::from_secs(20));
     let dump = format!("{stdout}\n{}", weft::receiver::render_traces(&spans, false));
-    let server = |path: &str| -> &SpanRecord {
-        spans
-            .iter()
-            .find(|s| s.kind == SpanKind::Server && s.attr_str("url.path") == Some(path))
-            .unwrap_or_else(|| panic!("no server span for {path}:\n{dump}"))
-    };
+    let server = |path: &str| server_span(&spans, path, &dump);
     let client_of = |srv: &SpanRecord| -> &SpanRecord {
         spans
             .iter()

@@ -38,11 +38,8 @@ fn pgx_spans(modfile: Option<&str>) {
     let rx = Receiver::start("127.0.0.1:0").unwrap();
     let addr = format!("127.0.0.1:{}", free_port());
     let mut cmd = Command::new(&bin);
-    cmd.arg(&addr)
-        .env("POSTGRES_DSN", &dsn)
-        .env("OTEL_SERVICE_NAME", "pgx")
-        .env("OTEL_EXPORTER_OTLP_ENDPOINT", rx.endpoint())
-        .env("OTEL_BSP_SCHEDULE_DELAY", "100");
+    cmd.arg(&addr).env("POSTGRES_DSN", &dsn);
+    export_to(&mut cmd, "pgx", &rx.endpoint());
     let mut proc = Proc::spawn("pgx", &mut cmd, tmp.path());
     proc.wait_port(&addr);
     for p in PATHS {

@@ -43,38 +43,24 @@ fn sarama_spans_with(modfile: Option<&str>, shopify: bool, label: &str, b3: bool
     }
     args.extend(["-o".into(), bin.to_str().unwrap().into(), ".".into()]);
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    let out = run_ok(&mut weft_go(&repo().join("tests/go/sarama"), &args));
-    let said = String::from_utf8_lossy(&out.stderr).into_owned();
-    assert!(!said.contains("weft:"), "the build warned:\n{said}");
+    build_clean(&mut weft_go(&repo().join("tests/go/sarama"), &args));
 
     let rx = Receiver::start("127.0.0.1:0").unwrap();
     let [addr, down] = [0; 2].map(|_| format!("127.0.0.1:{}", free_port()));
     let mut cmd = Command::new(&bin);
     cmd.args([&addr, &down, topic])
-        .env("WEFT_TEST_KAFKA_ADDR", &broker)
-        .env("OTEL_SERVICE_NAME", "sarama")
-        .env("OTEL_EXPORTER_OTLP_ENDPOINT", rx.endpoint())
-        .env("OTEL_BSP_SCHEDULE_DELAY", "100");
+        .env("WEFT_TEST_KAFKA_ADDR", &broker);
+    export_to(&mut cmd, "sarama", &rx.endpoint());
     if b3 {
         cmd.env("OTEL_PROPAGATORS", "b3");
     }
     let mut proc = Proc::spawn("sarama", &mut cmd, tmp.path());
     proc.wait_port(&addr);
-    let mut bodies = std::collections::HashMap::new();
-    for p in ["/sync", "/async", "/own", "/stop"] {
-        let (status, body) = get(&format!("http://{addr}{p}"), &[]);
-        assert_eq!(status, 200, "{p}: {body}\n{}", proc.output());
-        bodies.insert(p, body);
-    }
+    let bodies = get_all(&proc, &addr, &["/sync", "/async", "/own", "/stop"]);
     let consumers = |s: &[SpanRecord]| s.iter().filter(|x| x.kind == SpanKind::Consumer).count();
     let spans = rx.wait_for(|s| consumers(s) >= 6 && s.iter().any(|x| x.attr_str("url.path") == Some("/stop")), Duration::from_secs(20));
     let dump = weft::receiver::render_traces(&spans, false);
-    let server = |path: &str| {
-        spans
-            .iter()
-            .find(|s| s.kind == SpanKind::Server && s.attr_str("url.path") == Some(path))
-            .unwrap_or_else(|| panic!("no server span for {path}:\n{dump}"))
-    };
+    let server = |path: &str| server_span(&spans, path, &dump);
     let children = |parent_id: &str| -> Vec<&SpanRecord> { spans.iter().filter(|s| s.parent_span_id == parent_id).collect() };
     let (host, port) = broker.rsplit_once(':').unwrap();
     let port: i64 = port.parse().unwrap();

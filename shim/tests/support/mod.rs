@@ -41,6 +41,42 @@ pub fn weft_build(dir: &Path, out: &Path, modfile: Option<&str>) -> Command {
     weft_go(dir, &args)
 }
 
+/// Runs a weft build and insists that it succeeds without a `weft:` line.
+pub fn build_clean(cmd: &mut Command) -> Output {
+    let out = run_ok(cmd);
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(!said.contains("weft:"), "the build warned:\n{said}");
+    out
+}
+
+/// Points a woven program's spans at `endpoint` (a test receiver's), as
+/// service `service`, exported every 100 ms.
+pub fn export_to<'a>(cmd: &'a mut Command, service: &str, endpoint: &str) -> &'a mut Command {
+    cmd.env("OTEL_SERVICE_NAME", service)
+        .env("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint)
+        .env("OTEL_BSP_SCHEDULE_DELAY", "100")
+}
+
+/// GETs each path on `addr` in turn, insisting on 200; the bodies by path.
+pub fn get_all<'p>(proc: &Proc, addr: &str, paths: &[&'p str]) -> std::collections::HashMap<&'p str, String> {
+    let mut bodies = std::collections::HashMap::new();
+    for p in paths {
+        let (status, body) = get(&format!("http://{addr}{p}"), &[]);
+        assert_eq!(status, 200, "{p}: {body}\n{}", proc.output());
+        bodies.insert(*p, body);
+    }
+    bodies
+}
+
+/// The server span of the request for `path` (`dump` shows the traces if
+/// there is none).
+pub fn server_span<'a>(spans: &'a [weft::receiver::SpanRecord], path: &str, dump: &str) -> &'a weft::receiver::SpanRecord {
+    spans
+        .iter()
+        .find(|s| s.kind == weft::receiver::SpanKind::Server && s.attr_str("url.path") == Some(path))
+        .unwrap_or_else(|| panic!("no server span for {path}:\n{dump}"))
+}
+
 /// Runs a command and insists it succeeds, showing its output if not.
 pub fn run_ok(cmd: &mut Command) -> Output {
     let out = cmd.output().unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"));
