@@ -65,6 +65,10 @@ impl Config {
             let base = env("OTEL_EXPORTER_OTLP_ENDPOINT").unwrap_or_else(|| "http://localhost:4318".into());
             format!("{}/v1/traces", base.trim_end_matches('/'))
         });
+        let protocol = env("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL").or_else(|| env("OTEL_EXPORTER_OTLP_PROTOCOL"));
+        if let Some(p) = protocol.filter(|p| !p.eq_ignore_ascii_case("http/protobuf")) {
+            eprintln!("weft: OTEL_EXPORTER_OTLP_PROTOCOL={p:?}: weft run exports OTLP/HTTP protobuf only, to {endpoint} (a collector's OTLP/HTTP port is 4318)");
+        }
         let mut headers = parse_kv_list(&env("OTEL_EXPORTER_OTLP_HEADERS").unwrap_or_default());
         headers.extend(parse_kv_list(&env("OTEL_EXPORTER_OTLP_TRACES_HEADERS").unwrap_or_default()));
         let timeout_ms = env("OTEL_EXPORTER_OTLP_TRACES_TIMEOUT")

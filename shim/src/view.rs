@@ -38,7 +38,8 @@ pub fn run_with_receiver(mut cmd: Command) -> Result<i32> {
         .context("starting the built-in OTLP receiver")?;
     eprintln!("weft: receiving traces at {} (set OTEL_EXPORTER_OTLP_ENDPOINT to send them elsewhere)", rx.endpoint());
     cmd.env("OTEL_EXPORTER_OTLP_ENDPOINT", rx.endpoint());
-    cmd.env("OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf");
+    // The receiver speaks OTLP/HTTP, whatever the environment asked for.
+    cmd.env("OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf").env_remove("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL");
     if std::env::var_os("OTEL_BSP_SCHEDULE_DELAY").is_none() {
         cmd.env("OTEL_BSP_SCHEDULE_DELAY", "200");
     }

@@ -1,6 +1,7 @@
 package otlp
 
 import (
+	"cmp"
 	"crypto/tls"
 	"crypto/x509"
 	"net/url"
@@ -14,12 +15,19 @@ import (
 // DefaultEndpoint is where spans go when nothing is configured.
 const DefaultEndpoint = "http://localhost:4318/v1/traces"
 
+// DefaultGRPCEndpoint is the collector's OTLP/gRPC address by default.
+const DefaultGRPCEndpoint = "http://localhost:4317"
+
+// grpcMethod is the path of the trace service's Export method.
+const grpcMethod = "/opentelemetry.proto.collector.trace.v1.TraceService/Export"
+
 // Config is the exporter configuration from OTEL_EXPORTER_OTLP_*.
 type Config struct {
 	Endpoint string            // full URL, path included
 	Headers  map[string]string // extra request headers
 	Timeout  time.Duration     // per batch, retries included
 	Gzip     bool
+	GRPC     bool        // OTLP/gRPC (HTTP/2) instead of OTLP/HTTP
 	TLS      *tls.Config // nil: Go's defaults
 }
 
@@ -56,11 +64,29 @@ func ConfigFromEnv() Config {
 	}
 	switch proto := strings.ToLower(env.First("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", "OTEL_EXPORTER_OTLP_PROTOCOL")); proto {
 	case "", "http/protobuf":
+	case "grpc":
+		c.GRPC = true
+		c.Endpoint = GRPCEndpoint(env.Lookup("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"), env.Lookup("OTEL_EXPORTER_OTLP_ENDPOINT"))
+		if strings.HasPrefix(c.Endpoint, "http://") && !h2c {
+			env.Warnf("OTLP/gRPC to a plain-http endpoint (%s) needs a program built with Go 1.24 or newer: spans will not be delivered; use https, or OTEL_EXPORTER_OTLP_PROTOCOL=http/protobuf", c.Endpoint)
+		}
 	default:
-		env.Warnf("OTEL_EXPORTER_OTLP_PROTOCOL=%q is not supported; weft only speaks http/protobuf and uses it", proto)
+		env.Warnf("OTEL_EXPORTER_OTLP_PROTOCOL=%q is not supported (grpc or http/protobuf); using http/protobuf", proto)
 	}
 	c.TLS = tlsFromEnv()
 	return c
+}
+
+// GRPCEndpoint resolves the URL of the trace service's Export method: the
+// endpoint's scheme and host (the signal-specific one wins), any path
+// replaced by the method's.
+func GRPCEndpoint(traces, general string) string {
+	e := cmp.Or(traces, general, DefaultGRPCEndpoint)
+	u, err := url.Parse(withScheme(e))
+	if err != nil || u.Host == "" {
+		return e // Export reports it as a bad endpoint
+	}
+	return u.Scheme + "://" + u.Host + grpcMethod
 }
 
 // Endpoint resolves the traces URL: the signal-specific endpoint is used

@@ -6,6 +6,7 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/binary"
 	"errors"
 	"io"
 	"net"
@@ -23,9 +24,11 @@ import (
 	"weft/internal/trace"
 )
 
-// Exporter posts batches to an OTLP/HTTP collector. Its requests carry a
-// suppressed context, so a woven net/http does not trace them, and use a
-// transport of their own.
+// Exporter posts batches to an OTLP/HTTP collector, or calls an OTLP/gRPC
+// one's Export method (gRPC's framing over net/http's HTTP/2: one
+// length-prefixed message each way, the status in the trailers). Its
+// requests carry a suppressed context, so a woven net/http does not trace
+// them, and use a transport of their own.
 type Exporter struct {
 	cfg      Config
 	client   *http.Client
@@ -39,6 +42,7 @@ type Exporter struct {
 	parts [][]byte // the request: pieces of hdr and the batch's spans
 	gz    *gzip.Writer
 	gzb   bytes.Buffer
+	frame [5]byte // gRPC's message prefix: compressed flag, length
 }
 
 // New returns an exporter for cfg sending the given resource attributes.
@@ -53,6 +57,9 @@ func New(cfg Config, resource []trace.Attr) *Exporter {
 		TLSHandshakeTimeout:   5 * time.Second,
 		ExpectContinueTimeout: time.Second,
 		TLSClientConfig:       cfg.TLS,
+	}
+	if cfg.GRPC {
+		grpcTransport(tr)
 	}
 	if cfg.Timeout <= 0 {
 		cfg.Timeout = 10 * time.Second
@@ -117,6 +124,18 @@ func (e *Exporter) Export(ctx context.Context, spans *Batch) error {
 		e.gz.Close()
 		parts = [][]byte{e.gzb.Bytes()}
 	}
+	if e.cfg.GRPC {
+		size := 0
+		for _, p := range parts {
+			size += len(p)
+		}
+		e.frame[0] = 0
+		if e.cfg.Gzip {
+			e.frame[0] = 1
+		}
+		binary.BigEndian.PutUint32(e.frame[1:], uint32(size))
+		parts = append([][]byte{e.frame[:]}, parts...)
+	}
 	body := newBody(parts)
 	defer body.end() // the batch is reused once Export returns
 	return e.post(ctx, body)
@@ -134,10 +153,19 @@ func (e *Exporter) post(ctx context.Context, body *body) error {
 	for k, v := range e.cfg.Headers {
 		req.Header.Set(k, v)
 	}
-	req.Header.Set("Content-Type", "application/x-protobuf")
 	req.Header.Set("User-Agent", "weft/"+env.SDKVersion)
-	if e.cfg.Gzip {
-		req.Header.Set("Content-Encoding", "gzip")
+	switch {
+	case e.cfg.GRPC:
+		req.Header.Set("Content-Type", "application/grpc")
+		req.Header.Set("Te", "trailers")
+		if e.cfg.Gzip {
+			req.Header.Set("Grpc-Encoding", "gzip")
+		}
+	default:
+		req.Header.Set("Content-Type", "application/x-protobuf")
+		if e.cfg.Gzip {
+			req.Header.Set("Content-Encoding", "gzip")
+		}
 	}
 	resp, derr := e.client.Do(req)
 	if derr != nil {
@@ -158,6 +186,8 @@ func (e *Exporter) post(ctx context.Context, body *body) error {
 	io.Copy(io.Discard, io.LimitReader(resp.Body, 256<<10)) // keep-alive
 
 	switch code := resp.StatusCode; {
+	case e.cfg.GRPC && code == 200:
+		return e.grpcStatus(resp, data)
 	case code >= 200 && code < 300:
 		if n, msg := partialSuccess(data); n > 0 {
 			env.Warnf("collector rejected %d spans: %s", n, msg)

@@ -365,18 +365,26 @@ func TestConfigFromEnv(t *testing.T) {
 		"OTEL_EXPORTER_OTLP_TIMEOUT":        "5000",
 		"OTEL_EXPORTER_OTLP_TRACES_TIMEOUT": "1500",
 		"OTEL_EXPORTER_OTLP_COMPRESSION":    "GZIP",
-		"OTEL_EXPORTER_OTLP_PROTOCOL":       "grpc",
+		"OTEL_EXPORTER_OTLP_PROTOCOL":       "http/json",
 	})
 	c := ConfigFromEnv()
 	restore()
-	if c.Endpoint != "http://c:4318/v1/traces" || c.Timeout != 1500*time.Millisecond || !c.Gzip || c.TLS != nil {
+	if c.Endpoint != "http://c:4318/v1/traces" || c.Timeout != 1500*time.Millisecond || !c.Gzip || c.TLS != nil || c.GRPC {
 		t.Errorf("%+v", c)
 	}
 	if c.Headers["a"] != "1" || c.Headers["b"] != "two words" || c.Headers["c"] != "specific" || len(c.Headers) != 3 {
 		t.Errorf("headers %q", c.Headers)
 	}
-	if len(lines) != 2 || !strings.Contains(lines[0]+lines[1], "grpc") || !strings.Contains(lines[0]+lines[1], "TRACES_HEADERS") {
+	if len(lines) != 2 || !strings.Contains(lines[0]+lines[1], "http/json") || !strings.Contains(lines[0]+lines[1], "TRACES_HEADERS") {
 		t.Errorf("warnings %q", lines)
+	}
+	// gRPC: the endpoint names the collector, the path is the method's.
+	lines = nil
+	restore = env.SetLookup(map[string]string{"OTEL_EXPORTER_OTLP_ENDPOINT": "http://c:4317", "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL": "GRPC"})
+	c = ConfigFromEnv()
+	restore()
+	if !c.GRPC || c.Endpoint != "http://c:4317"+grpcMethod || len(lines) != 0 {
+		t.Errorf("grpc %+v %q", c, lines)
 	}
 	lines = nil
 	restore = env.SetLookup(map[string]string{"OTEL_EXPORTER_OTLP_COMPRESSION": "zstd", "OTEL_EXPORTER_OTLP_TIMEOUT": "-3"})
