@@ -285,7 +285,7 @@ if has micro; then
   # The same SDK benchmarks built with weft: what the OTel API bridge
   # (rules/otel) costs a program that traces with the SDK itself.
   (cd "$bench" && "$weft" go test -c -o "$work/micro/sdk-woven.test" ./micro)
-  count=$([[ -n $quick ]] && echo 1 || echo 5)
+  count=$([[ -n $quick ]] && echo 1 || echo 3)
   benchtime=$([[ -n $quick ]] && echo 0.2s || echo 0.5s)
   : >"$results/micro-weft.txt"
   : >"$results/micro-sdk.txt"
