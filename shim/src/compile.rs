@@ -117,8 +117,8 @@ fn real_tool(argv0: &Path) -> PathBuf {
 
 /// Entry point when argv[0] is `.../asm`, `.../cgo`, `.../link`,
 /// `.../cover` or `.../vet`: `-V=full` is answered here, cover and vet may
-/// get the link file's real path (see [`crate::overlaid`]), everything else
-/// is the real tool's.
+/// get the link file's real path (see [`crate::overlaid`]), link may get
+/// the real GOROOT (see [`real_goroot`]), everything else is the real tool's.
 pub fn tool_main(argv0: OsString, args: Vec<OsString>) -> ! {
     let real = real_tool(Path::new(&argv0));
     if args.len() == 1 && args[0] == "-V=full" {
@@ -126,7 +126,25 @@ pub fn tool_main(argv0: OsString, args: Vec<OsString>) -> ! {
     }
     let tool = Path::new(&argv0).file_name().unwrap_or_default().to_string_lossy().into_owned();
     let args = crate::overlaid::rewrite(&tool, &args).unwrap_or(args);
+    if tool == "link" {
+        if let Some(root) = real_goroot(Path::new(&argv0)) {
+            std::env::set_var("GOROOT", root);
+        }
+    }
     exec(&argv0, &real, args)
+}
+
+/// The real GOROOT, when the linker's GOROOT is this SDK (with Go 1.23+,
+/// unless -trimpath, which clears it): the linker writes GOROOT into the
+/// binary (file paths, `runtime.GOROOT()`), and the real one is what plain
+/// go writes, the same whatever weft's cache directory.
+fn real_goroot(argv0: &Path) -> Option<PathBuf> {
+    let goroot = std::env::var_os("GOROOT").filter(|g| !g.is_empty())?;
+    let root = argv0.ancestors().nth(4)?; // <root>/pkg/tool/<os>_<arch>/link
+    if Path::new(&goroot) != root {
+        return None;
+    }
+    crate::sdk::read_info(root).ok().map(|info| info.real_goroot)
 }
 
 /// A woven package's compile command, and the one to fall back to.

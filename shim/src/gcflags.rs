@@ -19,7 +19,9 @@
 //! as enough `../` to reach `/` from the go command's working directory:
 //! cmd/go matches that with one string compare, where an import-path
 //! pattern costs it a regexp compile per package and pattern (Go 1.26;
-//! 14 ms of a warm shop build with five marks). The pattern lands in the
+//! 14 ms of a warm shop build with five marks). A std package's pattern
+//! names the wrapped SDK from its own name on (`../../...go1.26.8-<key>/src/net/http`),
+//! not the cache directory it is in. The pattern lands in the
 //! binary's build info, so with `-trimpath`, and for `go test` (whose
 //! `p_test` and test main share the package's directory), the import path
 //! is used instead.
@@ -117,19 +119,34 @@ fn matches(u: &UserFlags, p: &Listed, cwd: &Path) -> bool {
 pub fn marked_flag(user: &[UserFlags], p: &Listed, cwd: &Path, mark: &str, depth: Option<usize>) -> String {
     let theirs = user.iter().rev().find(|u| matches(u, p, cwd)).map(|u| u.flags.trim()).unwrap_or("");
     let sep = if theirs.is_empty() { "" } else { " " };
-    let pattern = depth.filter(|_| p.immutable).and_then(|d| dir_pattern(&p.dir, d)).unwrap_or_else(|| p.path.clone());
+    let pattern = depth.filter(|_| p.immutable).and_then(|d| dir_pattern(p, d)).unwrap_or_else(|| p.path.clone());
     format!("-gcflags={pattern}={theirs}{sep}-D={mark}")
 }
 
-/// `dir` as a relative pattern: `depth` times `../`, then the path without
-/// its leading `/`. None for a directory cmd/go would read otherwise.
-fn dir_pattern(dir: &str, depth: usize) -> Option<String> {
-    let rel = dir.strip_prefix('/')?;
+/// The package's directory as a relative pattern: `depth` times `../`,
+/// then the path without its leading `/`. A std package's directory is in
+/// the wrapped SDK, whose place follows weft's cache directory (HOME,
+/// XDG_CACHE_HOME, WEFT_CACHE), so its pattern is `...` and the path from
+/// the SDK's own name on; cmd/go matches that with one regexp compiled per
+/// flag. None for a directory cmd/go would read otherwise.
+fn dir_pattern(p: &Listed, depth: usize) -> Option<String> {
+    let rel = p.dir.strip_prefix('/')?;
     let odd = |c: char| c == '=' || c.is_whitespace();
     if rel.is_empty() || rel.contains(odd) || rel.contains("...") || rel.split('/').any(|c| c.is_empty() || c == "." || c == "..") {
         return None;
     }
-    Some(format!("{}{rel}", "../".repeat(depth.max(1))))
+    let climb = "../".repeat(depth.max(1));
+    if !p.standard {
+        return Some(format!("{climb}{rel}"));
+    }
+    // <parent>/<sdk>/src/<import path>; `...` never matches across an
+    // element named vendor.
+    let parts: Vec<&str> = rel.split('/').collect();
+    let at = parts.len().checked_sub(p.path.split('/').count() + 2)?;
+    if parts[at + 1] != "src" || parts[at + 2..].join("/") != p.path || parts[..at].contains(&"vendor") {
+        return None;
+    }
+    Some(format!("{climb}...{}", parts[at..].join("/")))
 }
 
 #[cfg(test)]
@@ -180,8 +197,15 @@ mod tests {
     #[test]
     fn std_and_module_cache_packages_are_matched_by_directory() {
         let cwd = Path::new("/m");
-        let http = pkg("net/http", "/g/src/net/http", true, true);
-        assert_eq!(marked_flag(&[], &http, cwd, "weft:s:v", Some(2)), "-gcflags=../../g/src/net/http=-D=weft:s:v");
+        let http = pkg("net/http", "/cache/g/src/net/http", true, true);
+        assert_eq!(marked_flag(&[], &http, cwd, "weft:s:v", Some(2)), "-gcflags=../../...g/src/net/http=-D=weft:s:v");
+        // Not across an element named vendor, nor outside <sdk>/src.
+        for (path, dir) in [("net/http", "/vendor/g/src/net/http"), ("golang.org/x/net", "/g/src/cmd/vendor/golang.org/x/net")] {
+            let p = pkg(path, dir, true, true);
+            assert_eq!(marked_flag(&[], &p, cwd, "weft:s:v", Some(2)), format!("-gcflags={path}=-D=weft:s:v"));
+        }
+        let y = Listed { immutable: true, ..pkg("github.com/y/z", "/mod/github.com/y/z@v1.0.0", false, true) };
+        assert_eq!(marked_flag(&[], &y, cwd, "weft:s:v", Some(2)), "-gcflags=../../mod/github.com/y/z@v1.0.0=-D=weft:s:v");
         // A package of the main module keeps its import path (its directory
         // follows the working directory).
         let main = pkg("example.com/m", "/m", false, false);

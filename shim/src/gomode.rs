@@ -124,6 +124,12 @@ pub fn command(root: &Path, args: Vec<OsString>) -> Result<Command> {
             cmd.env(crate::overlaid::OVERLAY_ENV, overlay);
         }
         cmd.args(args).env("GOROOT", root).env("GOTOOLCHAIN", "local");
+        // Go 1.22 writes GOROOT_FINAL (else GOROOT) into binaries and the
+        // link's cache key: the real root, as plain go (later releases
+        // have no GOROOT_FINAL; the link shim gives their linker GOROOT).
+        if info.go_version.starts_with("go1.22") && std::env::var_os("GOROOT_FINAL").is_none() {
+            cmd.env("GOROOT_FINAL", &info.real_goroot);
+        }
         cmd
     };
     let debug = std::env::var_os("WEFT_DEBUG").is_some_and(|v| !v.is_empty());

@@ -60,6 +60,103 @@ fn builds_are_bit_identical_across_dirs_homes_caches() {
     assert_eq!(sums[0], sums[1], "two builds from different places differ");
 }
 
+/// Prints the file and line of each caller inside a net/http handler (a
+/// woven std package), then runtime.GOROOT().
+const WHERE_GO: &str = r#"package main
+
+import (
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"runtime"
+)
+
+func main() {
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		for i := 0; ; i++ {
+			_, file, line, ok := runtime.Caller(i)
+			if !ok {
+				break
+			}
+			fmt.Printf("%s:%d\n", file, line)
+		}
+	})
+	h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/", nil))
+	fmt.Println("GOROOT", runtime.GOROOT())
+}
+"#;
+
+/// An ELF binary with its Go build ID `id` and its GNU build ID zeroed.
+fn blank_build_ids(bytes: &[u8], id: &str) -> Vec<u8> {
+    const GNU: &[u8] = b"\x04\0\0\0\x14\0\0\0\x03\0\0\0GNU\0";
+    let mut out = bytes.to_vec();
+    for at in 0..out.len() {
+        if out[at..].starts_with(id.as_bytes()) {
+            out[at..at + id.len()].fill(0);
+        } else if out[at..].starts_with(GNU) && at + GNU.len() + 20 <= out.len() {
+            out[at + GNU.len()..at + GNU.len() + 20].fill(0);
+        }
+    }
+    out
+}
+
+/// Without -trimpath, a woven binary records the real GOROOT wherever plain
+/// go does (file names of std and woven std code, runtime.GOROOT()), not the
+/// wrapped SDK in weft's cache, so two caches give the same binary. On Go
+/// 1.23+ the build ID's first part (the link's action ID) still differs: the
+/// go command hashes its GOROOT, the SDK's path, into it.
+#[test]
+fn builds_without_trimpath_record_the_real_goroot() {
+    for go in [None, Some("go1.22.10")] {
+        let tmp = tempfile::tempdir().unwrap();
+        let src = tmp.path().join("app");
+        std::fs::create_dir_all(&src).unwrap();
+        std::fs::write(src.join("go.mod"), "module example.com/where\n\ngo 1.22\n").unwrap();
+        std::fs::write(src.join("main.go"), WHERE_GO).unwrap();
+        let plain = |c: &mut Command| {
+            c.current_dir(&src).env_remove("GOFLAGS");
+            if let Some(go) = go {
+                c.env("GOTOOLCHAIN", go);
+            }
+            String::from_utf8(run_ok(c).stdout).unwrap().trim().to_string()
+        };
+        let goroot = plain(Command::new("go").args(["env", "GOROOT"]));
+        let plain_bin = tmp.path().join("plain");
+        plain(Command::new("go").args(["build", "-o", plain_bin.to_str().unwrap(), "."]));
+        let want = plain(&mut Command::new(&plain_bin));
+        assert!(want.contains(&format!("{goroot}/src/net/http/server.go:")) && want.ends_with(&format!("GOROOT {goroot}")), "{want}");
+
+        let mut bins = Vec::new();
+        for cache in ["cache-a", "cache-b/deeper"] {
+            let cache = tmp.path().join(cache);
+            let bin = tmp.path().join(format!("woven{}", bins.len()));
+            let mut c = weft_go(&src, &["build", "-o", bin.to_str().unwrap(), "."]);
+            c.env("WEFT_CACHE", &cache);
+            if let Some(go) = go {
+                c.env("GOTOOLCHAIN", go);
+            }
+            run_ok(&mut c);
+            assert!(woven(&bin).contains("net/http"), "{go:?}: net/http is woven");
+            assert_eq!(plain(&mut Command::new(&bin)), want, "{go:?}: the woven program's paths");
+            let bytes = std::fs::read(&bin).unwrap();
+            let has = |s: &str| bytes.windows(s.len()).any(|w| w == s.as_bytes());
+            assert!(!has(cache.to_str().unwrap()), "{go:?}: {} names weft's cache {}", bin.display(), cache.display());
+            assert!(has(&format!("{goroot}/src/weft/rt/")), "{go:?}: weft's runtime is named under the real GOROOT");
+            bins.push((bin, bytes));
+        }
+        // The same bytes, but for the link's action ID (the build ID's first
+        // part) and the GNU build ID the linker derives from the build ID.
+        let id = |bin: &Path| plain(Command::new("go").args(["tool", "buildid"]).arg(bin));
+        let (id0, id1) = (id(&bins[0].0), id(&bins[1].0));
+        assert_eq!(id0.split_once('/').map(|p| p.1), id1.split_once('/').map(|p| p.1), "{go:?}");
+        assert!(blank_build_ids(&bins[0].1, &id0) == blank_build_ids(&bins[1].1, &id1), "{go:?}: two weft caches give different binaries");
+        if go == Some("go1.22.10") {
+            // Go 1.22 hashes GOROOT_FINAL (the real root) instead.
+            assert!(bins[0].1 == bins[1].1, "Go 1.22: two weft caches give different binaries");
+        }
+    }
+}
+
 #[test]
 fn build_cache_rebuilds_exactly_what_a_rule_change_touches() {
     let tmp = tempfile::tempdir().unwrap();
