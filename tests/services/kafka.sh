@@ -259,17 +259,7 @@ env_() {
   echo "export WEFT_TEST_KAFKA_ADDR=$host:$port"
 }
 
-case ${1:-} in
-  start) svc_lock "$dir" && start ;;
-  stop) svc_lock "$dir" && stop ;;
-  status)
-    if command -v java >/dev/null && running; then
-      echo "kafka: running on $host:$port"
-    else
-      echo "kafka: not running"
-      exit 1
-    fi
-    ;;
-  env) env_ ;;
-  *) echo "usage: $0 start|stop|status|env" >&2; exit 2 ;;
-esac
+# serving: the server is up (svc_main's status).
+serving() { command -v java >/dev/null && running; }
+
+svc_main "$@"

@@ -90,3 +90,23 @@ svc_lock() {
   exec 9>"$1/.lock" # the servers are started with 9>&- so they do not hold it
   flock -w 120 9 || svc_die "another start/stop of $1 still holds $1/.lock after 120s"
 }
+
+# svc_main ARGS: the command line every script takes (start|stop|status|
+# env). The script defines start, stop, env_ and serving, and sets dir,
+# host and port.
+svc_main() {
+  case ${1:-} in
+    start) svc_lock "$dir" && start ;;
+    stop) svc_lock "$dir" && stop ;;
+    status)
+      if serving; then
+        echo "$svc_name: running on $host:$port"
+      else
+        echo "$svc_name: not running"
+        exit 1
+      fi
+      ;;
+    env) env_ ;;
+    *) echo "usage: $0 start|stop|status|env" >&2; exit 2 ;;
+  esac
+}

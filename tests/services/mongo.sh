@@ -121,17 +121,7 @@ env_() {
   echo "export WEFT_TEST_MONGO_URI=mongodb://$host:$port"
 }
 
-case ${1:-} in
-  start) svc_lock "$dir" && start ;;
-  stop) svc_lock "$dir" && stop ;;
-  status)
-    if running; then
-      echo "mongo: running on $host:$port"
-    else
-      echo "mongo: not running"
-      exit 1
-    fi
-    ;;
-  env) env_ ;;
-  *) echo "usage: $0 start|stop|status|env" >&2; exit 2 ;;
-esac
+# serving: the server is up (svc_main's status).
+serving() { running; }
+
+svc_main "$@"

@@ -168,17 +168,7 @@ env_() {
   echo "export WEFT_TEST_AMQP_URL=amqp://guest:guest@$host:$port/"
 }
 
-case ${1:-} in
-  start) svc_lock "$dir" && start ;;
-  stop) svc_lock "$dir" && stop ;;
-  status)
-    if have_bins && running; then
-      echo "rabbitmq: running on $host:$port"
-    else
-      echo "rabbitmq: not running"
-      exit 1
-    fi
-    ;;
-  env) env_ ;;
-  *) echo "usage: $0 start|stop|status|env" >&2; exit 2 ;;
-esac
+# serving: the server is up (svc_main's status).
+serving() { have_bins && running; }
+
+svc_main "$@"

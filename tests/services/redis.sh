@@ -93,17 +93,7 @@ env_() {
   echo "export WEFT_TEST_REDIS_ADDR=$host:$port"
 }
 
-case ${1:-} in
-  start) svc_lock "$dir" && start ;;
-  stop) svc_lock "$dir" && stop ;;
-  status)
-    if find_bins 2>/dev/null && running; then
-      echo "redis: running on $host:$port"
-    else
-      echo "redis: not running"
-      exit 1
-    fi
-    ;;
-  env) env_ ;;
-  *) echo "usage: $0 start|stop|status|env" >&2; exit 2 ;;
-esac
+# serving: the server is up (svc_main's status).
+serving() { find_bins 2>/dev/null && running; }
+
+svc_main "$@"
