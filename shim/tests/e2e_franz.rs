@@ -10,7 +10,8 @@
 //! over ProducerBatchMaxBytes ends it with the error); each record
 //! processed is a consumer span, child of its producer's through the
 //! headers, and what the consumer does next is its child; the program's own
-//! headers and traceparent are kept. Built with franz-go v1.22.3 (go.mod)
+//! headers and traceparent are kept; a record consumed and produced again
+//! carries the new producer span's context, not the one it came with. Built with franz-go v1.22.3 (go.mod)
 //! and v1.7.0 (oldest.mod), the oldest the rule covers.
 
 mod support;
@@ -49,14 +50,14 @@ fn franz_spans(modfile: Option<&str>, label: &str) {
     let mut proc = Proc::spawn("franz", &mut cmd, tmp.path());
     proc.wait_port(&addr);
     let mut bodies = std::collections::HashMap::new();
-    for p in ["/sync", "/async", "/own", "/big", "/stop"] {
+    for p in ["/sync", "/async", "/own", "/fwd", "/big", "/stop"] {
         let (status, body) = get(&format!("http://{addr}{p}"), &[]);
         assert_eq!(status, 200, "{p}: {body}\n{}", proc.output());
         bodies.insert(p, body);
     }
     assert_eq!(bodies["/big"], "big: true\n");
     let consumers = |s: &[SpanRecord]| s.iter().filter(|x| x.kind == SpanKind::Consumer).count();
-    let spans = rx.wait_for(|s| consumers(s) >= 9 && s.iter().any(|x| x.attr_str("url.path") == Some("/stop")), Duration::from_secs(20));
+    let spans = rx.wait_for(|s| consumers(s) >= 15 && s.iter().any(|x| x.attr_str("url.path") == Some("/stop")), Duration::from_secs(20));
     let dump = weft::receiver::render_traces(&spans, false);
     let server = |path: &str| {
         spans
@@ -92,7 +93,7 @@ fn franz_spans(modfile: Option<&str>, label: &str) {
             kafka(s, SpanKind::Consumer);
             assert_eq!(s.attr_int("messaging.message.body.size"), Some(body.len() as i64), "{dump}");
             assert_eq!(s.attr_str("messaging.kafka.message.key"), key, "{dump}");
-            let calls = children(&s.span_id);
+            let calls: Vec<_> = children(&s.span_id).into_iter().filter(|c| c.kind == SpanKind::Client).collect();
             assert_eq!(calls.len(), 1, "{dump}");
             assert_eq!((calls[0].kind, calls[0].name.as_str()), (SpanKind::Client, "GET"), "{dump}");
             // The callback (the call downstream) ran inside the span.
@@ -136,6 +137,23 @@ fn franz_spans(modfile: Option<&str>, label: &str) {
         assert_eq!(c.trace_id, "0af7651916cd43dd8448eb211c80319c");
     }
 
+    // A record consumed and produced again: a producer span under the
+    // EachRecord group's consumer span, the record's trace context
+    // replaced by its own, three consumer spans under it.
+    let fwd = sent("/fwd");
+    kafka(fwd, SpanKind::Producer);
+    let each = consumed(&fwd.span_id, "fwd", None)
+        .into_iter()
+        .find(|s| s.attr_str("messaging.consumer.group.name") == Some(format!("weft-{topic}-each").as_str()))
+        .unwrap();
+    let again: Vec<_> = children(&each.span_id).into_iter().filter(|s| s.kind == SpanKind::Producer).collect();
+    assert_eq!(again.len(), 1, "{dump}");
+    kafka(again[0], SpanKind::Producer);
+    assert_eq!(again[0].attr_int("messaging.message.body.size"), Some(5), "{dump}");
+    assert_eq!(again[0].trace_id, fwd.trace_id, "{dump}");
+    consumed(&again[0].span_id, "fwd 2", None);
+    assert_eq!(bodies["/fwd"], format!("fwd\n{}\nfwd 2\n{}\n", header(fwd), header(again[0])));
+
     // A record too large: the span ends with Kafka's error.
     let big = sent("/big");
     common(big, SpanKind::Producer);
@@ -147,7 +165,7 @@ fn franz_spans(modfile: Option<&str>, label: &str) {
 
     // The clients' own traffic (metadata, group, topic creation) makes no
     // spans.
-    assert_eq!(spans.iter().filter(|s| s.scope_name == SCOPE).count(), 4 + 9, "{dump}");
+    assert_eq!(spans.iter().filter(|s| s.scope_name == SCOPE).count(), 6 + 15, "{dump}");
 }
 
 /// franz-go v1.22.3.

@@ -10,6 +10,7 @@
 //	GET /sync   one record (key "k1") through ProduceSync, under the request's ctx
 //	GET /async  one record through Produce with a promise, under context.Background()
 //	GET /own    a record with a traceparent of the program's own
+//	GET /fwd    a record the EachRecord group's consumer produces again, as "fwd 2"
 //	GET /big    a record over ProducerBatchMaxBytes: the produce fails
 //	GET /stop   closes the consumers
 //
@@ -152,6 +153,12 @@ func main() {
 			fs.EachRecord(func(r *kgo.Record) {
 				call(down, "each")
 				s.add(r)
+				if string(r.Value) == "fwd" {
+					// Consume, transform, produce: the record itself goes
+					// out again, its headers still those it came with.
+					r.Value = []byte("fwd 2")
+					must(prod.ProduceSync(context.Background(), r).FirstErr())
+				}
 			})
 		}),
 		consume("weft-"+topic+"-iter", func(fs kgo.Fetches) {
@@ -193,6 +200,10 @@ func main() {
 			Headers: []kgo.RecordHeader{{Key: "traceparent", Value: []byte("00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01")}}}
 		must(prod.ProduceSync(r.Context(), rec).FirstErr())
 		fmt.Fprintf(w, "own\n%s\n", s.await("own"))
+	})
+	http.HandleFunc("/fwd", func(w http.ResponseWriter, r *http.Request) {
+		must(prod.ProduceSync(r.Context(), &kgo.Record{Topic: topic, Value: []byte("fwd")}).FirstErr())
+		fmt.Fprintf(w, "fwd\n%s\nfwd 2\n%s\n", s.await("fwd"), s.await("fwd 2"))
 	})
 	http.HandleFunc("/big", func(w http.ResponseWriter, r *http.Request) {
 		rec := &kgo.Record{Topic: topic, Value: make([]byte, 2<<20)}
