@@ -35,36 +35,21 @@ fn franz_spans(modfile: Option<&str>, label: &str) {
     let topic = &unique(&format!("weft-franz-{label}-"));
     let tmp = tempfile::tempdir().unwrap();
     let bin = tmp.path().join("franz");
-    let out = run_ok(&mut weft_build(&repo().join("tests/go/franz"), &bin, modfile));
-    let said = String::from_utf8_lossy(&out.stderr).into_owned();
-    assert!(!said.contains("weft:"), "the build warned:\n{said}");
+    build_clean(&mut weft_build(&repo().join("tests/go/franz"), &bin, modfile));
 
     let rx = Receiver::start("127.0.0.1:0").unwrap();
     let [addr, down] = [0; 2].map(|_| format!("127.0.0.1:{}", free_port()));
     let mut cmd = Command::new(&bin);
-    cmd.args([&addr, &down, topic])
-        .env("WEFT_TEST_KAFKA_ADDR", &broker)
-        .env("OTEL_SERVICE_NAME", "franz")
-        .env("OTEL_EXPORTER_OTLP_ENDPOINT", rx.endpoint())
-        .env("OTEL_BSP_SCHEDULE_DELAY", "100");
+    cmd.args([&addr, &down, topic]).env("WEFT_TEST_KAFKA_ADDR", &broker);
+    export_to(&mut cmd, "franz", &rx.endpoint());
     let mut proc = Proc::spawn("franz", &mut cmd, tmp.path());
     proc.wait_port(&addr);
-    let mut bodies = std::collections::HashMap::new();
-    for p in ["/sync", "/async", "/own", "/fwd", "/big", "/stop"] {
-        let (status, body) = get(&format!("http://{addr}{p}"), &[]);
-        assert_eq!(status, 200, "{p}: {body}\n{}", proc.output());
-        bodies.insert(p, body);
-    }
+    let bodies = get_all(&proc, &addr, &["/sync", "/async", "/own", "/fwd", "/big", "/stop"]);
     assert_eq!(bodies["/big"], "big: true\n");
     let consumers = |s: &[SpanRecord]| s.iter().filter(|x| x.kind == SpanKind::Consumer).count();
     let spans = rx.wait_for(|s| consumers(s) >= 15 && s.iter().any(|x| x.attr_str("url.path") == Some("/stop")), Duration::from_secs(20));
     let dump = weft::receiver::render_traces(&spans, false);
-    let server = |path: &str| {
-        spans
-            .iter()
-            .find(|s| s.kind == SpanKind::Server && s.attr_str("url.path") == Some(path))
-            .unwrap_or_else(|| panic!("no server span for {path}:\n{dump}"))
-    };
+    let server = |path: &str| server_span(&spans, path, &dump);
     let children = |parent_id: &str| -> Vec<&SpanRecord> { spans.iter().filter(|s| s.parent_span_id == parent_id).collect() };
     let (host, port) = broker.rsplit_once(':').unwrap();
     let port: i64 = port.parse().unwrap();
