@@ -23,7 +23,8 @@
 #
 # Needs go, cargo, a C compiler, wrk and taskset (as root it apt-gets wrk and
 # MariaDB when missing). Network: the Go module proxy, for the SDK, orchestrion
-# and node_exporter (cached after the first run). It starts a private MariaDB
+# and node_exporter (cached after the first run; orchestrion's binaries are
+# kept in ~/.cache/weft-bench, by sources and versions). It starts a private MariaDB
 # on port 33407 (tests/services/mariadb.sh) and stops it at the end; the sink
 # and the services listen on free loopback ports.
 #
@@ -163,11 +164,24 @@ TOOL
       "github.com/DataDog/dd-trace-go/orchestrion/all/v2@$ddtrace_version" &&
       GOSUMDB=off GOFLAGS=-mod=mod go run github.com/DataDog/orchestrion go build -o "$out" "$@")
   }
+  # Its builds take about a minute even with a warm GOCACHE (its toolexec
+  # runs for every package), so the binaries are kept, keyed by the tool
+  # versions, the Go version and the programs' sources.
+  local key kept
+  key=$({ echo "$orchestrion_version $ddtrace_version $(go version)"
+    git -C "$root" ls-files -z examples bench/apps/hello | (cd "$root" && xargs -0 sha256sum); } | sha256sum | cut -c1-16)
+  kept=${XDG_CACHE_HOME:-$HOME/.cache}/weft-bench/orchestrion-$key
   mkdir -p "$work/orch/hello" && cp "$bench/apps/hello/main.go" "$work/orch/hello/" && cp -r "$root/examples" "$work/orch/examples"
-  if orch_build "$work/orch/hello" "$bin/orchestrion/hello" . >"$log" 2>&1 &&
+  if [[ -x $kept/hello && -x $kept/frontend && -x $kept/inventory ]]; then
+    echo "bench: orchestrion: the binaries built from the same sources, kept in $kept" >&2
+    mkdir -p "$bin/orchestrion" && cp "$kept"/{hello,frontend,inventory} "$bin/orchestrion/"
+    variants+=(orchestrion)
+    status[orchestrion]=ok
+  elif orch_build "$work/orch/hello" "$bin/orchestrion/hello" . >"$log" 2>&1 &&
     orch_build "$work/orch/examples" "$bin/orchestrion/" ./shop/frontend ./shop/inventory >>"$log" 2>&1; then
     variants+=(orchestrion)
     status[orchestrion]=ok
+    mkdir -p "$kept" && cp "$bin/orchestrion"/{hello,frontend,inventory} "$kept/"
   else
     note orchestrion "does not build here: $(grep -v '^go: downloading' "$log" | tail -n 3 | tr '\n' ' ')"
   fi
