@@ -14,13 +14,24 @@ package runtime
 import "unsafe"
 
 type weftChanHook struct {
-	send func(unsafe.Pointer)
-	recv func(unsafe.Pointer)
+	send   func(unsafe.Pointer)
+	recv   func(unsafe.Pointer)
+	pinned bool // in weftPinned, until the channel is closed
 }
 
-// weftChanWatch sets c's hook. Only channels whose elements hold pointers:
-// the hook lives in the hchan, which the collector does not scan for
-// channels of pointer-free elements.
+// weftPinned holds the hooks of unbuffered channels: makechan allocates
+// their hchan without pointer bits, so the collector does not see the
+// hook through it. Each stays here until its channel is closed, when it is
+// taken off the channel (receives from a closed unbuffered channel then
+// call no hook).
+var weftPinned struct {
+	lock  mutex
+	hooks []*weftChanHook
+}
+
+// weftChanWatch sets c's hook. Only channels whose elements hold pointers
+// (a pointer-free element's hchan is not scanned either, and a hook is
+// given a pointer into the element).
 //
 //go:linkname weftChanWatch
 func weftChanWatch(c unsafe.Pointer, send, recv func(unsafe.Pointer)) {
@@ -28,9 +39,38 @@ func weftChanWatch(c unsafe.Pointer, send, recv func(unsafe.Pointer)) {
 	if ch == nil || ch.elemtype == nil || ch.elemtype.PtrBytes == 0 {
 		return
 	}
+	h := &weftChanHook{send: send, recv: recv}
+	if ch.dataqsiz == 0 {
+		h.pinned = true
+		lock(&weftPinned.lock)
+		weftPinned.hooks = append(weftPinned.hooks, h)
+		unlock(&weftPinned.lock)
+	}
 	// Published with a barrier (and the write barrier); read plainly: the
 	// reader's loads of the hook's fields depend on the pointer it read.
-	atomicstorep(unsafe.Pointer(&ch.weftHook), unsafe.Pointer(&weftChanHook{send: send, recv: recv}))
+	// A goroutine that read it keeps it alive from its stack.
+	atomicstorep(unsafe.Pointer(&ch.weftHook), unsafe.Pointer(h))
+}
+
+// weftClosechanBefore takes a pinned hook off its channel and unpins it.
+func weftClosechanBefore(c **hchan) (_ struct{}, ok bool) {
+	h := weftHookOf(*c)
+	if h == nil || !h.pinned {
+		return
+	}
+	atomicstorep(unsafe.Pointer(&(*c).weftHook), nil)
+	lock(&weftPinned.lock)
+	hooks := weftPinned.hooks
+	for i, p := range hooks {
+		if p == h {
+			last := len(hooks) - 1
+			hooks[i], hooks[last] = hooks[last], nil
+			weftPinned.hooks = hooks[:last]
+			break
+		}
+	}
+	unlock(&weftPinned.lock)
+	return
 }
 
 func weftHookOf(c *hchan) *weftChanHook {

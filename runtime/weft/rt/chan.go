@@ -11,7 +11,8 @@ func watchChan(c unsafe.Pointer, send, recv func(unsafe.Pointer))
 // offered, before the select picks a case: it may not be sent);
 // every receive calls recv with a pointer to the element received, or nil
 // when the channel was closed or the value dropped, on the receiving
-// goroutine. Either may be nil. The runtime must be woven
+// goroutine (an unbuffered channel's hooks are removed when it is closed,
+// so its receives after that call nothing). Either may be nil. The runtime must be woven
 // (rules/goroutine); else nothing happens. Hooks run inside the channel
 // operation: they must not block, nor use ch.
 //

@@ -29,6 +29,7 @@ import (
 	"log"
 	"net/http"
 	"os"
+	"runtime"
 	"sort"
 	"strings"
 	"time"
@@ -78,9 +79,25 @@ func main() {
 	sub, err := conn.Channel()
 	must(err)
 	seen := make(chan string, 16)
+	var consumers []<-chan amqp.Delivery
 	for _, q := range []string{queue, dqueue} {
 		deliveries, err := sub.Consume(q, "weft-"+q, true, false, false, false, nil)
 		must(err)
+		consumers = append(consumers, deliveries)
+	}
+	// Collections before anyone receives, with garbage of a hook's size in
+	// between: the hook on an unbuffered deliveries channel must outlive
+	// them (the collector does not see it through the channel).
+	var b byte
+	var junk [][]*byte
+	for i := 0; i < 20; i++ {
+		runtime.GC()
+		for j := 0; j < 512; j++ { // 2 or 3 words, with pointers
+			junk = append(junk, []*byte{&b, &b}, []*byte{&b, &b, &b})
+		}
+	}
+	runtime.KeepAlive(junk)
+	for _, deliveries := range consumers {
 		go func() {
 			for d := range deliveries {
 				resp, err := http.Get("http://" + down + "/down")
